@@ -1,0 +1,177 @@
+import { Murmur3Utf8 } from './bucket.js';
+import { type CompiledFlag, compileFlag, type FlagScope, type Result } from './compile-flag.js';
+import { compileSegment } from './compile-segment.js';
+import { RulesetError } from './config-error.js';
+import type { ErrorCode, EvaluationResult } from './reasons.js';
+import type { CompiledSegment } from './scope.js';
+import {
+  type EvaluationContext,
+  type Flag,
+  type FlagType,
+  type Patch,
+  type Ruleset,
+  SCHEMA_VERSION,
+  type Segment,
+} from './types.js';
+
+const EMPTY_CONTEXT: EvaluationContext = Object.freeze({});
+
+/**
+ * A compiled ruleset: evaluates flags locally and takes patches. It never throws from
+ * `evaluate`; every problem comes back as a result with reason `ERROR` and an error code.
+ */
+export class Evaluator {
+  readonly environment: string;
+  private currentVersion: number;
+  private readonly scope: FlagScope;
+  private readonly definitions = { flags: new Map<string, Flag>(), segments: new Map<string, Segment>() };
+  /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
+  private readonly tombstones = new Map<string, number>();
+
+  constructor(ruleset: Ruleset) {
+    assertRuleset(ruleset);
+    this.environment = ruleset.environment;
+    this.currentVersion = ruleset.version;
+    this.scope = { flags: new Map(), segments: new Map(), hasher: new Murmur3Utf8(), stack: [], failure: undefined };
+    for (const [i, s] of ruleset.segments.entries()) this.putSegment(s, keyOf(s, `segments[${i}]`));
+    for (const [i, f] of ruleset.flags.entries()) this.putFlag(f, keyOf(f, `flags[${i}]`));
+  }
+
+  /** The environment version this ruleset is at: the highest version loaded or patched in. */
+  get version(): number {
+    return this.currentVersion;
+  }
+
+  evaluate<T>(
+    flagKey: string,
+    context: EvaluationContext,
+    defaultValue: T,
+    expectedType?: FlagType,
+  ): EvaluationResult<T> {
+    const flag = this.scope.flags.get(flagKey);
+    if (flag === undefined) return failure(defaultValue, 'FLAG_NOT_FOUND', `flag ${JSON.stringify(flagKey)} not found`);
+    if (flag.error !== undefined) return failure(defaultValue, 'PARSE_ERROR', flag.error, flag);
+    if (expectedType !== undefined && flag.type !== expectedType) {
+      return failure(
+        defaultValue,
+        'TYPE_MISMATCH',
+        `flag ${JSON.stringify(flagKey)} is ${flag.type}, not ${expectedType}`,
+        flag,
+      );
+    }
+    const ctx = typeof context === 'object' && context !== null ? context : EMPTY_CONTEXT;
+    const scope = this.scope;
+    scope.failure = undefined;
+    scope.stack.length = 0;
+    scope.stack.push(flag.key);
+    let result: Result;
+    try {
+      result = flag.run(ctx, defaultValue);
+    } catch (err) {
+      return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
+    }
+    if (scope.failure !== undefined) return failure(defaultValue, 'PARSE_ERROR', scope.failure, flag);
+    return result as EvaluationResult<T>;
+  }
+
+  /**
+   * Applies a change to one flag or segment. Returns `false` and changes nothing when the
+   * patch is not newer than what is held for that key.
+   */
+  applyPatch(patch: Patch): boolean {
+    const held = this.heldVersion(patch.kind, patch.key);
+    if (held !== undefined && patch.version <= held) return false;
+    const id = `${patch.kind}:${patch.key}`;
+    if (patch.value === null) {
+      if (patch.kind === 'flag') this.removeFlag(patch.key);
+      else this.removeSegment(patch.key);
+      this.tombstones.set(id, patch.version);
+    } else {
+      this.tombstones.delete(id);
+      if (patch.kind === 'flag') this.putFlag(patch.value, patch.key);
+      else this.putSegment(patch.value, patch.key);
+    }
+    this.currentVersion = Math.max(this.currentVersion, patch.version);
+    return true;
+  }
+
+  flagKeys(): string[] {
+    return [...this.scope.flags.keys()];
+  }
+
+  getFlag(key: string): Flag | undefined {
+    return this.definitions.flags.get(key);
+  }
+
+  /** Flags and segments as they stand, in the ruleset's JSON form (for a cache or a bootstrap). */
+  toRuleset(): Ruleset {
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      environment: this.environment,
+      version: this.currentVersion,
+      flags: [...this.definitions.flags.values()],
+      segments: [...this.definitions.segments.values()],
+    };
+  }
+
+  private heldVersion(kind: Patch['kind'], key: string): number | undefined {
+    const held: { version: number } | undefined =
+      kind === 'flag' ? this.scope.flags.get(key) : this.scope.segments.get(key);
+    return held?.version ?? this.tombstones.get(`${kind}:${key}`);
+  }
+
+  private putFlag(flag: Flag, key: string): void {
+    this.definitions.flags.set(key, flag);
+    this.scope.flags.set(key, compileFlag(flag, key, this.scope));
+  }
+
+  private removeFlag(key: string): void {
+    this.definitions.flags.delete(key);
+    this.scope.flags.delete(key);
+  }
+
+  private putSegment(segment: Segment, key: string): void {
+    this.definitions.segments.set(key, segment);
+    this.scope.segments.set(key, compileSegment(segment, key) satisfies CompiledSegment);
+  }
+
+  private removeSegment(key: string): void {
+    this.definitions.segments.delete(key);
+    this.scope.segments.delete(key);
+  }
+}
+
+/** Compiles a ruleset. Throws {@link RulesetError} only when the ruleset as a whole is unusable. */
+export function compile(ruleset: Ruleset): Evaluator {
+  return new Evaluator(ruleset);
+}
+
+function failure<T>(value: T, errorCode: ErrorCode, errorMessage: string, flag?: CompiledFlag): EvaluationResult<T> {
+  const result = { value, reason: 'ERROR', errorCode, errorMessage } as const;
+  return flag?.metadata === undefined ? result : { ...result, flagMetadata: flag.metadata };
+}
+
+function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
+  if (typeof ruleset !== 'object' || ruleset === null)
+    throw new RulesetError('INVALID_RULESET', 'the ruleset must be an object');
+  const r = ruleset as Partial<Ruleset>;
+  if (r.schemaVersion !== SCHEMA_VERSION) {
+    throw new RulesetError(
+      'UNSUPPORTED_SCHEMA_VERSION',
+      `schemaVersion ${JSON.stringify(r.schemaVersion)} is not supported; this engine reads ${SCHEMA_VERSION}`,
+    );
+  }
+  if (typeof r.environment !== 'string') throw new RulesetError('INVALID_RULESET', 'environment must be a string');
+  if (typeof r.version !== 'number' || !Number.isInteger(r.version) || r.version < 0) {
+    throw new RulesetError('INVALID_RULESET', 'version must be a non-negative integer');
+  }
+  if (!Array.isArray(r.flags)) throw new RulesetError('INVALID_RULESET', 'flags must be an array');
+  if (!Array.isArray(r.segments)) throw new RulesetError('INVALID_RULESET', 'segments must be an array');
+}
+
+function keyOf(item: unknown, path: string): string {
+  const key = (item as { key?: unknown } | null)?.key;
+  if (typeof key !== 'string' || key === '')
+    throw new RulesetError('INVALID_RULESET', `${path}.key must be a non-empty string`);
+  return key;
+}

@@ -1,0 +1,234 @@
+import { ConfigError } from './config-error.js';
+import { type EvalScope, enter, leave, type Matcher } from './scope.js';
+import { compareSemver, parseSemver, type SemVer } from './semver.js';
+import type { Clause, ClauseValue, EvaluationContext, Operator } from './types.js';
+
+type Scalar = string | number | boolean;
+/** Tests one scalar attribute value against a clause's pre-parsed values. */
+type ValueTest = (value: Scalar) => boolean;
+
+export const OPERATORS: readonly Operator[] = [
+  'in',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'matches',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'before',
+  'after',
+  'semverEq',
+  'semverLt',
+  'semverGt',
+  'inSegment',
+];
+
+/** Longest regex source a clause may carry; the server refuses longer ones too. */
+export const MAX_REGEX_LENGTH = 1024;
+
+/** Compiles a clause into a matcher: all parsing and validation happen here, once. */
+export function compileClause(clause: Clause, path: string): Matcher {
+  if (typeof clause !== 'object' || clause === null) throw new ConfigError('must be an object', path);
+  const { attribute, op, values } = clause;
+  const negate = clause.negate === true;
+  if (!OPERATORS.includes(op)) throw new ConfigError(`unknown operator ${JSON.stringify(op)}`, `${path}.op`);
+  if (!Array.isArray(values)) throw new ConfigError('must be an array', `${path}.values`);
+  if (op === 'inSegment') return segmentMatcher(values, negate, `${path}.values`);
+  if (typeof attribute !== 'string' || attribute === '') {
+    throw new ConfigError('must be a non-empty string', `${path}.attribute`);
+  }
+  const test = valueTest(op, values, `${path}.values`);
+  return (context) => {
+    const value = context[attribute];
+    let matched = false;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      matched = test(value);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && !matched; i++) {
+        const item: unknown = value[i];
+        if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') matched = test(item);
+      }
+    }
+    // An absent attribute (missing, null, or not a scalar or list) matches nothing, unless negated.
+    return matched !== negate;
+  };
+}
+
+function valueTest(op: Exclude<Operator, 'inSegment'>, values: ClauseValue[], path: string): ValueTest {
+  switch (op) {
+    case 'in': {
+      for (const [i, v] of values.entries()) scalar(v, `${path}[${i}]`);
+      if (values.length === 1) {
+        const only = values[0];
+        return (v) => v === only;
+      }
+      const set = new Set<Scalar>(values);
+      return (v) => set.has(v);
+    }
+    case 'startsWith':
+    case 'endsWith':
+    case 'contains':
+      return stringTest(op, strings(values, path));
+    case 'matches': {
+      const patterns = strings(values, path).map((source, i) => regex(source, `${path}[${i}]`));
+      return (v) => {
+        if (typeof v !== 'string') return false;
+        for (const re of patterns) if (re.test(v)) return true;
+        return false;
+      };
+    }
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte': {
+      const bounds = values.map((v, i) => finite(v, `${path}[${i}]`));
+      return numberTest(op, bounds);
+    }
+    case 'before':
+    case 'after': {
+      const instants = values.map((v, i) => {
+        const t = toInstant(v);
+        if (t === undefined) throw new ConfigError('must be an ISO-8601 date or epoch milliseconds', `${path}[${i}]`);
+        return t;
+      });
+      const test = numberTest(op === 'before' ? 'lt' : 'gt', instants);
+      return (v) => {
+        const t = toInstant(v);
+        return t !== undefined && test(t);
+      };
+    }
+    case 'semverEq':
+    case 'semverLt':
+    case 'semverGt': {
+      const versions = strings(values, path).map((s, i) => {
+        const parsed = parseSemver(s);
+        if (parsed === undefined)
+          throw new ConfigError(`${JSON.stringify(s)} is not a semantic version`, `${path}[${i}]`);
+        return parsed;
+      });
+      const wanted = op === 'semverEq' ? 0 : op === 'semverLt' ? -1 : 1;
+      const parse = semverMemo();
+      return (v) => {
+        if (typeof v !== 'string') return false;
+        const parsed = parse(v);
+        if (parsed === undefined) return false;
+        for (const bound of versions) if (Math.sign(compareSemver(parsed, bound)) === wanted) return true;
+        return false;
+      };
+    }
+  }
+}
+
+function stringTest(op: 'startsWith' | 'endsWith' | 'contains', needles: string[]): ValueTest {
+  if (op === 'startsWith') {
+    return (v) => {
+      if (typeof v !== 'string') return false;
+      for (const n of needles) if (v.startsWith(n)) return true;
+      return false;
+    };
+  }
+  if (op === 'endsWith') {
+    return (v) => {
+      if (typeof v !== 'string') return false;
+      for (const n of needles) if (v.endsWith(n)) return true;
+      return false;
+    };
+  }
+  return (v) => {
+    if (typeof v !== 'string') return false;
+    for (const n of needles) if (v.includes(n)) return true;
+    return false;
+  };
+}
+
+/** Only numbers compare: a numeric string in the context is not coerced. */
+function numberTest(op: 'lt' | 'lte' | 'gt' | 'gte', bounds: number[]): (v: Scalar) => boolean {
+  const holds = COMPARISONS[op];
+  return (v) => {
+    if (typeof v !== 'number') return false;
+    for (const b of bounds) if (holds(v, b)) return true;
+    return false;
+  };
+}
+
+const COMPARISONS = {
+  lt: (a: number, b: number) => a < b,
+  lte: (a: number, b: number) => a <= b,
+  gt: (a: number, b: number) => a > b,
+  gte: (a: number, b: number) => a >= b,
+};
+
+function segmentMatcher(values: ClauseValue[], negate: boolean, path: string): Matcher {
+  const keys = strings(values, path);
+  return (context, scope) => {
+    let matched = false;
+    for (let i = 0; i < keys.length && !matched; i++) matched = inSegment(keys[i] as string, context, scope);
+    return matched !== negate;
+  };
+}
+
+/** An unknown segment matches nobody: a segment deleted before the flags that name it. */
+function inSegment(key: string, context: EvaluationContext, scope: EvalScope): boolean {
+  const segment = scope.segments.get(key);
+  if (segment === undefined || !enter(scope, `segment:${key}`)) return false;
+  const matched = segment.matches(context, scope);
+  leave(scope);
+  return matched;
+}
+
+// Dates: an ISO-8601 calendar date (UTC) or a date-time with an explicit offset. A local
+// date-time without an offset would mean a different instant in every SDK's time zone.
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+/** Epoch milliseconds of a date clause or attribute value, or `undefined` when it is not a date. */
+export function toInstant(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== 'string' || v.length > 40 || !ISO_DATE.test(v)) return undefined;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * Parses semvers through a small per-clause memo: the versions seen in a context are few
+ * (the app versions in the field), so most evaluations skip the regex.
+ */
+function semverMemo(): (v: string) => SemVer | undefined {
+  const memo = new Map<string, SemVer | undefined>();
+  return (v) => {
+    let parsed = memo.get(v);
+    if (parsed === undefined && !memo.has(v)) {
+      parsed = parseSemver(v);
+      if (memo.size >= 512) memo.clear();
+      memo.set(v, parsed);
+    }
+    return parsed;
+  };
+}
+
+function regex(source: string, path: string): RegExp {
+  if (source.length > MAX_REGEX_LENGTH) throw new ConfigError(`longer than ${MAX_REGEX_LENGTH} characters`, path);
+  try {
+    return new RegExp(source, 'u');
+  } catch (err) {
+    throw new ConfigError(`not a valid regular expression: ${(err as Error).message}`, path);
+  }
+}
+
+function scalar(v: unknown, path: string): Scalar {
+  if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
+  throw new ConfigError('must be a string, a finite number or a boolean', path);
+}
+
+function strings(values: ClauseValue[], path: string): string[] {
+  return values.map((v, i) => {
+    if (typeof v !== 'string') throw new ConfigError('must be a string', `${path}[${i}]`);
+    return v;
+  });
+}
+
+function finite(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError('must be a finite number', path);
+  return v;
+}
