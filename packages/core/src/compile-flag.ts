@@ -25,6 +25,8 @@ export interface CompiledFlag {
   readonly metadata: Readonly<FlagMetadata> | undefined;
   /** Why the flag cannot be evaluated; it then always answers with `PARSE_ERROR`. */
   readonly error: string | undefined;
+  /** Where in the flag the problem is, e.g. `rules[0].serve.rollout.weights`. */
+  readonly errorPath?: string;
   run(context: EvaluationContext, defaultValue: unknown): Result;
 }
 
@@ -48,6 +50,7 @@ export function compileFlag(input: unknown, fallbackKey: string, scope: FlagScop
     return {
       ...base,
       error: err.message,
+      errorPath: err.path,
       run: (_context, defaultValue) => ({
         value: defaultValue,
         reason: 'ERROR',
@@ -245,8 +248,10 @@ function compilePrerequisites(
   list: Flag['prerequisites'],
   scope: FlagScope,
 ): ((context: EvaluationContext) => boolean) | undefined {
-  if (list === undefined || list.length === 0) return undefined;
+  // null reads as none, as it does for rules: JSON writers often send null for an empty field.
+  if (list === undefined || list === null) return undefined;
   if (!Array.isArray(list)) throw new ConfigError('must be an array', 'prerequisites');
+  if (list.length === 0) return undefined;
   const checks = list.map((p, i) => {
     const path = `prerequisites[${i}]`;
     if (typeof p?.flag !== 'string') throw new ConfigError('must be a flag key', `${path}.flag`);
@@ -276,8 +281,9 @@ function compileTargets(
   variantAt: (name: unknown, path: string) => string,
   made: (variant: string, reason: Reason) => Result,
 ): Map<string, Result> | undefined {
-  if (list === undefined || list.length === 0) return undefined;
+  if (list === undefined || list === null) return undefined;
   if (!Array.isArray(list)) throw new ConfigError('must be an array', 'targets');
+  if (list.length === 0) return undefined;
   const targets = new Map<string, Result>();
   list.forEach((t, i) => {
     const result = made(variantAt(t?.variant, `targets[${i}].variant`), 'TARGETING_MATCH');

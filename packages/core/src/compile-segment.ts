@@ -7,7 +7,10 @@ import type { Clause, EvaluationContext } from './types.js';
  * A segment that cannot be compiled matches nobody: flags that use it keep working, and the
  * server refuses such segments before they are ever stored.
  */
-export function compileSegment(input: unknown, fallbackKey: string): CompiledSegment & { error?: string } {
+export function compileSegment(
+  input: unknown,
+  fallbackKey: string,
+): CompiledSegment & { error?: string; errorPath?: string } {
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const key = typeof raw.key === 'string' ? raw.key : fallbackKey;
   const version = typeof raw.version === 'number' ? raw.version : 0;
@@ -15,7 +18,7 @@ export function compileSegment(input: unknown, fallbackKey: string): CompiledSeg
     return { key, version, matches: segmentMatcher(raw) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return { key, version, matches: () => false, error: err.message };
+    return { key, version, matches: () => false, error: err.message, errorPath: err.path };
   }
 }
 

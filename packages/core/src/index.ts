@@ -1,3 +1,4 @@
+export { checkFlag, checkSegment, type ConfigProblem } from './check.js';
 export { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, utf8Bytes } from './bucket.js';
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';

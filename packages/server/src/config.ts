@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(4242),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: optionalText,
+  REDIS_URL: optionalText,
+  SWITCHYARD_DATA_DIR: z.string().min(1).default('./.switchyard'),
+  SWITCHYARD_ADMIN_TOKEN: optionalText,
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Real Postgres; without it the server runs on embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  dataDir: string;
+  /** On first start, the seeded admin token takes this value instead of a random one. */
+  adminToken: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Parses the environment once; everything else receives the result. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    dataDir: c.SWITCHYARD_DATA_DIR,
+    adminToken: c.SWITCHYARD_ADMIN_TOKEN,
+    logLevel: c.LOG_LEVEL,
+  };
+}

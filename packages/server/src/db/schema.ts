@@ -1,0 +1,192 @@
+import type { FlagMetadata, Prerequisite, Rule, SegmentRule, Serve, Target, Variant } from '@switchyard/core';
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const projects = pgTable('projects', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  key: text('key').notNull().unique(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * `version` is the environment's monotonically increasing change counter: every write that
+ * changes what its SDKs see bumps it by one, inside the write's transaction.
+ */
+export const environments = pgTable(
+  'environments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    version: bigint('version', { mode: 'number' }).notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('environments_project_key').on(t.projectId, t.key)],
+);
+
+export const flags = pgTable(
+  'flags',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'restrict' }),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    type: text('type', { enum: ['boolean', 'string', 'number', 'json'] }).notNull(),
+    variants: jsonb('variants').$type<Variant[]>().notNull(),
+    clientSide: boolean('client_side').notNull().default(false),
+    archived: boolean('archived').notNull().default(false),
+    metadata: jsonb('metadata').$type<FlagMetadata>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('flags_project_key').on(t.projectId, t.key),
+    index('flags_tags').using('gin', t.tags),
+    check('flags_type', sql`${t.type} in ('boolean', 'string', 'number', 'json')`),
+  ],
+);
+
+/**
+ * A flag's configuration in one environment. `version` is the environment version of its last
+ * change: it orders patches to SDKs and is the value `If-Match` is checked against.
+ */
+export const flagConfigs = pgTable(
+  'flag_configs',
+  {
+    flagId: uuid('flag_id')
+      .notNull()
+      .references(() => flags.id, { onDelete: 'cascade' }),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    enabled: boolean('enabled').notNull().default(false),
+    offVariant: text('off_variant'),
+    prerequisites: jsonb('prerequisites').$type<Prerequisite[]>().notNull().default([]),
+    targets: jsonb('targets').$type<Target[]>().notNull().default([]),
+    rules: jsonb('rules').$type<Rule[]>().notNull().default([]),
+    defaultServe: jsonb('default_serve').$type<Serve>().notNull(),
+    salt: text('salt'),
+    version: bigint('version', { mode: 'number' }).notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.flagId, t.environmentId] }), index('flag_configs_environment').on(t.environmentId)],
+);
+
+export const segments = pgTable(
+  'segments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'restrict' }),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    included: jsonb('included').$type<string[]>().notNull().default([]),
+    excluded: jsonb('excluded').$type<string[]>().notNull().default([]),
+    rules: jsonb('rules').$type<SegmentRule[]>().notNull().default([]),
+    version: bigint('version', { mode: 'number' }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('segments_environment_key').on(t.environmentId, t.key)],
+);
+
+/**
+ * API keys are stored as hashes; the token itself is shown once, at creation. Admin keys belong to a project or, without
+ * one, to the whole organisation; SDK keys to one environment.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    type: text('type', { enum: ['admin', 'server', 'client'] }).notNull(),
+    /** The token's first characters, to tell keys apart in a list. */
+    prefix: text('prefix').notNull(),
+    /** The start of the token's SHA-256, to find the row without comparing secrets in SQL. */
+    lookup: text('lookup').notNull(),
+    /** SHA-256 of the whole token, compared in constant time. */
+    tokenHash: text('token_hash').notNull(),
+    projectId: uuid('project_id').references(() => projects.id, { onDelete: 'cascade' }),
+    environmentId: uuid('environment_id').references(() => environments.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('api_keys_lookup').on(t.lookup),
+    check('api_keys_type', sql`${t.type} in ('admin', 'server', 'client')`),
+    check(
+      'api_keys_scope',
+      sql`(${t.type} = 'admin' and ${t.environmentId} is null) or (${t.type} <> 'admin' and ${t.environmentId} is not null and ${t.projectId} is not null)`,
+    ),
+  ],
+);
+
+export const auditEntries = pgTable(
+  'audit_entries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    projectId: uuid('project_id'),
+    environmentId: uuid('environment_id'),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    targetKind: text('target_kind').notNull(),
+    targetKey: text('target_key').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_entries_project').on(t.projectId, t.id)],
+);
+
+/**
+ * The outbox: one row per flag or segment a committed write changed in an environment, at
+ * the environment version the write produced. Delivery reads it to build patches.
+ */
+export const changes = pgTable(
+  'changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    version: bigint('version', { mode: 'number' }).notNull(),
+    kind: text('kind', { enum: ['flag', 'segment'] }).notNull(),
+    key: text('key').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('changes_environment_version_kind_key').on(t.environmentId, t.version, t.kind, t.key),
+    check('changes_kind', sql`${t.kind} in ('flag', 'segment')`),
+  ],
+);
+
+export const schema = { projects, environments, flags, flagConfigs, segments, apiKeys, auditEntries, changes };

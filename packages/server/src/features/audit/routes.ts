@@ -1,0 +1,68 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Db } from '../../db/database.js';
+import { AppError } from '../../errors.js';
+import { principalOf } from '../../http/actor.js';
+import { Key } from '../../http/common-schemas.js';
+import { requireEnvironment } from '../environments/service.js';
+import { requireProject } from '../projects/service.js';
+import { listAudit } from './store.js';
+
+const AuditQuery = z
+  .object({
+    project: Key.optional(),
+    environment: Key.optional(),
+    action: z.string().max(64).optional(),
+    actor: z.string().max(200).optional(),
+    targetKind: z.enum(['project', 'environment', 'flag', 'segment', 'key']).optional(),
+    targetKey: z.string().max(256).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    /** `nextCursor` of the previous page. */
+    cursor: z
+      .string()
+      .regex(/^\d{1,15}$/, 'must be the nextCursor of a previous page')
+      .optional(),
+  })
+  .strict();
+
+export const auditRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.get('/audit', { schema: { tags: ['audit'], querystring: AuditQuery } }, async (request) => {
+    const principal = principalOf(request);
+    const q = request.query;
+    if (q.environment !== undefined && q.project === undefined) {
+      throw new AppError('VALIDATION_FAILED', 'filtering by environment needs a project', { field: 'project' });
+    }
+    let projectId = principal.projectId ?? undefined;
+    let environmentId: string | undefined;
+    if (q.project !== undefined) {
+      const project = await requireProject(db, principal, q.project);
+      projectId = project.id;
+      if (q.environment !== undefined) environmentId = (await requireEnvironment(db, project, q.environment)).id;
+    }
+    const entries = await listAudit(db, {
+      projectId,
+      environmentId,
+      action: q.action,
+      actor: q.actor,
+      targetKind: q.targetKind,
+      targetKey: q.targetKey,
+      before: q.cursor === undefined ? undefined : Number(q.cursor),
+      limit: q.limit,
+    });
+    const last = entries.at(-1);
+    return {
+      items: entries.map((e) => ({
+        id: e.id,
+        actor: e.actor,
+        action: e.action,
+        targetKind: e.targetKind,
+        targetKey: e.targetKey,
+        before: e.before,
+        after: e.after,
+        reason: e.reason,
+        createdAt: e.createdAt.toISOString(),
+      })),
+      nextCursor: entries.length === q.limit && last !== undefined ? String(last.id) : null,
+    };
+  });
+};

@@ -1,0 +1,75 @@
+import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/database.js';
+import { auditEntries } from '../../db/schema.js';
+import type { Actor } from '../changes/write.js';
+
+export interface AuditEntry {
+  id: number;
+  projectId: string | null;
+  environmentId: string | null;
+  actor: string;
+  action: string;
+  targetKind: string;
+  targetKey: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  createdAt: Date;
+}
+
+export interface AuditRecord {
+  projectId: string | null;
+  environmentId?: string | null;
+  action: string;
+  targetKind: string;
+  targetKey: string;
+  before: unknown;
+  after: unknown;
+}
+
+export async function recordAudit(tx: Tx, actor: Actor, records: readonly AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await tx.insert(auditEntries).values(
+    records.map((r) => ({
+      projectId: r.projectId,
+      environmentId: r.environmentId ?? null,
+      actor: actor.principal.name,
+      action: r.action,
+      targetKind: r.targetKind,
+      targetKey: r.targetKey,
+      before: r.before ?? null,
+      after: r.after ?? null,
+      reason: actor.reason ?? null,
+    })),
+  );
+}
+
+export interface AuditFilter {
+  projectId?: string | undefined;
+  environmentId?: string | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+  targetKind?: string | undefined;
+  targetKey?: string | undefined;
+  /** Entries older than this id: the cursor of the previous page. */
+  before?: number | undefined;
+  limit: number;
+}
+
+/** Newest first. */
+export async function listAudit(db: Db, f: AuditFilter): Promise<AuditEntry[]> {
+  const where: SQL[] = [];
+  if (f.projectId !== undefined) where.push(eq(auditEntries.projectId, f.projectId));
+  if (f.environmentId !== undefined) where.push(eq(auditEntries.environmentId, f.environmentId));
+  if (f.action !== undefined) where.push(eq(auditEntries.action, f.action));
+  if (f.actor !== undefined) where.push(eq(auditEntries.actor, f.actor));
+  if (f.targetKind !== undefined) where.push(eq(auditEntries.targetKind, f.targetKind));
+  if (f.targetKey !== undefined) where.push(eq(auditEntries.targetKey, f.targetKey));
+  if (f.before !== undefined) where.push(lt(auditEntries.id, f.before));
+  return db
+    .select()
+    .from(auditEntries)
+    .where(and(...where))
+    .orderBy(desc(auditEntries.id))
+    .limit(f.limit);
+}

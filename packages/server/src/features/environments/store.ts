@@ -1,0 +1,48 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/database.js';
+import { environments } from '../../db/schema.js';
+
+export interface Environment {
+  id: string;
+  projectId: string;
+  key: string;
+  name: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export async function findEnvironment(db: Db | Tx, projectId: string, key: string): Promise<Environment | undefined> {
+  const [row] = await db
+    .select()
+    .from(environments)
+    .where(and(eq(environments.projectId, projectId), eq(environments.key, key)));
+  return row;
+}
+
+export async function findEnvironmentById(db: Db | Tx, id: string): Promise<Environment | undefined> {
+  const [row] = await db.select().from(environments).where(eq(environments.id, id));
+  return row;
+}
+
+export async function listEnvironments(db: Db | Tx, projectId: string): Promise<Environment[]> {
+  return db.select().from(environments).where(eq(environments.projectId, projectId)).orderBy(asc(environments.key));
+}
+
+export async function insertEnvironment(tx: Tx, e: { projectId: string; key: string; name: string; version: number }) {
+  const [row] = await tx.insert(environments).values(e).returning();
+  return row as Environment;
+}
+
+export async function renameEnvironment(tx: Tx, id: string, name: string): Promise<Environment> {
+  const [row] = await tx
+    .update(environments)
+    .set({ name, updatedAt: new Date() })
+    .where(eq(environments.id, id))
+    .returning();
+  return row as Environment;
+}
+
+export async function deleteEnvironment(tx: Tx, id: string): Promise<void> {
+  await tx.delete(environments).where(eq(environments.id, id));
+}

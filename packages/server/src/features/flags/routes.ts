@@ -1,0 +1,122 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Db } from '../../db/database.js';
+import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
+import { EnvironmentParams, FlagEnvironmentParams, FlagParams, ProjectParams } from '../../http/common-schemas.js';
+import {
+  CreateFlagBody,
+  KillBody,
+  KillTagBody,
+  ListFlagsQuery,
+  PatchConfigBody,
+  ReplaceConfigBody,
+  UpdateFlagBody,
+} from './schemas.js';
+import * as service from './service.js';
+
+export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  const tags = ['flags'];
+
+  app.post(
+    '/projects/:project/flags',
+    { schema: { tags, params: ProjectParams, body: CreateFlagBody } },
+    async (request, reply) => {
+      const flag = await service.createFlag(db, actorOf(request), request.params.project, request.body);
+      return reply.code(201).send(service.flagView(flag));
+    },
+  );
+
+  app.get(
+    '/projects/:project/flags',
+    { schema: { tags, params: ProjectParams, querystring: ListFlagsQuery } },
+    async (request) => {
+      const flags = await service.listFlags(db, principalOf(request), request.params.project, request.query);
+      return { items: flags.map(service.flagView) };
+    },
+  );
+
+  app.get('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request) => {
+    return service.getFlag(db, principalOf(request), request.params.project, request.params.flag);
+  });
+
+  app.patch(
+    '/projects/:project/flags/:flag',
+    { schema: { tags, params: FlagParams, body: UpdateFlagBody } },
+    async (request) => {
+      const { project, flag } = request.params;
+      return service.flagView(await service.updateFlag(db, actorOf(request), project, flag, request.body));
+    },
+  );
+
+  for (const [action, archived] of [
+    ['archive', true],
+    ['unarchive', false],
+  ] as const) {
+    app.post(`/projects/:project/flags/:flag/${action}`, { schema: { tags, params: FlagParams } }, async (request) => {
+      const { project, flag } = request.params;
+      return service.flagView(await service.setArchived(db, actorOf(request), project, flag, archived));
+    });
+  }
+
+  app.delete('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request, reply) => {
+    await service.deleteFlag(db, actorOf(request), request.params.project, request.params.flag);
+    return reply.code(204).send();
+  });
+
+  const configPath = '/projects/:project/flags/:flag/environments/:env';
+  const target = (p: { project: string; flag: string; env: string }, ifMatch: number | undefined) => ({
+    projectKey: p.project,
+    flagKey: p.flag,
+    envKey: p.env,
+    ifMatch,
+  });
+
+  app.get(configPath, { schema: { tags, params: FlagEnvironmentParams } }, async (request, reply) => {
+    const { project, flag, env } = request.params;
+    const view = await service.getConfig(db, principalOf(request), project, flag, env);
+    return reply.header('etag', `"${view.version}"`).send(view);
+  });
+
+  app.put(
+    configPath,
+    { schema: { tags, params: FlagEnvironmentParams, body: ReplaceConfigBody } },
+    async (request, reply) => {
+      const t = target(request.params, ifMatchVersion(request));
+      const { view } = await service.replaceConfig(db, actorOf(request, request.body.reason), t, request.body);
+      return reply.header('etag', `"${view.version}"`).send(view);
+    },
+  );
+
+  app.patch(
+    configPath,
+    { schema: { tags, params: FlagEnvironmentParams, body: PatchConfigBody } },
+    async (request, reply) => {
+      const t = target(request.params, ifMatchVersion(request));
+      const { view } = await service.patchConfig(db, actorOf(request, request.body.reason), t, request.body);
+      return reply.header('etag', `"${view.version}"`).send(view);
+    },
+  );
+
+  for (const [action, run] of [
+    ['kill', service.kill],
+    ['unkill', service.unkill],
+  ] as const) {
+    app.post(
+      `${configPath}/${action}`,
+      { schema: { tags, params: FlagEnvironmentParams, body: KillBody } },
+      async (request, reply) => {
+        const t = target(request.params, ifMatchVersion(request));
+        const { view, changed } = await run(db, actorOf(request, request.body.reason), t);
+        return reply.header('etag', `"${view.version}"`).send({ ...view, changed });
+      },
+    );
+  }
+
+  app.post(
+    '/projects/:project/environments/:env/kill',
+    { schema: { tags, params: EnvironmentParams, body: KillTagBody } },
+    async (request) => {
+      const { project, env } = request.params;
+      return service.killTag(db, actorOf(request, request.body.reason), project, env, request.body.tag);
+    },
+  );
+};

@@ -1,0 +1,417 @@
+import { type Variant, valueHasType } from '@switchyard/core';
+import type { Db, Tx } from '../../db/database.js';
+import { AppError, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
+import { recordAudit } from '../audit/store.js';
+import { type Actor, bumpVersions, type ChangedItem, recordChanges } from '../changes/write.js';
+import { type Environment, requireEnvironment } from '../environments/service.js';
+import { listEnvironments } from '../environments/store.js';
+import type { Principal } from '../keys/principal.js';
+import { type Project, requireProject } from '../projects/service.js';
+import { initialConfig } from './ruleset-entry.js';
+import {
+  type CreateFlagBody,
+  type PatchConfigBody,
+  type ReplaceConfigBody,
+  toServe,
+  type UpdateFlagBody,
+} from './schemas.js';
+import * as store from './store.js';
+import { validateConfig, withRuleIds } from './validate-config.js';
+
+const BOOLEAN_VARIANTS: Variant[] = [
+  { key: 'on', value: true },
+  { key: 'off', value: false },
+];
+
+export function flagView(f: store.FlagRow) {
+  return {
+    key: f.key,
+    name: f.name,
+    description: f.description,
+    tags: f.tags,
+    type: f.type,
+    variants: f.variants,
+    clientSide: f.clientSide,
+    archived: f.archived,
+    metadata: f.metadata,
+    createdAt: f.createdAt.toISOString(),
+    updatedAt: f.updatedAt.toISOString(),
+  };
+}
+
+export function configView(flag: store.FlagRow, env: Environment, c: store.ConfigRow) {
+  return {
+    flag: flag.key,
+    environment: env.key,
+    enabled: c.enabled,
+    offVariant: c.offVariant,
+    prerequisites: c.prerequisites,
+    targets: c.targets,
+    rules: c.rules,
+    defaultServe: c.defaultServe,
+    salt: c.salt,
+    version: c.version,
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+function checkVariants(type: store.FlagRow['type'], variants: Variant[] | undefined): Variant[] {
+  if (type === 'boolean') {
+    const same =
+      variants === undefined ||
+      (variants.length === 2 &&
+        BOOLEAN_VARIANTS.every((b) => variants.some((v) => v.key === b.key && v.value === b.value)));
+    if (!same)
+      throw new AppError('INVALID_CONFIG', 'a boolean flag has exactly the variants on (true) and off (false)', {
+        field: 'variants',
+      });
+    return BOOLEAN_VARIANTS;
+  }
+  if (variants === undefined)
+    throw new AppError('VALIDATION_FAILED', `a ${type} flag needs variants`, { field: 'variants' });
+  const seen = new Set<string>();
+  variants.forEach((v, i) => {
+    if (seen.has(v.key))
+      throw new AppError('INVALID_CONFIG', `variant ${JSON.stringify(v.key)} appears twice`, {
+        field: `variants[${i}].key`,
+      });
+    seen.add(v.key);
+    if (!valueHasType(v.value, type) || (type === 'json' && v.value === null)) {
+      throw new AppError('INVALID_CONFIG', `the value of a ${type} flag's variant must be a ${type}`, {
+        field: `variants[${i}].value`,
+      });
+    }
+  });
+  return variants;
+}
+
+export async function createFlag(db: Db, actor: Actor, projectKey: string, body: CreateFlagBody) {
+  const project = await requireProject(db, actor.principal, projectKey);
+  const variants = checkVariants(body.type, body.variants as Variant[] | undefined);
+  try {
+    return await db.transaction(async (tx) => {
+      const flag = await store.insertFlag(tx, {
+        projectId: project.id,
+        key: body.key,
+        name: body.name,
+        description: body.description,
+        tags: body.tags,
+        type: body.type,
+        variants,
+        clientSide: body.clientSide,
+        archived: false,
+        metadata: body.metadata,
+      });
+      const envs = await listEnvironments(tx, project.id);
+      const versions = await bumpVersions(
+        tx,
+        envs.map((e) => e.id),
+      );
+      const fields = initialConfig(flag);
+      await store.insertConfigs(
+        tx,
+        envs.map((e) => ({ flagId: flag.id, environmentId: e.id, version: versions.get(e.id) as number, fields })),
+      );
+      await recordChanges(tx, flagChanges(envs, flag.key), versions);
+      await recordAudit(tx, actor, [
+        {
+          projectId: project.id,
+          action: 'flag.create',
+          targetKind: 'flag',
+          targetKey: flag.key,
+          before: null,
+          after: flagView(flag),
+        },
+      ]);
+      return flag;
+    });
+  } catch (err) {
+    if (sqlState(err) === UNIQUE_VIOLATION) {
+      throw new AppError('CONFLICT', `flag ${JSON.stringify(body.key)} already exists`, { field: 'key' });
+    }
+    throw err;
+  }
+}
+
+export async function listFlags(
+  db: Db,
+  principal: Principal,
+  projectKey: string,
+  q: { tag?: string | undefined; q?: string | undefined; archived: 'true' | 'false' | 'all' },
+) {
+  const project = await requireProject(db, principal, projectKey);
+  const archived = q.archived === 'all' ? undefined : q.archived === 'true';
+  return store.listFlags(db, project.id, { tag: q.tag, text: q.q, archived });
+}
+
+/** The flag with, per environment, whether it is on and its configuration version. */
+export async function getFlag(db: Db, principal: Principal, projectKey: string, flagKey: string) {
+  const project = await requireProject(db, principal, projectKey);
+  const flag = await requireFlag(db, project, flagKey);
+  const envs = await listEnvironments(db, project.id);
+  const configs = new Map((await store.configsOfFlag(db, flag.id)).map((c) => [c.environmentId, c]));
+  const environments: Record<string, { enabled: boolean; version: number }> = {};
+  for (const env of envs) {
+    const c = configs.get(env.id);
+    if (c !== undefined) environments[env.key] = { enabled: c.enabled, version: c.version };
+  }
+  return { ...flagView(flag), environments };
+}
+
+export async function updateFlag(db: Db, actor: Actor, projectKey: string, flagKey: string, body: UpdateFlagBody) {
+  const project = await requireProject(db, actor.principal, projectKey);
+  const patch: Partial<store.FlagRow> = {};
+  for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
+  return flagWrite(db, actor, project, flagKey, 'flag.update', async (tx, flag) =>
+    store.updateFlag(tx, flag.id, patch),
+  );
+}
+
+export async function setArchived(db: Db, actor: Actor, projectKey: string, flagKey: string, archived: boolean) {
+  const project = await requireProject(db, actor.principal, projectKey);
+  return flagWrite(db, actor, project, flagKey, archived ? 'flag.archive' : 'flag.unarchive', async (tx, flag) =>
+    flag.archived === archived ? flag : store.updateFlag(tx, flag.id, { archived }),
+  );
+}
+
+/** Deletes a flag everywhere, unless another flag still names it as a prerequisite. */
+export async function deleteFlag(db: Db, actor: Actor, projectKey: string, flagKey: string): Promise<void> {
+  const project = await requireProject(db, actor.principal, projectKey);
+  await db.transaction(async (tx) => {
+    const flag = await lockExisting(tx, project, flagKey);
+    const dependants = await flagsDependingOn(tx, project, flag.key);
+    if (dependants.length > 0) {
+      throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is a prerequisite of ${dependants.join(', ')}`, {
+        dependants,
+      });
+    }
+    const envs = await listEnvironments(tx, project.id);
+    const versions = await bumpVersions(
+      tx,
+      envs.map((e) => e.id),
+    );
+    await store.deleteFlag(tx, flag.id);
+    await recordChanges(tx, flagChanges(envs, flag.key), versions);
+    await recordAudit(tx, actor, [
+      {
+        projectId: project.id,
+        action: 'flag.delete',
+        targetKind: 'flag',
+        targetKey: flag.key,
+        before: flagView(flag),
+        after: null,
+      },
+    ]);
+  });
+}
+
+export async function getConfig(db: Db, principal: Principal, projectKey: string, flagKey: string, envKey: string) {
+  const project = await requireProject(db, principal, projectKey);
+  const flag = await requireFlag(db, project, flagKey);
+  const env = await requireEnvironment(db, project, envKey);
+  const config = await store.findConfig(db, flag.id, env.id);
+  if (config === undefined) throw notFound('configuration of flag', flagKey);
+  return configView(flag, env, config);
+}
+
+export interface ConfigTarget {
+  projectKey: string;
+  flagKey: string;
+  envKey: string;
+  /** The version the caller last read (`If-Match`); a write on anything else is refused. */
+  ifMatch: number | undefined;
+}
+
+export async function replaceConfig(db: Db, actor: Actor, t: ConfigTarget, body: ReplaceConfigBody) {
+  return configWrite(db, actor, t, 'flag.config.replace', () => ({
+    enabled: body.enabled,
+    offVariant: body.offVariant,
+    prerequisites: body.prerequisites,
+    targets: body.targets,
+    rules: withRuleIds(body.rules),
+    defaultServe: toServe(body.defaultServe),
+    salt: body.salt,
+  }));
+}
+
+export async function patchConfig(db: Db, actor: Actor, t: ConfigTarget, body: PatchConfigBody) {
+  return configWrite(db, actor, t, 'flag.config.update', (current) => ({
+    enabled: body.enabled ?? current.enabled,
+    offVariant: body.offVariant === undefined ? current.offVariant : body.offVariant,
+    prerequisites: body.prerequisites ?? current.prerequisites,
+    targets: body.targets ?? current.targets,
+    rules: body.rules === undefined ? current.rules : withRuleIds(body.rules),
+    defaultServe: body.defaultServe === undefined ? current.defaultServe : toServe(body.defaultServe),
+    salt: body.salt === undefined ? current.salt : body.salt,
+  }));
+}
+
+/** Turns the flag off in one environment. Idempotent: a flag already off is left as it is. */
+export async function kill(db: Db, actor: Actor, t: ConfigTarget) {
+  return configWrite(db, actor, t, 'flag.kill', (current) =>
+    current.enabled ? { ...current, enabled: false } : undefined,
+  );
+}
+
+export async function unkill(db: Db, actor: Actor, t: ConfigTarget) {
+  return configWrite(db, actor, t, 'flag.unkill', (current) =>
+    current.enabled ? undefined : { ...current, enabled: true },
+  );
+}
+
+/** Turns off, in one transaction, every flag of the project carrying `tag` that is on in the environment. */
+export async function killTag(db: Db, actor: Actor, projectKey: string, envKey: string, tag: string) {
+  const project = await requireProject(db, actor.principal, projectKey);
+  return db.transaction(async (tx) => {
+    const env = await requireEnvironment(tx, project, envKey);
+    const tagged = await store.listFlags(tx, project.id, { tag, archived: undefined });
+    const locked: store.FlagRow[] = [];
+    for (const f of tagged) {
+      const flag = await store.lockFlag(tx, project.id, f.key);
+      if (flag?.tags.includes(tag)) locked.push(flag);
+    }
+    const targets: { flag: store.FlagRow; config: store.ConfigRow }[] = [];
+    for (const flag of locked) {
+      const config = await store.findConfig(tx, flag.id, env.id);
+      if (config?.enabled) targets.push({ flag, config });
+    }
+    if (targets.length === 0) return { environment: env.key, tag, killed: [] as string[], version: env.version };
+    const versions = await bumpVersions(tx, [env.id]);
+    const version = versions.get(env.id) as number;
+    for (const { flag, config } of targets) {
+      const after = await store.writeConfig(tx, flag.id, env.id, { ...config, enabled: false }, version);
+      await recordAudit(tx, actor, [
+        {
+          projectId: project.id,
+          environmentId: env.id,
+          action: 'flag.kill',
+          targetKind: 'flag',
+          targetKey: flag.key,
+          before: configView(flag, env, config),
+          after: configView(flag, env, after),
+        },
+      ]);
+    }
+    await recordChanges(
+      tx,
+      targets.map(({ flag }) => ({ environmentId: env.id, kind: 'flag' as const, key: flag.key })),
+      versions,
+    );
+    return { environment: env.key, tag, killed: targets.map((x) => x.flag.key), version };
+  });
+}
+
+/**
+ * One write to a flag's configuration in one environment: locks the flag, checks `If-Match`,
+ * lets `change` compute the new fields (or `undefined` for no change), validates them, and
+ * stores them with the bumped environment version, the outbox row and the audit entry.
+ */
+async function configWrite(
+  db: Db,
+  actor: Actor,
+  t: ConfigTarget,
+  action: string,
+  change: (current: store.ConfigFields) => store.ConfigFields | undefined,
+) {
+  const project = await requireProject(db, actor.principal, t.projectKey);
+  return db.transaction(async (tx) => {
+    const flag = await lockExisting(tx, project, t.flagKey);
+    const env = await requireEnvironment(tx, project, t.envKey);
+    const current = await store.findConfig(tx, flag.id, env.id);
+    if (current === undefined) throw notFound('configuration of flag', t.flagKey);
+    if (t.ifMatch !== undefined && t.ifMatch !== current.version) {
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        `the configuration is at version ${current.version}, not ${t.ifMatch}`,
+        {
+          currentVersion: current.version,
+        },
+      );
+    }
+    const next = change(current);
+    if (next === undefined) return { view: configView(flag, env, current), changed: false };
+    if (action !== 'flag.kill' && flag.archived) {
+      throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is archived; unarchive it first`);
+    }
+    await validateConfig(tx, flag, env.id, next);
+    const versions = await bumpVersions(tx, [env.id]);
+    const stored = await store.writeConfig(tx, flag.id, env.id, next, versions.get(env.id) as number);
+    await recordChanges(tx, [{ environmentId: env.id, kind: 'flag', key: flag.key }], versions);
+    const view = configView(flag, env, stored);
+    await recordAudit(tx, actor, [
+      {
+        projectId: project.id,
+        environmentId: env.id,
+        action,
+        targetKind: 'flag',
+        targetKey: flag.key,
+        before: configView(flag, env, current),
+        after: view,
+      },
+    ]);
+    return { view, changed: true };
+  });
+}
+
+/** A write to the flag itself: its entry changes in every environment's ruleset. */
+async function flagWrite(
+  db: Db,
+  actor: Actor,
+  project: Project,
+  flagKey: string,
+  action: string,
+  change: (tx: Tx, flag: store.FlagRow) => Promise<store.FlagRow>,
+) {
+  return db.transaction(async (tx) => {
+    const before = await lockExisting(tx, project, flagKey);
+    const after = await change(tx, before);
+    if (after === before) return after;
+    const envs = await listEnvironments(tx, project.id);
+    const versions = await bumpVersions(
+      tx,
+      envs.map((e) => e.id),
+    );
+    await store.touchConfigs(tx, after.id, versions);
+    await recordChanges(tx, flagChanges(envs, after.key), versions);
+    await recordAudit(tx, actor, [
+      {
+        projectId: project.id,
+        action,
+        targetKind: 'flag',
+        targetKey: after.key,
+        before: flagView(before),
+        after: flagView(after),
+      },
+    ]);
+    return after;
+  });
+}
+
+function flagChanges(envs: Environment[], key: string): ChangedItem[] {
+  return envs.map((e) => ({ environmentId: e.id, kind: 'flag', key }));
+}
+
+async function flagsDependingOn(tx: Tx, project: Project, key: string): Promise<string[]> {
+  const envs = await listEnvironments(tx, project.id);
+  const all = await store.listFlags(tx, project.id, { archived: undefined });
+  const keyOf = new Map(all.map((f) => [f.id, f.key]));
+  const dependants = new Set<string>();
+  for (const env of envs) {
+    for (const c of await store.configsOfEnvironment(tx, env.id)) {
+      if (c.prerequisites.some((p) => p.flag === key)) dependants.add(keyOf.get(c.flagId) as string);
+    }
+  }
+  return [...dependants].sort();
+}
+
+async function requireFlag(db: Db | Tx, project: Project, key: string): Promise<store.FlagRow> {
+  const flag = await store.findFlag(db, project.id, key);
+  if (flag === undefined) throw notFound('flag', key);
+  return flag;
+}
+
+async function lockExisting(tx: Tx, project: Project, key: string): Promise<store.FlagRow> {
+  const flag = await store.lockFlag(tx, project.id, key);
+  if (flag === undefined) throw notFound('flag', key);
+  return flag;
+}

@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Db } from '../../db/database.js';
+import { actorOf, principalOf } from '../../http/actor.js';
+import { Key, Name } from '../../http/common-schemas.js';
+import * as service from './service.js';
+
+const CreateKeyBody = z
+  .object({
+    name: Name,
+    type: z.enum(['admin', 'server', 'client']),
+    /** Required for server and client keys; for an admin key, scopes it to one project. */
+    project: Key.optional(),
+    environment: Key.optional(),
+  })
+  .strict();
+const ListKeysQuery = z.object({ project: Key.optional() }).strict();
+const KeyParams = z.object({ id: z.uuid() });
+
+export const keyRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  const tags = ['keys'];
+
+  app.post('/keys', { schema: { tags, body: CreateKeyBody } }, async (request, reply) => {
+    const { key, token } = await service.createKey(db, actorOf(request), request.body);
+    return reply.code(201).send({ ...(await service.keyView(db, key)), token });
+  });
+
+  app.get('/keys', { schema: { tags, querystring: ListKeysQuery } }, async (request) => {
+    const keys = await service.listKeys(db, principalOf(request), request.query.project);
+    return { items: await Promise.all(keys.map((k) => service.keyView(db, k))) };
+  });
+
+  app.post('/keys/:id/revoke', { schema: { tags, params: KeyParams } }, async (request) => {
+    return service.keyView(db, await service.revokeKey(db, actorOf(request), request.params.id));
+  });
+};

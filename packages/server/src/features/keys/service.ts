@@ -1,0 +1,118 @@
+import type { Db } from '../../db/database.js';
+import { AppError, notFound } from '../../errors.js';
+import { recordAudit } from '../audit/store.js';
+import type { Actor } from '../changes/write.js';
+import { requireEnvironment } from '../environments/service.js';
+import { findEnvironmentById } from '../environments/store.js';
+import { requireProject } from '../projects/service.js';
+import { findProjectById } from '../projects/store.js';
+import { assertOrganisationAdmin, assertProjectAccess, type Principal } from './principal.js';
+import * as store from './store.js';
+import { digestToken, hashesMatch, type KeyType, newToken } from './tokens.js';
+
+export async function keyView(db: Db, k: store.ApiKey) {
+  const project = k.projectId === null ? undefined : await findProjectById(db, k.projectId);
+  const env = k.environmentId === null ? undefined : await findEnvironmentById(db, k.environmentId);
+  return {
+    id: k.id,
+    name: k.name,
+    type: k.type,
+    prefix: k.prefix,
+    project: project?.key ?? null,
+    environment: env?.key ?? null,
+    createdAt: k.createdAt.toISOString(),
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export interface CreateKeyInput {
+  name: string;
+  type: KeyType;
+  project?: string | undefined;
+  environment?: string | undefined;
+}
+
+/** Creates a key and returns its token: the only time the token is ever shown. */
+export async function createKey(db: Db, actor: Actor, input: CreateKeyInput, token = newToken(input.type)) {
+  let projectId: string | null = null;
+  let environmentId: string | null = null;
+  if (input.type === 'admin') {
+    if (input.environment !== undefined) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        'admin keys belong to a project or the organisation, not an environment',
+        { field: 'environment' },
+      );
+    }
+    if (input.project === undefined) assertOrganisationAdmin(actor.principal);
+  } else if (input.project === undefined || input.environment === undefined) {
+    const field = input.project === undefined ? 'project' : 'environment';
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `${input.type} keys belong to one environment: name its project and environment`,
+      { field },
+    );
+  }
+  if (input.project !== undefined) {
+    const project = await requireProject(db, actor.principal, input.project);
+    projectId = project.id;
+    if (input.environment !== undefined) environmentId = (await requireEnvironment(db, project, input.environment)).id;
+  }
+  const digest = digestToken(token);
+  const key = await db.transaction(async (tx) => {
+    const created = await store.insertKey(tx, { name: input.name, type: input.type, projectId, environmentId }, digest);
+    await recordAudit(tx, actor, [
+      {
+        projectId,
+        environmentId,
+        action: 'key.create',
+        targetKind: 'key',
+        targetKey: created.id,
+        before: null,
+        after: { name: created.name, type: created.type, prefix: created.prefix },
+      },
+    ]);
+    return created;
+  });
+  return { key, token };
+}
+
+export async function listKeys(db: Db, principal: Principal, projectKey: string | undefined) {
+  const projectId = projectKey === undefined ? undefined : (await requireProject(db, principal, projectKey)).id;
+  if (projectId === undefined && principal.projectId !== null) return store.listKeys(db, principal.projectId);
+  return store.listKeys(db, projectId);
+}
+
+/** Revokes a key at once; revoking a revoked key changes nothing. */
+export async function revokeKey(db: Db, actor: Actor, id: string) {
+  return db.transaction(async (tx) => {
+    const key = await store.findKey(tx, id);
+    if (key === undefined) throw notFound('key', id);
+    if (key.projectId === null) assertOrganisationAdmin(actor.principal);
+    else assertProjectAccess(actor.principal, key.projectId);
+    if (key.revokedAt !== null) return key;
+    const revoked = await store.markRevoked(tx, id);
+    await recordAudit(tx, actor, [
+      {
+        projectId: key.projectId,
+        environmentId: key.environmentId,
+        action: 'key.revoke',
+        targetKind: 'key',
+        targetKey: key.id,
+        before: { name: key.name, type: key.type, prefix: key.prefix, revokedAt: null },
+        after: { name: key.name, type: key.type, prefix: key.prefix, revokedAt: revoked.revokedAt?.toISOString() },
+      },
+    ]);
+    return revoked;
+  });
+}
+
+/** The principal a token stands for, or `undefined` for an unknown or revoked token. */
+export async function authenticate(db: Db, token: string): Promise<Principal | undefined> {
+  if (token.length === 0 || token.length > 512) return undefined;
+  const digest = digestToken(token);
+  const candidates = await store.findActiveByLookup(db, digest.lookup);
+  const key = candidates.find((k) => hashesMatch(k.tokenHash, digest.hash));
+  if (key === undefined) return undefined;
+  return { keyId: key.id, name: key.name, type: key.type, projectId: key.projectId, environmentId: key.environmentId };
+}

@@ -1,0 +1,41 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Db } from '../../db/database.js';
+import { actorOf, principalOf } from '../../http/actor.js';
+import { Key, Name, ProjectParams } from '../../http/common-schemas.js';
+import * as service from './service.js';
+
+const CreateProjectBody = z.object({ key: Key, name: Name }).strict();
+const UpdateProjectBody = z.object({ name: Name }).strict();
+
+export const projectRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  const tags = ['projects'];
+
+  app.post('/projects', { schema: { tags, body: CreateProjectBody } }, async (request, reply) => {
+    const project = await service.createProject(db, actorOf(request), request.body);
+    return reply.code(201).send(service.projectView(project));
+  });
+
+  app.get('/projects', { schema: { tags } }, async (request) => {
+    const projects = await service.listProjects(db, principalOf(request));
+    return { items: projects.map(service.projectView) };
+  });
+
+  app.get('/projects/:project', { schema: { tags, params: ProjectParams } }, async (request) => {
+    return service.projectView(await service.requireProject(db, principalOf(request), request.params.project));
+  });
+
+  app.patch(
+    '/projects/:project',
+    { schema: { tags, params: ProjectParams, body: UpdateProjectBody } },
+    async (request) => {
+      const project = await service.renameProject(db, actorOf(request), request.params.project, request.body.name);
+      return service.projectView(project);
+    },
+  );
+
+  app.delete('/projects/:project', { schema: { tags, params: ProjectParams } }, async (request, reply) => {
+    await service.deleteProject(db, actorOf(request), request.params.project);
+    return reply.code(204).send();
+  });
+};

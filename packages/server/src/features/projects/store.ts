@@ -1,0 +1,40 @@
+import { asc, eq } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/database.js';
+import { projects } from '../../db/schema.js';
+
+export interface Project {
+  id: string;
+  key: string;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export async function findProject(db: Db | Tx, key: string): Promise<Project | undefined> {
+  const [row] = await db.select().from(projects).where(eq(projects.key, key));
+  return row;
+}
+
+export async function findProjectById(db: Db | Tx, id: string): Promise<Project | undefined> {
+  const [row] = await db.select().from(projects).where(eq(projects.id, id));
+  return row;
+}
+
+export async function listProjects(db: Db, onlyId: string | null): Promise<Project[]> {
+  const query = db.select().from(projects);
+  return onlyId === null ? query.orderBy(asc(projects.key)) : query.where(eq(projects.id, onlyId));
+}
+
+export async function insertProject(tx: Tx, p: { key: string; name: string }): Promise<Project> {
+  const [row] = await tx.insert(projects).values(p).returning();
+  return row as Project;
+}
+
+export async function renameProject(tx: Tx, id: string, name: string): Promise<Project> {
+  const [row] = await tx.update(projects).set({ name, updatedAt: new Date() }).where(eq(projects.id, id)).returning();
+  return row as Project;
+}
+
+export async function deleteProject(tx: Tx, id: string): Promise<void> {
+  await tx.delete(projects).where(eq(projects.id, id));
+}

@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Db } from '../../db/database.js';
+import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
+import { EnvironmentParams, SegmentParams } from '../../http/common-schemas.js';
+import { CreateSegmentBody, ReplaceSegmentBody } from './schemas.js';
+import * as service from './service.js';
+
+export const segmentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  const tags = ['segments'];
+  const collection = '/projects/:project/environments/:env/segments';
+
+  app.post(
+    collection,
+    { schema: { tags, params: EnvironmentParams, body: CreateSegmentBody } },
+    async (request, reply) => {
+      const { project, env } = request.params;
+      const view = await service.createSegment(db, actorOf(request, request.body.reason), project, env, request.body);
+      return reply.code(201).header('etag', `"${view.version}"`).send(view);
+    },
+  );
+
+  app.get(collection, { schema: { tags, params: EnvironmentParams } }, async (request) => {
+    const { project, env } = request.params;
+    return { items: await service.listSegments(db, principalOf(request), project, env) };
+  });
+
+  app.get(`${collection}/:segment`, { schema: { tags, params: SegmentParams } }, async (request, reply) => {
+    const { project, env, segment } = request.params;
+    const view = await service.getSegment(db, principalOf(request), project, env, segment);
+    return reply.header('etag', `"${view.version}"`).send(view);
+  });
+
+  app.put(
+    `${collection}/:segment`,
+    { schema: { tags, params: SegmentParams, body: ReplaceSegmentBody } },
+    async (request, reply) => {
+      const { project, env, segment } = request.params;
+      const t = { projectKey: project, envKey: env, key: segment, ifMatch: ifMatchVersion(request) };
+      const view = await service.replaceSegment(db, actorOf(request, request.body.reason), t, request.body);
+      return reply.header('etag', `"${view.version}"`).send(view);
+    },
+  );
+
+  app.delete(`${collection}/:segment`, { schema: { tags, params: SegmentParams } }, async (request, reply) => {
+    const { project, env, segment } = request.params;
+    await service.deleteSegment(db, actorOf(request), project, env, segment);
+    return reply.code(204).send();
+  });
+};

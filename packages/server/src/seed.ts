@@ -1,0 +1,62 @@
+import type { Db } from './db/database.js';
+import { apiKeys } from './db/schema.js';
+import type { Actor } from './features/changes/write.js';
+import { createEnvironment } from './features/environments/service.js';
+import { createFlag } from './features/flags/service.js';
+import { createKey } from './features/keys/service.js';
+import { createProject } from './features/projects/service.js';
+
+export interface SeededCredentials {
+  adminToken: string;
+  sdkKeys: { environment: string; server: string; client: string }[];
+}
+
+const SYSTEM: Actor = {
+  principal: { keyId: 'system', name: 'system', type: 'admin', projectId: null, environmentId: null },
+  reason: 'first start',
+};
+
+/**
+ * On a database without any API key, creates the demo project (development and production),
+ * an organisation admin key and a server and a client key per environment. Returns their tokens
+ * so they can be shown once; returns `undefined` when the database was already set up.
+ */
+export async function seedIfEmpty(
+  db: Db,
+  options: { adminToken?: string | undefined },
+): Promise<SeededCredentials | undefined> {
+  const existing = await db.select({ id: apiKeys.id }).from(apiKeys).limit(1);
+  if (existing.length > 0) return undefined;
+  const admin = await createKey(db, SYSTEM, { name: 'bootstrap admin', type: 'admin' }, options.adminToken);
+  await createProject(db, SYSTEM, { key: 'demo', name: 'Demo' });
+  const sdkKeys: SeededCredentials['sdkKeys'] = [];
+  for (const [key, name] of [
+    ['development', 'Development'],
+    ['production', 'Production'],
+  ] as const) {
+    await createEnvironment(db, SYSTEM, 'demo', { key, name });
+    const server = await createKey(db, SYSTEM, {
+      name: `${key} server`,
+      type: 'server',
+      project: 'demo',
+      environment: key,
+    });
+    const client = await createKey(db, SYSTEM, {
+      name: `${key} client`,
+      type: 'client',
+      project: 'demo',
+      environment: key,
+    });
+    sdkKeys.push({ environment: key, server: server.token, client: client.token });
+  }
+  await createFlag(db, SYSTEM, 'demo', {
+    key: 'new-checkout',
+    name: 'New checkout',
+    description: 'A demo flag: roll it out, then kill it.',
+    tags: ['demo'],
+    type: 'boolean',
+    clientSide: true,
+    metadata: {},
+  });
+  return { adminToken: admin.token, sdkKeys };
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Actor } from '../features/changes/write.js';
+import { createKey } from '../features/keys/service.js';
+import { buildServer } from '../server.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const SYSTEM: Actor = {
+  principal: { keyId: 'system', name: 'system', type: 'admin', projectId: null, environmentId: null },
+  reason: undefined,
+};
+
+export interface TestServer {
+  app: FastifyInstance;
+  testDb: TestDatabase;
+  /** An organisation-wide admin token. */
+  adminToken: string;
+  /** `app.inject` with the admin token unless `token` says otherwise (`null`: no header). */
+  call(method: string, url: string, body?: unknown, options?: CallOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export interface CallOptions {
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+/** A server on its own fresh database, with one organisation admin key. */
+export async function startTestServer(): Promise<TestServer> {
+  const testDb = await createTestDatabase();
+  const app = await buildServer({ database: testDb.database, logger: false });
+  const { token: adminToken } = await createKey(testDb.database.db, SYSTEM, { name: 'test admin', type: 'admin' });
+  return {
+    app,
+    testDb,
+    adminToken,
+    call(method, url, body, options = {}) {
+      const token = options.token === undefined ? adminToken : options.token;
+      const headers: Record<string, string> = { ...options.headers };
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      return app.inject({
+        method: method as 'GET',
+        url,
+        headers,
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
+    },
+    async close() {
+      await app.close();
+      await testDb.drop();
+    },
+  };
+}
