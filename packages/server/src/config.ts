@@ -15,6 +15,8 @@ const ConfigSchema = z.object({
   SWITCHYARD_DATA_DIR: z.string().min(1).default('./.switchyard'),
   SWITCHYARD_ADMIN_TOKEN: optionalText,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SWITCHYARD_RECONCILE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
 });
 
 export interface Config {
@@ -27,6 +29,9 @@ export interface Config {
   /** On first start, the seeded admin token takes this value instead of a random one. */
   adminToken: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** How often each instance reconciles its versions with Postgres. */
+  reconcileIntervalMs: number;
+  redisChannel: string;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -45,5 +50,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     dataDir: c.SWITCHYARD_DATA_DIR,
     adminToken: c.SWITCHYARD_ADMIN_TOKEN,
     logLevel: c.LOG_LEVEL,
+    reconcileIntervalMs: c.SWITCHYARD_RECONCILE_MS,
+    redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
   };
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseConfig } from './config.js';
 import { type Database, openPglite, openPostgres } from './db/database.js';
+import { RedisBus } from './features/delivery/bus.js';
 import { type SeededCredentials, seedIfEmpty } from './seed.js';
 import { buildServer } from './server.js';
 
@@ -8,7 +9,11 @@ import { buildServer } from './server.js';
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'token', '*.token', 'adminToken'];
 
 async function open(databaseUrl: string | undefined, dataDir: string): Promise<Database> {
-  return databaseUrl === undefined ? openPglite(resolve(dataDir)) : openPostgres(databaseUrl);
+  return databaseUrl === undefined
+    ? openPglite(resolve(dataDir))
+    : openPostgres(databaseUrl, {
+        onIdleError: (err) => process.stderr.write(`switchyard: idle Postgres connection lost: ${err.message}\n`),
+      });
 }
 
 function printCredentials(c: SeededCredentials): void {
@@ -34,7 +39,17 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const seeded = await seedIfEmpty(database.db, { adminToken: config.adminToken });
-  const app = await buildServer({ database, logger: { level: config.logLevel, redact: REDACT } });
+  const bus =
+    config.redisUrl === undefined
+      ? undefined
+      : new RedisBus({ url: config.redisUrl, channel: config.redisChannel, onError: () => undefined });
+  const app = await buildServer({
+    database,
+    logger: { level: config.logLevel, redact: REDACT },
+    ...(bus === undefined ? {} : { bus }),
+    delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
+  });
+  if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

@@ -3,7 +3,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Database, ping } from './db/database.js';
+import { AppError } from './errors.js';
 import { auditRoutes } from './features/audit/routes.js';
+import { type ChangeBus, InProcessBus } from './features/delivery/bus.js';
+import { Delivery } from './features/delivery/delivery.js';
+import { deliveryRoutes } from './features/delivery/routes.js';
+import { SdkKeyCache } from './features/delivery/sdk-keys.js';
 import { environmentRoutes } from './features/environments/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
@@ -18,7 +23,26 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** How instances tell each other about changes; in-process (one instance) by default. */
+  bus?: ChangeBus;
+  delivery?: Partial<DeliverySettings>;
 }
+
+export interface DeliverySettings {
+  /** How often each instance compares its versions with Postgres (catches lost bus messages). */
+  reconcileIntervalMs: number;
+  heartbeatIntervalMs: number;
+  /** A stream with more unsent bytes than this is cut off. */
+  maxBufferedBytes: number;
+  retryMs: number;
+}
+
+export const DEFAULT_DELIVERY: DeliverySettings = {
+  reconcileIntervalMs: 5000,
+  heartbeatIntervalMs: 15_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  retryMs: 2000,
+};
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -29,6 +53,16 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // An empty body with a JSON content type is no body (`curl -X POST …/kill -H 'Content-Type:
+  // application/json'` in an incident), not an error.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new AppError('VALIDATION_FAILED', `the body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -55,6 +89,26 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
         .code(503)
         .send({ error: { code: 'NOT_READY', message: 'the database does not answer', details: {} } });
     }
+  });
+
+  const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
+  const bus = options.bus ?? new InProcessBus();
+  const delivery = new Delivery({
+    db,
+    bus,
+    reconcileIntervalMs: settings.reconcileIntervalMs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    onError: (err, context) => app.log.error({ err, context }, 'delivery failed; reconciliation will retry'),
+  });
+  await delivery.start();
+  // Streams never end on their own: they must be closed before the server waits for its connections.
+  app.addHook('preClose', async () => delivery.close());
+  await app.register(deliveryRoutes, {
+    prefix: '/sdk/v1',
+    delivery,
+    keys: new SdkKeyCache(db),
+    maxBufferedBytes: settings.maxBufferedBytes,
+    retryMs: settings.retryMs,
   });
 
   await app.register(

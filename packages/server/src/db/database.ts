@@ -29,8 +29,14 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../../migrations',
 // Any constant shared by every instance: it serialises concurrent migrations of one database.
 const MIGRATION_LOCK = 0x5317_c4a1;
 
-export function openPostgres(url: string, options: { max?: number } = {}): Database {
+export function openPostgres(
+  url: string,
+  options: { max?: number; onIdleError?: (err: Error) => void } = {},
+): Database {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // An idle connection that Postgres closes (a restart, a failover) is an error event on the
+  // pool; unhandled, it would crash the process. The pool replaces it on the next query.
+  pool.on('error', options.onIdleError ?? (() => undefined));
   const db = drizzlePg(pool, { schema });
   return {
     db: db as unknown as Db,

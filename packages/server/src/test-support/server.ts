@@ -1,7 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Actor } from '../features/changes/write.js';
 import { createKey } from '../features/keys/service.js';
-import { buildServer } from '../server.js';
+import { type BuildOptions, buildServer } from '../server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const SYSTEM: Actor = {
@@ -25,9 +25,9 @@ export interface CallOptions {
 }
 
 /** A server on its own fresh database, with one organisation admin key. */
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(options: Omit<BuildOptions, 'database'> = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
-  const app = await buildServer({ database: testDb.database, logger: false });
+  const app = await buildServer({ logger: false, ...options, database: testDb.database });
   const { token: adminToken } = await createKey(testDb.database.db, SYSTEM, { name: 'test admin', type: 'admin' });
   return {
     app,

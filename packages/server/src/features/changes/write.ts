@@ -1,5 +1,5 @@
 import { inArray, sql } from 'drizzle-orm';
-import type { Tx } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { changes, environments } from '../../db/schema.js';
 import type { Principal } from '../keys/principal.js';
 
@@ -13,6 +13,53 @@ export interface ChangedItem {
   environmentId: string;
   kind: 'flag' | 'segment';
   key: string;
+}
+
+/** An environment at a version a committed write produced. */
+export interface CommittedVersion {
+  environmentId: string;
+  version: number;
+}
+
+export type CommitListener = (committed: CommittedVersion[]) => void;
+
+const listeners = new WeakMap<Db, Set<CommitListener>>();
+const pending = new WeakMap<Tx, Map<string, number>>();
+
+/** Calls `listener` after every committed {@link write} on `db` that changed an environment. */
+export function onCommitted(db: Db, listener: CommitListener): () => void {
+  let set = listeners.get(db);
+  if (set === undefined) {
+    set = new Set();
+    listeners.set(db, set);
+  }
+  set.add(listener);
+  return () => set.delete(listener);
+}
+
+/**
+ * Runs `fn` in one transaction. The environment versions it produces are announced to the
+ * {@link onCommitted} listeners once the transaction has committed, never before and never
+ * for a rolled-back write.
+ */
+export async function write<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const versions = new Map<string, number>();
+  const result = await db.transaction(async (tx) => {
+    pending.set(tx, versions);
+    return fn(tx);
+  });
+  if (versions.size > 0) {
+    const committed = [...versions].map(([environmentId, version]) => ({ environmentId, version }));
+    for (const listener of listeners.get(db) ?? []) listener(committed);
+  }
+  return result;
+}
+
+/** Records that this transaction brings an environment to `version` (for writes that do not bump). */
+export function noteVersion(tx: Tx, environmentId: string, version: number): void {
+  const versions = pending.get(tx);
+  if (versions === undefined) throw new Error('noteVersion outside write()');
+  versions.set(environmentId, Math.max(version, versions.get(environmentId) ?? 0));
 }
 
 /**
@@ -29,6 +76,7 @@ export async function bumpVersions(tx: Tx, environmentIds: readonly string[]): P
     .set({ version: sql`${environments.version} + 1`, updatedAt: new Date() })
     .where(inArray(environments.id, ids))
     .returning({ id: environments.id, version: environments.version });
+  for (const r of rows) noteVersion(tx, r.id, r.version);
   return new Map(rows.map((r) => [r.id, r.version]));
 }
 

@@ -1,7 +1,7 @@
 import type { Db, Tx } from '../../db/database.js';
-import { AppError, FOREIGN_KEY_VIOLATION, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
+import { AppError, isStillReferenced, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 import { recordAudit } from '../audit/store.js';
-import type { Actor } from '../changes/write.js';
+import { type Actor, noteVersion, write } from '../changes/write.js';
 import { initialConfig } from '../flags/ruleset-entry.js';
 import { insertConfigs, listFlags } from '../flags/store.js';
 import type { Principal } from '../keys/principal.js';
@@ -36,7 +36,7 @@ export async function createEnvironment(
 ) {
   const project = await requireProject(db, actor.principal, projectKey);
   try {
-    return await db.transaction(async (tx) => {
+    return await write(db, async (tx) => {
       const env = await store.insertEnvironment(tx, {
         projectId: project.id,
         key: input.key,
@@ -80,7 +80,7 @@ export async function getEnvironment(db: Db, principal: Principal, projectKey: s
 
 export async function renameEnvironment(db: Db, actor: Actor, projectKey: string, envKey: string, name: string) {
   const project = await requireProject(db, actor.principal, projectKey);
-  return db.transaction(async (tx) => {
+  return write(db, async (tx) => {
     const env = await requireEnvironment(tx, project, envKey);
     const renamed = await store.renameEnvironment(tx, env.id, name);
     await recordAudit(tx, actor, [
@@ -105,7 +105,7 @@ export async function renameEnvironment(db: Db, actor: Actor, projectKey: string
 export async function deleteEnvironment(db: Db, actor: Actor, projectKey: string, envKey: string): Promise<void> {
   const project = await requireProject(db, actor.principal, projectKey);
   try {
-    await db.transaction(async (tx) => {
+    await write(db, async (tx) => {
       const env = await requireEnvironment(tx, project, envKey);
       const keys = await countActiveForEnvironment(tx, env.id);
       if (keys > 0)
@@ -114,6 +114,7 @@ export async function deleteEnvironment(db: Db, actor: Actor, projectKey: string
           `environment ${JSON.stringify(envKey)} has ${keys} active SDK key(s); revoke them first`,
         );
       await store.deleteEnvironment(tx, env.id);
+      noteVersion(tx, env.id, env.version);
       await recordAudit(tx, actor, [
         {
           projectId: project.id,
@@ -127,7 +128,7 @@ export async function deleteEnvironment(db: Db, actor: Actor, projectKey: string
       ]);
     });
   } catch (err) {
-    if (sqlState(err) === FOREIGN_KEY_VIOLATION) {
+    if (isStillReferenced(err)) {
       throw new AppError('CONFLICT', `environment ${JSON.stringify(envKey)} still has segments; delete them first`);
     }
     throw err;

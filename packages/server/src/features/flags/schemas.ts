@@ -136,7 +136,8 @@ export const PatchConfigBody = z
   .strict();
 export type PatchConfigBody = z.infer<typeof PatchConfigBody>;
 
-export const KillBody = z.object({ reason: Reason.optional() }).strict().default({});
+/** The reason is optional, and so is the body: `curl -X POST …/kill` is enough in an incident. */
+export const KillBody = z.preprocess((body) => body ?? {}, z.object({ reason: Reason.optional() }).strict());
 
 export const KillTagBody = z.object({ tag: Tag, reason: Reason.optional() }).strict();
 

@@ -2,7 +2,7 @@ import { type Variant, valueHasType } from '@switchyard/core';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 import { recordAudit } from '../audit/store.js';
-import { type Actor, bumpVersions, type ChangedItem, recordChanges } from '../changes/write.js';
+import { type Actor, bumpVersions, type ChangedItem, recordChanges, write } from '../changes/write.js';
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { listEnvironments } from '../environments/store.js';
 import type { Principal } from '../keys/principal.js';
@@ -89,7 +89,7 @@ export async function createFlag(db: Db, actor: Actor, projectKey: string, body:
   const project = await requireProject(db, actor.principal, projectKey);
   const variants = checkVariants(body.type, body.variants as Variant[] | undefined);
   try {
-    return await db.transaction(async (tx) => {
+    return await write(db, async (tx) => {
       const flag = await store.insertFlag(tx, {
         projectId: project.id,
         key: body.key,
@@ -177,7 +177,7 @@ export async function setArchived(db: Db, actor: Actor, projectKey: string, flag
 /** Deletes a flag everywhere, unless another flag still names it as a prerequisite. */
 export async function deleteFlag(db: Db, actor: Actor, projectKey: string, flagKey: string): Promise<void> {
   const project = await requireProject(db, actor.principal, projectKey);
-  await db.transaction(async (tx) => {
+  await write(db, async (tx) => {
     const flag = await lockExisting(tx, project, flagKey);
     const dependants = await flagsDependingOn(tx, project, flag.key);
     if (dependants.length > 0) {
@@ -262,7 +262,7 @@ export async function unkill(db: Db, actor: Actor, t: ConfigTarget) {
 /** Turns off, in one transaction, every flag of the project carrying `tag` that is on in the environment. */
 export async function killTag(db: Db, actor: Actor, projectKey: string, envKey: string, tag: string) {
   const project = await requireProject(db, actor.principal, projectKey);
-  return db.transaction(async (tx) => {
+  return write(db, async (tx) => {
     const env = await requireEnvironment(tx, project, envKey);
     const tagged = await store.listFlags(tx, project.id, { tag, archived: undefined });
     const locked: store.FlagRow[] = [];
@@ -314,7 +314,7 @@ async function configWrite(
   change: (current: store.ConfigFields) => store.ConfigFields | undefined,
 ) {
   const project = await requireProject(db, actor.principal, t.projectKey);
-  return db.transaction(async (tx) => {
+  return write(db, async (tx) => {
     const flag = await lockExisting(tx, project, t.flagKey);
     const env = await requireEnvironment(tx, project, t.envKey);
     const current = await store.findConfig(tx, flag.id, env.id);
@@ -362,7 +362,7 @@ async function flagWrite(
   action: string,
   change: (tx: Tx, flag: store.FlagRow) => Promise<store.FlagRow>,
 ) {
-  return db.transaction(async (tx) => {
+  return write(db, async (tx) => {
     const before = await lockExisting(tx, project, flagKey);
     const after = await change(tx, before);
     if (after === before) return after;

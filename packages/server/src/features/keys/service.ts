@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { recordAudit } from '../audit/store.js';
-import type { Actor } from '../changes/write.js';
+import { type Actor, write } from '../changes/write.js';
 import { requireEnvironment } from '../environments/service.js';
 import { findEnvironmentById } from '../environments/store.js';
 import { requireProject } from '../projects/service.js';
@@ -59,7 +59,7 @@ export async function createKey(db: Db, actor: Actor, input: CreateKeyInput, tok
     if (input.environment !== undefined) environmentId = (await requireEnvironment(db, project, input.environment)).id;
   }
   const digest = digestToken(token);
-  const key = await db.transaction(async (tx) => {
+  const key = await write(db, async (tx) => {
     const created = await store.insertKey(tx, { name: input.name, type: input.type, projectId, environmentId }, digest);
     await recordAudit(tx, actor, [
       {
@@ -85,7 +85,7 @@ export async function listKeys(db: Db, principal: Principal, projectKey: string 
 
 /** Revokes a key at once; revoking a revoked key changes nothing. */
 export async function revokeKey(db: Db, actor: Actor, id: string) {
-  return db.transaction(async (tx) => {
+  return write(db, async (tx) => {
     const key = await store.findKey(tx, id);
     if (key === undefined) throw notFound('key', id);
     if (key.projectId === null) assertOrganisationAdmin(actor.principal);

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.js';
-import { AppError, FOREIGN_KEY_VIOLATION, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
+import { AppError, isStillReferenced, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 import { recordAudit } from '../audit/store.js';
-import type { Actor } from '../changes/write.js';
+import { type Actor, write } from '../changes/write.js';
 import { assertOrganisationAdmin, assertProjectAccess, type Principal } from '../keys/principal.js';
 import * as store from './store.js';
 
@@ -22,7 +22,7 @@ export function projectView(p: store.Project) {
 export async function createProject(db: Db, actor: Actor, input: { key: string; name: string }) {
   assertOrganisationAdmin(actor.principal);
   try {
-    return await db.transaction(async (tx) => {
+    return await write(db, async (tx) => {
       const project = await store.insertProject(tx, input);
       await recordAudit(tx, actor, [
         {
@@ -50,7 +50,7 @@ export async function listProjects(db: Db, principal: Principal) {
 
 export async function renameProject(db: Db, actor: Actor, key: string, name: string) {
   const project = await requireProject(db, actor.principal, key);
-  return db.transaction(async (tx) => {
+  return write(db, async (tx) => {
     const renamed = await store.renameProject(tx, project.id, name);
     await recordAudit(tx, actor, [
       {
@@ -71,7 +71,7 @@ export async function deleteProject(db: Db, actor: Actor, key: string): Promise<
   assertOrganisationAdmin(actor.principal);
   const project = await requireProject(db, actor.principal, key);
   try {
-    await db.transaction(async (tx) => {
+    await write(db, async (tx) => {
       await store.deleteProject(tx, project.id);
       await recordAudit(tx, actor, [
         {
@@ -85,7 +85,7 @@ export async function deleteProject(db: Db, actor: Actor, key: string): Promise<
       ]);
     });
   } catch (err) {
-    if (sqlState(err) === FOREIGN_KEY_VIOLATION) {
+    if (isStillReferenced(err)) {
       throw new AppError('CONFLICT', `project ${JSON.stringify(key)} still has flags or segments; delete them first`);
     }
     throw err;

@@ -3,7 +3,7 @@ import { checkSegment, type SegmentRule } from '@switchyard/core';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 import { recordAudit } from '../audit/store.js';
-import { type Actor, bumpVersions, recordChanges } from '../changes/write.js';
+import { type Actor, bumpVersions, recordChanges, write } from '../changes/write.js';
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { toClause } from '../flags/schemas.js';
 import { configsOfEnvironment, listFlags } from '../flags/store.js';
@@ -55,7 +55,7 @@ export async function createSegment(db: Db, actor: Actor, projectKey: string, en
   const { project, env } = await scope(db, actor.principal, projectKey, envKey);
   const fields = toFields(body);
   try {
-    return await db.transaction(async (tx) => {
+    return await write(db, async (tx) => {
       await validateSegment(tx, env.id, body.key, fields);
       const versions = await bumpVersions(tx, [env.id]);
       const created = await store.insertSegment(tx, {
@@ -95,7 +95,7 @@ export async function replaceSegment(
 ) {
   const { project, env } = await scope(db, actor.principal, t.projectKey, t.envKey);
   const fields = toFields(body);
-  return db.transaction(async (tx) => {
+  return write(db, async (tx) => {
     const current = await store.lockSegment(tx, env.id, t.key);
     if (current === undefined) throw notFound('segment', t.key);
     if (t.ifMatch !== undefined && t.ifMatch !== current.version) {
@@ -132,7 +132,7 @@ export async function deleteSegment(
   key: string,
 ): Promise<void> {
   const { project, env } = await scope(db, actor.principal, projectKey, envKey);
-  await db.transaction(async (tx) => {
+  await write(db, async (tx) => {
     const current = await store.lockSegment(tx, env.id, key);
     if (current === undefined) throw notFound('segment', key);
     const users = await segmentUsers(tx, project.id, env.id, key);

@@ -1,0 +1,104 @@
+import { Redis } from 'ioredis';
+import type { CommittedVersion } from '../changes/write.js';
+
+/**
+ * Tells every instance that an environment reached a version. Delivery may drop a message
+ * (Redis pub/sub does, across a disconnect): reconciliation with Postgres catches up.
+ */
+export interface ChangeBus {
+  publish(message: CommittedVersion): void;
+  /** `onMessage` for every message; `onResync` whenever messages may have been missed. */
+  subscribe(onMessage: (message: CommittedVersion) => void, onResync: () => void): void;
+  close(): Promise<void>;
+}
+
+type Listener = (message: CommittedVersion) => void;
+
+/** For a single instance (no `REDIS_URL`), or several instances in one process. */
+export class InProcessBus implements ChangeBus {
+  private readonly listeners = new Set<Listener>();
+
+  publish(message: CommittedVersion): void {
+    for (const listener of this.listeners) queueMicrotask(() => listener(message));
+  }
+
+  subscribe(onMessage: Listener): void {
+    this.listeners.add(onMessage);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
+
+export interface RedisBusOptions {
+  url: string;
+  channel: string;
+  onError?: (err: Error) => void;
+}
+
+/**
+ * Redis pub/sub over two ioredis connections (a subscribed connection cannot publish). Both
+ * reconnect on their own; after the subscriber reconnects, `onResync` runs because anything
+ * published meanwhile is gone. Publishing never queues while Redis is down: it fails at once
+ * and reconciliation delivers the change instead.
+ */
+export class RedisBus implements ChangeBus {
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly channel: string;
+  private readonly resyncs: (() => void)[] = [];
+
+  constructor(options: RedisBusOptions) {
+    this.channel = options.channel;
+    const onError = options.onError ?? (() => undefined);
+    const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000);
+    this.pub = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy });
+    this.sub = new Redis(options.url, { retryStrategy, maxRetriesPerRequest: null });
+    this.pub.on('error', onError);
+    this.sub.on('error', onError);
+    let connectedBefore = false;
+    this.sub.on('ready', () => {
+      if (connectedBefore) for (const resync of this.resyncs) resync();
+      connectedBefore = true;
+    });
+  }
+
+  publish(message: CommittedVersion): void {
+    this.pub.publish(this.channel, JSON.stringify(message)).catch(() => undefined);
+  }
+
+  subscribe(onMessage: Listener, onResync: () => void): void {
+    this.resyncs.push(onResync);
+    this.sub.on('message', (channel: string, payload: string) => {
+      if (channel !== this.channel) return;
+      const message = parseMessage(payload);
+      if (message !== undefined) onMessage(message);
+    });
+    this.sub.subscribe(this.channel).catch(() => undefined);
+  }
+
+  /** Resolves once both connections are up; for a start-up that wants the bus live. */
+  async ready(): Promise<void> {
+    const up = (r: Redis) =>
+      r.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => r.once('ready', () => resolve()));
+    await Promise.all([up(this.pub), up(this.sub)]);
+  }
+
+  async close(): Promise<void> {
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+}
+
+function parseMessage(payload: string): CommittedVersion | undefined {
+  try {
+    const m = JSON.parse(payload) as Partial<CommittedVersion>;
+    if (typeof m.environmentId === 'string' && typeof m.version === 'number') {
+      return { environmentId: m.environmentId, version: m.version };
+    }
+  } catch {
+    // Not ours: another publisher on the channel. Ignored, like any unknown message.
+  }
+  return undefined;
+}

@@ -1,0 +1,188 @@
+import type { Patch } from '@switchyard/core';
+import type { Db } from '../../db/database.js';
+import { type CommittedVersion, onCommitted } from '../changes/write.js';
+import type { ChangeBus } from './bus.js';
+import { EnvironmentState, type View } from './environment-state.js';
+import { environmentVersions, loadChanges, loadEnvironment } from './loader.js';
+import { HEARTBEAT, patchEvents, putEvent, type SseStream } from './sse-stream.js';
+
+export interface DeliveryOptions {
+  db: Db;
+  bus: ChangeBus;
+  /** How often versions are compared with Postgres, catching any message the bus lost. */
+  reconcileIntervalMs: number;
+  heartbeatIntervalMs: number;
+  onError: (err: unknown, context: string) => void;
+}
+
+interface Subscriber {
+  stream: SseStream;
+  view: View;
+}
+
+/**
+ * Keeps every environment's ruleset in memory and every SDK stream current. Changes arrive
+ * three ways: this instance's own commits, the bus (other instances' commits), and the
+ * reconciliation timer; all three only say "environment E is at version V", and the one
+ * refresh queue per environment loads what changed from Postgres and pushes it, in order.
+ */
+export class Delivery {
+  private readonly states = new Map<string, EnvironmentState>();
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopListening: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly options: DeliveryOptions) {}
+
+  /** Loads every environment, then follows changes. SDK reads are served from memory from here on. */
+  async start(): Promise<void> {
+    const { db, bus } = this.options;
+    this.stopListening = onCommitted(db, (committed) => {
+      for (const c of committed) {
+        bus.publish(c);
+        void this.refresh(c.environmentId, c.version);
+      }
+    });
+    bus.subscribe(
+      (m: CommittedVersion) => void this.refresh(m.environmentId, m.version),
+      () => void this.reconcile(),
+    );
+    await this.reconcile();
+    this.timers.push(setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs).unref());
+    this.timers.push(setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs).unref());
+  }
+
+  /** The environment's state, loading it first when this instance does not know it yet. */
+  async state(environmentId: string): Promise<EnvironmentState | undefined> {
+    const known = this.states.get(environmentId);
+    if (known !== undefined) return known;
+    await this.refresh(environmentId, 0);
+    return this.states.get(environmentId);
+  }
+
+  /**
+   * Registers a stream and sends it what it lacks: the patches after `lastEventId` when the
+   * ring still holds them, else a fresh `put`. Runs on the refresh queue, so no patch can slip
+   * in between what the stream is sent now and what it is sent next.
+   */
+  async attach(
+    environmentId: string,
+    view: View,
+    stream: SseStream,
+    lastEventId: number | undefined,
+  ): Promise<boolean> {
+    let attached = false;
+    await this.enqueue(environmentId, async () => {
+      const state = this.states.get(environmentId) ?? (await this.load(environmentId));
+      if (state === undefined || this.closed) return;
+      const missed = lastEventId === undefined ? undefined : state.patchesSince(view, lastEventId);
+      const first = missed === undefined ? putEvent(state.version, state.body(view).json) : patchEvents(missed);
+      if (first !== '' && !stream.send(first)) return;
+      let set = this.subscribers.get(environmentId);
+      if (set === undefined) {
+        set = new Set();
+        this.subscribers.set(environmentId, set);
+      }
+      const subscriber = { stream, view };
+      set.add(subscriber);
+      stream.res.once('close', () => set.delete(subscriber));
+      attached = true;
+    });
+    return attached;
+  }
+
+  /** How many streams are open, per environment id. */
+  streamCount(): number {
+    let n = 0;
+    for (const set of this.subscribers.values()) n += set.size;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopListening?.();
+    for (const t of this.timers) clearInterval(t);
+    for (const set of this.subscribers.values()) for (const s of set) s.stream.end();
+    this.subscribers.clear();
+    await Promise.allSettled([...this.queues.values()]);
+  }
+
+  /** Compares every environment's version with Postgres and refreshes what is behind. */
+  async reconcile(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const versions = await environmentVersions(this.options.db);
+      const work: Promise<void>[] = [];
+      for (const [id, version] of versions) {
+        const state = this.states.get(id);
+        if (state === undefined || state.version < version) work.push(this.refresh(id, version));
+      }
+      for (const id of this.states.keys()) if (!versions.has(id)) work.push(this.refresh(id, 0));
+      await Promise.all(work);
+    } catch (err) {
+      this.options.onError(err, 'reconcile');
+    }
+  }
+
+  /** Brings one environment to at least `version` (0: whatever it is now). */
+  refresh(environmentId: string, version: number): Promise<void> {
+    return this.enqueue(environmentId, async () => {
+      const state = this.states.get(environmentId);
+      if (state === undefined) {
+        await this.load(environmentId);
+        return;
+      }
+      if (version !== 0 && version <= state.version) return;
+      const batch = await loadChanges(this.options.db, environmentId, state.version);
+      if (batch === undefined) {
+        this.drop(environmentId);
+        return;
+      }
+      if (batch.version <= state.version) return;
+      this.broadcast(environmentId, state.apply(batch));
+    });
+  }
+
+  private async load(environmentId: string): Promise<EnvironmentState | undefined> {
+    const snapshot = await loadEnvironment(this.options.db, environmentId);
+    if (snapshot === undefined) return undefined;
+    const state = new EnvironmentState(snapshot);
+    this.states.set(environmentId, state);
+    return state;
+  }
+
+  private drop(environmentId: string): void {
+    this.states.delete(environmentId);
+    for (const s of this.subscribers.get(environmentId) ?? []) s.stream.end();
+    this.subscribers.delete(environmentId);
+  }
+
+  private broadcast(environmentId: string, patches: Record<View, Patch[]>): void {
+    const set = this.subscribers.get(environmentId);
+    if (set === undefined || set.size === 0) return;
+    const events: Record<View, string> = { server: patchEvents(patches.server), client: patchEvents(patches.client) };
+    for (const s of set) {
+      const chunk = events[s.view];
+      if (chunk !== '' && !s.stream.send(chunk)) set.delete(s);
+    }
+  }
+
+  private heartbeat(): void {
+    for (const set of this.subscribers.values()) {
+      for (const s of set) if (!s.stream.send(HEARTBEAT)) set.delete(s);
+    }
+  }
+
+  /** Runs `task` after every earlier task of the same environment; a failure is reported, not propagated. */
+  private enqueue(environmentId: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(environmentId) ?? Promise.resolve();
+    const next = previous.then(task).catch((err: unknown) => this.options.onError(err, `refresh ${environmentId}`));
+    this.queues.set(environmentId, next);
+    void next.then(() => {
+      if (this.queues.get(environmentId) === next) this.queues.delete(environmentId);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,106 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import type { Principal } from '../keys/principal.js';
+import type { Delivery } from './delivery.js';
+import type { View } from './environment-state.js';
+import type { SdkKeyCache } from './sdk-keys.js';
+import { SseStream } from './sse-stream.js';
+
+export interface DeliveryRouteOptions {
+  delivery: Delivery;
+  keys: SdkKeyCache;
+  /** A stream whose unsent data grows past this is cut off (a client that stopped reading). */
+  maxBufferedBytes: number;
+  /** Reconnection delay advised to EventSource clients. */
+  retryMs: number;
+}
+
+/** SDK routes are read by browsers on any origin with a public client key: CORS is open here, and only here. */
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'Authorization, If-None-Match, Last-Event-ID, Content-Type',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-expose-headers': 'ETag',
+  'access-control-max-age': '600',
+};
+
+export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (app, options) => {
+  const { delivery, keys } = options;
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.headers(CORS);
+  });
+  app.options('/*', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
+
+  /** A server or client key from `Authorization: Bearer`, or a client key from `?key=`. */
+  async function sdkPrincipal(request: FastifyRequest): Promise<Principal & { environmentId: string }> {
+    const header = request.headers.authorization;
+    const fromHeader = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    const fromQuery = (request.query as { key?: unknown }).key;
+    const token = fromHeader ?? (typeof fromQuery === 'string' ? fromQuery : undefined);
+    if (token === undefined) throw new AppError('UNAUTHORIZED', 'send an SDK key as "Authorization: Bearer <key>"');
+    const principal = await keys.resolve(token);
+    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the SDK key is unknown or revoked');
+    if (principal.type === 'admin' || principal.environmentId === null) {
+      throw new AppError('FORBIDDEN', 'SDK routes take a server or client key, not an admin key');
+    }
+    if (fromHeader === undefined && principal.type !== 'client') {
+      throw new AppError(
+        'FORBIDDEN',
+        'only client keys may be sent in the URL; send server keys in the Authorization header',
+      );
+    }
+    return principal as Principal & { environmentId: string };
+  }
+
+  const viewOf = (p: Principal): View => (p.type === 'client' ? 'client' : 'server');
+
+  app.get('/ruleset', { schema: { hide: true } }, async (request, reply) => {
+    const principal = await sdkPrincipal(request);
+    const state = await delivery.state(principal.environmentId);
+    if (state === undefined) throw new AppError('NOT_FOUND', 'the environment of this key no longer exists');
+    const body = state.body(viewOf(principal));
+    reply
+      .header('etag', body.etag)
+      .header('cache-control', 'no-cache')
+      .header('vary', 'Authorization, Accept-Encoding');
+    if (request.headers['if-none-match'] === body.etag) return reply.code(304).send();
+    reply.type('application/json; charset=utf-8');
+    return sendEncoded(request, reply, body);
+  });
+
+  app.get('/stream', { schema: { hide: true } }, async (request, reply) => {
+    const principal = await sdkPrincipal(request);
+    const lastEventId = parseLastEventId(request.headers['last-event-id']);
+    reply.hijack();
+    const res = reply.raw;
+    request.raw.socket.setNoDelay(true);
+    res.writeHead(200, {
+      ...CORS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: ${options.retryMs}\n\n`);
+    const stream = new SseStream(res, principal.keyId, options.maxBufferedBytes);
+    const attached = await delivery.attach(principal.environmentId, viewOf(principal), stream, lastEventId);
+    if (!attached) stream.end();
+  });
+};
+
+function parseLastEventId(header: string | string[] | undefined): number | undefined {
+  if (typeof header !== 'string' || !/^\d{1,15}$/.test(header.trim())) return undefined;
+  return Number(header.trim());
+}
+
+function sendEncoded(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: { json: string; gzip(): Buffer; brotli(): Buffer },
+) {
+  const accepted = String(request.headers['accept-encoding'] ?? '');
+  if (/\bbr\b/.test(accepted)) return reply.header('content-encoding', 'br').send(body.brotli());
+  if (/\bgzip\b/.test(accepted)) return reply.header('content-encoding', 'gzip').send(body.gzip());
+  return reply.send(body.json);
+}

@@ -1,0 +1,50 @@
+import type { ServerResponse } from 'node:http';
+import type { Patch } from '@switchyard/core';
+
+/** One SDK's open stream. Kept small: an instance holds tens of thousands of them. */
+export class SseStream {
+  constructor(
+    readonly res: ServerResponse,
+    readonly keyId: string,
+    /** Past this many bytes waiting to be sent, the client is too slow and is cut off. */
+    private readonly maxBuffered: number,
+  ) {}
+
+  /** Writes `chunk` unless the client has fallen too far behind; returns `false` when it was cut off. */
+  send(chunk: string): boolean {
+    if (this.res.destroyed) return false;
+    if (this.res.writableLength > this.maxBuffered) {
+      this.res.destroy();
+      return false;
+    }
+    this.res.write(chunk);
+    return true;
+  }
+
+  end(): void {
+    if (!this.res.destroyed) this.res.end();
+  }
+}
+
+export function putEvent(version: number, json: string): string {
+  return `event: put\nid: ${version}\ndata: ${json}\n\n`;
+}
+
+/**
+ * Patches as SSE events. Only the last event of each version carries `id:`: an SDK resumes
+ * from the last id it saw, so a stream cut between two patches of one version (a tag kill
+ * writes several) resumes before that version and gets all of it again.
+ */
+export function patchEvents(patches: readonly Patch[]): string {
+  let out = '';
+  for (let i = 0; i < patches.length; i++) {
+    const p = patches[i] as Patch;
+    const next = patches[i + 1];
+    out += `event: patch\ndata: ${JSON.stringify(p)}\n`;
+    if (next === undefined || next.version !== p.version) out += `id: ${p.version}\n`;
+    out += '\n';
+  }
+  return out;
+}
+
+export const HEARTBEAT = ':\n\n';
