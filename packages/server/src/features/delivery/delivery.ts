@@ -1,6 +1,7 @@
 import type { Patch } from '@switchyard/core';
 import type { Db } from '../../db/database.js';
 import { type CommittedVersion, onCommitted } from '../changes/write.js';
+import { revokedAmong } from '../keys/store.js';
 import type { ChangeBus } from './bus.js';
 import { EnvironmentState, type View } from './environment-state.js';
 import { environmentVersions, loadChanges, loadEnvironment } from './loader.js';
@@ -121,8 +122,24 @@ export class Delivery {
       }
       for (const id of this.states.keys()) if (!versions.has(id)) work.push(this.refresh(id, 0));
       await Promise.all(work);
+      await this.closeRevoked();
     } catch (err) {
       this.options.onError(err, 'reconcile');
+    }
+  }
+
+  /** Ends the streams of keys revoked since they connected (on any instance). */
+  private async closeRevoked(): Promise<void> {
+    const keyIds = new Set<string>();
+    for (const set of this.subscribers.values()) for (const s of set) keyIds.add(s.stream.keyId);
+    const revoked = new Set(await revokedAmong(this.options.db, [...keyIds]));
+    if (revoked.size === 0) return;
+    for (const set of this.subscribers.values()) {
+      for (const s of set) {
+        if (!revoked.has(s.stream.keyId)) continue;
+        s.stream.end();
+        set.delete(s);
+      }
     }
   }
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { apiKeys } from '../../db/schema.js';
 import type { KeyType, TokenDigest } from './tokens.js';
@@ -67,4 +67,14 @@ export async function countActiveForEnvironment(tx: Tx, environmentId: string): 
     .from(apiKeys)
     .where(and(eq(apiKeys.environmentId, environmentId), isNull(apiKeys.revokedAt)));
   return rows.length;
+}
+
+/** Which of these keys are revoked: open streams of such keys are closed. */
+export async function revokedAmong(db: Db, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(and(inArray(apiKeys.id, ids), isNotNull(apiKeys.revokedAt)));
+  return rows.map((r) => r.id);
 }
