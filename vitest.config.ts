@@ -11,5 +11,9 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
+    globalSetup: ['test/global-setup.ts'],
+    // Server tests start real servers on real databases; the 5 s default is for pure code.
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
   },
 });
