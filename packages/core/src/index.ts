@@ -1,5 +1,6 @@
 export { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, utf8Bytes } from './bucket.js';
 export { type ConfigProblem, checkFlag, checkSegment } from './check.js';
+export { type SseEvent, SseParser } from './client/sse-parser.js';
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';
 export { compile, Evaluator } from './evaluator.js';
@@ -7,4 +8,3 @@ export { MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
 export type { ErrorCode, EvaluationResult, Reason } from './reasons.js';
 export { compareSemver, parseSemver, type SemVer } from './semver.js';
 export * from './types.js';
-export { SseParser, type SseEvent } from './client/sse-parser.js';

@@ -180,14 +180,41 @@ function inSegment(key: string, context: EvaluationContext, scope: EvalScope): b
 
 // Dates: an ISO-8601 calendar date (UTC) or a date-time with an explicit offset. A local
 // date-time without an offset would mean a different instant in every SDK's time zone.
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** 400 Gregorian years are exactly 146 097 days. */
+const FOUR_CENTURIES_MS = 146_097 * DAY_MS;
 
 /** Epoch milliseconds of a date clause or attribute value, or `undefined` when it is not a date. */
 export function toInstant(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v !== 'string' || v.length > 40 || !ISO_DATE.test(v)) return undefined;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : t;
+  if (typeof v !== 'string' || v.length > 40) return undefined;
+  const m = ISO_DATE.exec(v);
+  if (m === null) return undefined;
+  // Parsed by hand rather than by Date.parse, which engines answer differently outside the
+  // strict ECMAScript format (2025-02-30, 24:00, more or fewer than three fraction digits).
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4] ?? 0);
+  const minute = Number(m[5] ?? 0);
+  const second = Number(m[6] ?? 0);
+  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  const offsetHours = Number(m[9] ?? 0);
+  const offsetMinutes = Number(m[10] ?? 0);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  // Date.UTC reads years 0-99 as 1900-1999; four centuries later the calendar repeats exactly.
+  const local = Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - FOUR_CENTURIES_MS;
+  const offset = (offsetHours * 60 + offsetMinutes) * MINUTE_MS;
+  return m[8] === '-' ? local + offset : local - offset;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /**

@@ -29,6 +29,8 @@ export function parseSemver(input: string): SemVer | undefined {
   }
   const pre = m[4];
   const prerelease = pre === undefined ? [] : pre.split('.').map((id) => (NUMERIC.test(id) ? Number(id) : id));
+  // Numeric identifiers compare numerically; past 2^53 - 1 two different ones could compare equal.
+  for (const id of prerelease) if (typeof id === 'number' && !Number.isSafeInteger(id)) return undefined;
   return { major, minor, patch, prerelease };
 }
 
