@@ -93,7 +93,8 @@ describe('Murmur3Utf8', () => {
     const hasher = new Murmur3Utf8();
     for (const input of ['k'.repeat(1023), 'k'.repeat(1024), 'k'.repeat(1025), '日'.repeat(400), '😀'.repeat(5000)]) {
       const bytes = utf8Bytes(input);
-      const viaTwoHalves = hasher.point(input.slice(0, 7), input.slice(7));
+      // Split between code points: point() joins the salt's bytes and the value's bytes.
+      const viaTwoHalves = hasher.point(utf8Bytes(input.slice(0, 8)), input.slice(8));
       expect(hasher.hash(input)).toBe(referenceHash(bytes));
       expect(viaTwoHalves).toBe(Math.floor((referenceHash(bytes) * BUCKET_POINTS) / TWO_POW_32));
     }
@@ -103,8 +104,8 @@ describe('Murmur3Utf8', () => {
     const hasher = new Murmur3Utf8();
     const longSalt = 's'.repeat(1020);
     const expected = Math.floor((hasher.hash(`${longSalt}user-12345`) * BUCKET_POINTS) / TWO_POW_32);
-    expect(hasher.point(longSalt, 'user-12345')).toBe(expected);
-    expect(hasher.point('s'.repeat(2000), 'x')).toBe(
+    expect(hasher.point(utf8Bytes(longSalt), 'user-12345')).toBe(expected);
+    expect(hasher.point(utf8Bytes('s'.repeat(2000)), 'x')).toBe(
       Math.floor((referenceHash(platform.encode(`${'s'.repeat(2000)}x`)) * BUCKET_POINTS) / TWO_POW_32),
     );
   });
@@ -113,24 +114,26 @@ describe('Murmur3Utf8', () => {
     const hasher = new Murmur3Utf8();
     hasher.hash('a much longer input that fills more of the buffer');
     expect(hasher.hash('abc')).toBe(3017643002);
-    hasher.point('salt-that-is-long', 'and-a-long-value');
+    hasher.point(utf8Bytes('salt-that-is-long'), 'and-a-long-value');
     expect(hasher.hash('😀')).toBe(3199479546);
   });
 
   it('hashes the salt and the value concatenated, with no separator', () => {
     const hasher = new Murmur3Utf8();
-    expect(hasher.point('fractional-flag', 'jack')).toBe(hasher.point('fractional-flagja', 'ck'));
-    expect(hasher.point('', 'fractional-flagjack')).toBe(Math.floor((2682799072 * BUCKET_POINTS) / TWO_POW_32));
+    expect(hasher.point(utf8Bytes('fractional-flag'), 'jack')).toBe(hasher.point(utf8Bytes('fractional-flagja'), 'ck'));
+    expect(hasher.point(utf8Bytes(''), 'fractional-flagjack')).toBe(
+      Math.floor((2682799072 * BUCKET_POINTS) / TWO_POW_32),
+    );
   });
 
   // Keys whose murmur3 is 0, 1, 2^31 - 1, 2^31 and 2^32 - 1 (flagd's edge vectors).
   it('maps hashes onto points 0 … 99 999 by multiplication, with both ends reachable', () => {
     const hasher = new Murmur3Utf8();
-    expect(hasher.point('', 'ejOoVL')).toBe(0);
-    expect(hasher.point('', 'bY9fO-')).toBe(0);
-    expect(hasher.point('', 'SI7p-')).toBe(49_999);
-    expect(hasher.point('', '6LvT0')).toBe(50_000);
-    expect(hasher.point('', 'ceQdGm')).toBe(99_999);
+    expect(hasher.point(utf8Bytes(''), 'ejOoVL')).toBe(0);
+    expect(hasher.point(utf8Bytes(''), 'bY9fO-')).toBe(0);
+    expect(hasher.point(utf8Bytes(''), 'SI7p-')).toBe(49_999);
+    expect(hasher.point(utf8Bytes(''), '6LvT0')).toBe(50_000);
+    expect(hasher.point(utf8Bytes(''), 'ceQdGm')).toBe(99_999);
   });
 });
 

@@ -1,43 +1,87 @@
-import murmurhash from 'murmurhash';
-
 /** Bucketing resolution: a rollout places every context on one of 100 000 points. */
 export const BUCKET_POINTS = 100_000;
 
 const SCRATCH_BYTES = 1024;
 const TWO_POW_32 = 4_294_967_296;
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
 
 /**
- * murmur3 x86_32 over the UTF-8 bytes of a string, with no allocation for inputs up to
- * {@link SCRATCH_BYTES} bytes. murmurhash hashes a `Uint8Array` by its `length`, so the
- * scratch buffer keeps one view per length, made once on first use.
+ * MurmurHash3 x86_32 of the first `length` bytes of `bytes`, as an unsigned 32-bit integer.
+ * Written here rather than taken from the `murmurhash` package: that one multiplies in 16-bit
+ * halves and hashes a whole array (so a reused buffer needs a view per length); `Math.imul` over
+ * a length made bucketing about a third faster in `pnpm bench`, and the core has no runtime
+ * dependency left. The conformance suite checks it against the reference hashes and the package.
+ */
+export function murmur3(bytes: Uint8Array, length: number, seed: number): number {
+  let h = seed >>> 0;
+  const blocks = length & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    let k =
+      (bytes[i] as number) |
+      ((bytes[i + 1] as number) << 8) |
+      ((bytes[i + 2] as number) << 16) |
+      ((bytes[i + 3] as number) << 24);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = length & 3;
+  if (tail !== 0) {
+    let k = bytes[blocks] as number;
+    if (tail > 1) k ^= (bytes[blocks + 1] as number) << 8;
+    if (tail > 2) k ^= (bytes[blocks + 2] as number) << 16;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+  }
+  h ^= length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * murmur3 x86_32 over the UTF-8 bytes of strings, with no allocation for inputs up to
+ * {@link SCRATCH_BYTES} bytes: they are encoded into a buffer each compiled ruleset owns.
  */
 export class Murmur3Utf8 {
   private readonly bytes = new Uint8Array(SCRATCH_BYTES);
-  private readonly views: Uint8Array[] = [];
 
   hash(input: string, seed = 0): number {
     const length = encodeUtf8(input, this.bytes, 0);
-    return length < 0 ? murmurhash.v3(utf8Bytes(input), seed) : this.hashScratch(length, seed);
+    if (length >= 0) return murmur3(this.bytes, length, seed);
+    const long = utf8Bytes(input);
+    return murmur3(long, long.length, seed);
   }
 
   /**
-   * The point (0 … 99 999) of `salt + value`, by multiplication so no point is favoured.
-   * Both parts are encoded straight into the scratch buffer: no concatenated string is made.
+   * The point (0 … 99 999) of `salt + value`, by multiplication so no point is favoured. The
+   * salt comes already encoded (once per rollout, when compiling); the value is encoded after
+   * it in the scratch buffer, so no concatenated string is made.
    */
-  point(salt: string, value: string): number {
-    const saltEnd = encodeUtf8(salt, this.bytes, 0);
-    const end = saltEnd < 0 ? -1 : encodeUtf8(value, this.bytes, saltEnd);
-    const h = end < 0 ? murmurhash.v3(utf8Bytes(salt + value), 0) : this.hashScratch(end, 0);
-    return Math.floor((h * BUCKET_POINTS) / TWO_POW_32);
-  }
-
-  private hashScratch(length: number, seed: number): number {
-    let view = this.views[length];
-    if (view === undefined) {
-      view = this.bytes.subarray(0, length);
-      this.views[length] = view;
+  point(salt: Uint8Array, value: string): number {
+    let h: number;
+    const fits = salt.length <= SCRATCH_BYTES;
+    if (fits) this.bytes.set(salt, 0);
+    const end = fits ? encodeUtf8(value, this.bytes, salt.length) : -1;
+    if (end >= 0) {
+      h = murmur3(this.bytes, end, 0);
+    } else {
+      const tail = utf8Bytes(value);
+      const all = new Uint8Array(salt.length + tail.length);
+      all.set(salt, 0);
+      all.set(tail, salt.length);
+      h = murmur3(all, all.length, 0);
     }
-    return murmurhash.v3(view, seed);
+    return Math.floor((h * BUCKET_POINTS) / TWO_POW_32);
   }
 }
 

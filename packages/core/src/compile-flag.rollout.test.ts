@@ -62,6 +62,16 @@ describe('compileFlag: rollouts', () => {
     expect(served(flag, { key })).toMatchObject({ value: variant, variant, reason: 'SPLIT' });
   });
 
+  it('hashes utf8(salt + key) even when the salt ends in half a surrogate pair the key completes', () => {
+    const hasher = new Murmur3Utf8();
+    const quartersOf = (input: string) =>
+      ['clubs', 'diamonds', 'hearts', 'spades'][Math.floor(hasher.point(new Uint8Array(0), input) / 25_000)];
+    for (const key of ['\uDE00-a', '\uDE00-b', '\uDE00-c', '\uDE00-d', 'plain']) {
+      const flag = compiled(suitFlag('surrogates', quarters, { salt: 'salt-\uD83D' }));
+      expect(served(flag, { key }).variant).toBe(quartersOf(`salt-\uD83D${key}`));
+    }
+  });
+
   it('agrees with flagd on a two-way split', () => {
     const flag = compiled({
       ...boolFlag({ key: 'fractional-flag-shorthand' }),

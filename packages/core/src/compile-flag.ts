@@ -1,4 +1,4 @@
-import { BUCKET_POINTS } from './bucket.js';
+import { BUCKET_POINTS, utf8Bytes } from './bucket.js';
 import { allOf, contextKey } from './compile-segment.js';
 import { ConfigError } from './config-error.js';
 import type { EvaluationResult, Reason } from './reasons.js';
@@ -216,7 +216,12 @@ function compileRollout(rollout: { bucketBy?: string; weights: unknown }, path: 
     }
   }
   const unbucketed = fallback as Result;
-  const { salt, scope } = c;
+  const { scope } = c;
+  // The salt is encoded once here. A salt ending in half a surrogate pair would pair up with the
+  // value's first code unit in utf8(salt + value), so such a salt is hashed as a string instead.
+  const last = c.salt.charCodeAt(c.salt.length - 1);
+  const saltBytes = last >= 0xd800 && last <= 0xdbff ? undefined : utf8Bytes(c.salt);
+  const noBytes = new Uint8Array(0);
   if (results.length === 1) return () => unbucketed;
   return (context) => {
     const value = context[bucketBy];
@@ -225,7 +230,8 @@ function compileRollout(rollout: { bucketBy?: string; weights: unknown }, path: 
     else if (typeof value === 'number' || typeof value === 'boolean') input = String(value);
     // Without the attribute a context cannot be bucketed; it gets what most contexts get.
     else return unbucketed;
-    const point = scope.hasher.point(salt, input);
+    const point =
+      saltBytes === undefined ? scope.hasher.point(noBytes, c.salt + input) : scope.hasher.point(saltBytes, input);
     for (let i = 0; i < bounds.length; i++) if ((bounds[i] as number) > point) return results[i] as Result;
     return unbucketed;
   };

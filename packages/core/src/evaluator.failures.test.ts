@@ -128,16 +128,17 @@ describe('evaluate: cycles', () => {
     expect(diamond.evaluate('top', {}, false)).toEqual({ value: true, variant: 'on', reason: 'DEFAULT' });
   });
 
-  it('never throws on a very long chain of prerequisites', () => {
+  it('answers PARSE_ERROR past 64 levels of prerequisites, the same in every engine, and evaluates shorter chains', () => {
     const flags = Array.from({ length: 3000 }, (_, i) =>
       boolFlag(`f${i}`, i < 2999 ? prerequisiteOn(`f${i + 1}`) : {}),
     );
     const chain = compile(ruleset(flags));
-    // How deep a chain fits on the stack depends on the engine; past that, GENERAL, not a throw.
-    const result = chain.evaluate('f0', {}, 'dflt');
-    if (result.reason === 'ERROR') expect(result).toMatchObject({ value: 'dflt', errorCode: 'GENERAL' });
-    else expect(result).toEqual({ value: true, variant: 'on', reason: 'DEFAULT' });
-    expect(chain.evaluate('f2990', {}, 'dflt')).toEqual({ value: true, variant: 'on', reason: 'DEFAULT' });
+    const deep = chain.evaluate('f0', {}, 'dflt');
+    expect(deep).toMatchObject({ value: 'dflt', reason: 'ERROR', errorCode: 'PARSE_ERROR' });
+    expect(deep.errorMessage).toContain('64');
+    // f2936 has 63 flags below it: 64 on the stack with itself, the most allowed.
+    expect(chain.evaluate('f2936', {}, 'dflt')).toEqual({ value: true, variant: 'on', reason: 'DEFAULT' });
+    expect(chain.evaluate('f2935', {}, 'dflt')).toMatchObject({ reason: 'ERROR', errorCode: 'PARSE_ERROR' });
   });
 });
 
@@ -203,5 +204,44 @@ describe('evaluate: hostile contexts', () => {
     const first = evaluator.evaluate('split', { key }, null);
     expect(first.reason).toBe('SPLIT');
     expect(evaluator.evaluate('split', { key: `${key}` }, null)).toBe(first);
+  });
+});
+
+describe('evaluate: broken segments and bad patches', () => {
+  const broken: Segment = {
+    key: 'bad',
+    version: 1,
+    rules: [{ id: 'x', clauses: [{ attribute: 'email', op: 'matches', values: ['('] }] }],
+  };
+
+  it('answers PARSE_ERROR when a rule reaches a segment that cannot be evaluated, negated or not', () => {
+    const evaluator = compile(
+      ruleset(
+        [
+          boolFlag('plain', { defaultServe: { variant: 'off' }, rules: [onFor('r', [inSegment('bad')])] }),
+          boolFlag('negated', {
+            defaultServe: { variant: 'off' },
+            rules: [onFor('r', [{ ...inSegment('bad'), negate: true }])],
+          }),
+        ],
+        [broken],
+      ),
+    );
+    for (const key of ['plain', 'negated']) {
+      expect(evaluator.evaluate(key, { key: 'u' }, 'dflt')).toMatchObject({
+        value: 'dflt',
+        reason: 'ERROR',
+        errorCode: 'PARSE_ERROR',
+      });
+    }
+  });
+
+  it('ignores a patch with a version that is not a whole number, or a value under another key', () => {
+    const evaluator = compile(ruleset([boolFlag('f')]));
+    expect(evaluator.applyPatch({ kind: 'flag', key: 'f', version: Number.NaN, value: null })).toBe(false);
+    expect(evaluator.applyPatch({ kind: 'flag', key: 'f', version: 11.5, value: null })).toBe(false);
+    expect(evaluator.applyPatch({ kind: 'flag', key: 'f', version: 12, value: boolFlag('g') })).toBe(false);
+    expect(evaluator.version).toBe(10);
+    expect(evaluator.evaluate('f', {}, false).reason).toBe('STATIC');
   });
 });

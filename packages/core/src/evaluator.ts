@@ -62,8 +62,11 @@ export class Evaluator {
     const ctx = typeof context === 'object' && context !== null ? context : EMPTY_CONTEXT;
     const scope = this.scope;
     scope.failure = undefined;
-    scope.stack.length = 0;
-    scope.stack.push(flag.key);
+    // Reset in place: setting the length to 0 would drop the array's storage and allocate it
+    // anew on every call.
+    const stack = scope.stack;
+    if (stack.length !== 1) stack.length = 1;
+    stack[0] = flag.key;
     let result: Result;
     try {
       result = flag.run(ctx, defaultValue);
@@ -79,6 +82,9 @@ export class Evaluator {
    * patch is not newer than what is held for that key.
    */
   applyPatch(patch: Patch): boolean {
+    if (!Number.isSafeInteger(patch.version) || patch.version < 0) return false;
+    const value: unknown = patch.value;
+    if (value !== null && (typeof value !== 'object' || (value as { key?: unknown }).key !== patch.key)) return false;
     const held = this.heldVersion(patch.kind, patch.key);
     if (held !== undefined && patch.version <= held) return false;
     const id = `${patch.kind}:${patch.key}`;

@@ -172,7 +172,13 @@ function segmentMatcher(values: ClauseValue[], negate: boolean, path: string): M
 /** An unknown segment matches nobody: a segment deleted before the flags that name it. */
 function inSegment(key: string, context: EvaluationContext, scope: EvalScope): boolean {
   const segment = scope.segments.get(key);
-  if (segment === undefined || !enter(scope, `segment:${key}`)) return false;
+  if (segment === undefined) return false;
+  // A broken segment must not silently match nobody: negated, that would match everybody.
+  if (segment.error !== undefined) {
+    scope.failure = `segment ${JSON.stringify(key)} cannot be evaluated: ${segment.error}`;
+    return false;
+  }
+  if (!enter(scope, `segment:${key}`)) return false;
   const matched = segment.matches(context, scope);
   leave(scope);
   return matched;
@@ -224,6 +230,8 @@ function daysInMonth(year: number, month: number): number {
 function semverMemo(): (v: string) => SemVer | undefined {
   const memo = new Map<string, SemVer | undefined>();
   return (v) => {
+    // Longer strings are no semver (parseSemver refuses them), and must not sit in the memo.
+    if (v.length > 256) return undefined;
     let parsed = memo.get(v);
     if (parsed === undefined && !memo.has(v)) {
       parsed = parseSemver(v);

@@ -8,7 +8,16 @@ export interface CompiledSegment {
   readonly key: string;
   readonly version: number;
   readonly matches: Matcher;
+  /** Why the segment cannot be evaluated; a flag that reaches it answers `PARSE_ERROR`. */
+  readonly error?: string;
 }
+
+/**
+ * How deep prerequisites and nested segments may go. Without a limit a long chain would end in
+ * a stack overflow whose depth differs between JavaScript engines; with it every SDK answers
+ * `PARSE_ERROR` at the same depth.
+ */
+export const MAX_NESTING = 64;
 
 /**
  * What one compiled ruleset shares between its flags and segments while evaluating.
@@ -31,6 +40,10 @@ export interface EvalScope {
 export function enter(scope: EvalScope, key: string): boolean {
   if (scope.stack.includes(key)) {
     scope.failure = `cycle through ${[...scope.stack, key].join(' -> ')}`;
+    return false;
+  }
+  if (scope.stack.length >= MAX_NESTING) {
+    scope.failure = `prerequisites and segments nest deeper than ${MAX_NESTING} levels`;
     return false;
   }
   scope.stack.push(key);
