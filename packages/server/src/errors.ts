@@ -47,3 +47,11 @@ export function sqlState(err: unknown): string | undefined {
 
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
+/** Newer Postgres versions (PGlite's among them) raise this instead of 23503 for an `on delete restrict` key. */
+export const RESTRICT_VIOLATION = '23001';
+
+/** Whether a delete failed because rows of another table still refer to the deleted row. */
+export function isStillReferenced(err: unknown): boolean {
+  const state = sqlState(err);
+  return state === FOREIGN_KEY_VIOLATION || state === RESTRICT_VIOLATION;
+}
