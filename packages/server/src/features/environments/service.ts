@@ -6,7 +6,7 @@ import { initialConfig } from '../flags/ruleset-entry.js';
 import { insertConfigs, listFlags } from '../flags/store.js';
 import type { Principal } from '../keys/principal.js';
 import { countActiveForEnvironment } from '../keys/store.js';
-import { type Project, requireProject } from '../projects/service.js';
+import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
 import * as store from './store.js';
 
 export type { Environment } from './store.js';
@@ -37,6 +37,7 @@ export async function createEnvironment(
   const project = await requireProject(db, actor.principal, projectKey);
   try {
     return await write(db, async (tx) => {
+      await lockProjectStructure(tx, project);
       const env = await store.insertEnvironment(tx, {
         projectId: project.id,
         key: input.key,
@@ -106,6 +107,7 @@ export async function deleteEnvironment(db: Db, actor: Actor, projectKey: string
   const project = await requireProject(db, actor.principal, projectKey);
   try {
     await write(db, async (tx) => {
+      await lockProjectStructure(tx, project);
       const env = await requireEnvironment(tx, project, envKey);
       const keys = await countActiveForEnvironment(tx, env.id);
       if (keys > 0)

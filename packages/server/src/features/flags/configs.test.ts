@@ -1,5 +1,7 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test-support/server.js';
+import { queryRows } from '../../test-support/snapshot.js';
 
 let s: TestServer;
 const base = '/api/v1/projects/shop';
@@ -121,5 +123,139 @@ describe('flag configuration', () => {
       before: { enabled: true },
       after: { enabled: false },
     });
+  });
+});
+
+describe('more configuration writes', () => {
+  const staging = `${base}/flags/checkout/environments/staging`;
+  const envVersion = async (env: string) => (await s.call('GET', `${base}/environments/${env}`)).json().version;
+
+  it('replaces the whole configuration with PUT: what is left out takes its empty value', async () => {
+    const patched = await s.call('PATCH', staging, {
+      enabled: true,
+      targets: [{ variant: 'off', values: ['u1'] }],
+      salt: 'pepper',
+    });
+    expect(patched.statusCode).toBe(200);
+    const before = await envVersion('staging');
+    const res = await s.call('PUT', staging, { enabled: true, defaultServe: { variant: 'off' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      enabled: true,
+      offVariant: null,
+      prerequisites: [],
+      targets: [],
+      rules: [],
+      defaultServe: { variant: 'off' },
+      salt: null,
+      version: before + 1,
+    });
+    expect(res.headers.etag).toBe(`"${before + 1}"`);
+    expect((await s.call('GET', staging)).json()).toEqual(res.json());
+  });
+
+  it('refuses a PUT without the required fields with 400 and changes nothing', async () => {
+    const before = (await s.call('GET', staging)).json();
+    const res = await s.call('PUT', staging, { enabled: false });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'defaultServe' } });
+    expect((await s.call('GET', staging)).json()).toEqual(before);
+  });
+
+  it('writes one outbox row per configuration write, at the version it produced', async () => {
+    const res = await s.call('PATCH', staging, { targets: [{ variant: 'on', values: ['vip'] }] });
+    expect(res.statusCode).toBe(200);
+    const rows = await queryRows<{ kind: string; key: string }>(
+      s.testDb.database.db,
+      sql`select c.kind, c.key from changes c join environments e on e.id = c.environment_id
+          where e.key = 'staging' and c.version = ${res.json().version}`,
+    );
+    expect(rows).toEqual([{ kind: 'flag', key: 'checkout' }]);
+  });
+
+  it('unkills a killed flag, idempotently', async () => {
+    expect((await s.call('POST', `${staging}/kill`)).json().enabled).toBe(false);
+    const first = await s.call('POST', `${staging}/unkill`, { reason: 'fixed' });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ enabled: true, changed: true });
+    const second = await s.call('POST', `${staging}/unkill`);
+    expect(second.json()).toMatchObject({ enabled: true, changed: false, version: first.json().version });
+  });
+
+  it('refuses a kill with a stale If-Match with 412', async () => {
+    const current = (await s.call('GET', staging)).json();
+    const res = await s.call('POST', `${staging}/kill`, {}, { headers: { 'if-match': `"${current.version - 1}"` } });
+    expect(res.statusCode).toBe(412);
+    expect((await s.call('GET', staging)).json()).toEqual(current);
+  });
+
+  it('bumps the version once when two kills race', async () => {
+    const before = await envVersion('staging');
+    const results = await Promise.all([s.call('POST', `${staging}/kill`), s.call('POST', `${staging}/kill`)]);
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200]);
+    expect(results.map((r) => r.json().changed).sort()).toEqual([false, true]);
+    expect(await envVersion('staging')).toBe(before + 1);
+  });
+
+  it('kills every flag with a tag that is on in the environment, in one version, and nothing else', async () => {
+    for (const [key, tags] of [
+      ['pay-a', ['payments']],
+      ['pay-b', ['payments', 'web']],
+      ['pay-off', ['payments']],
+      ['search', ['web']],
+    ] as const) {
+      expect((await s.call('POST', `${base}/flags`, { key, name: key, type: 'boolean', tags })).statusCode).toBe(201);
+      if (key !== 'pay-off') {
+        const on = await s.call('PATCH', `${base}/flags/${key}/environments/staging`, { enabled: true });
+        expect(on.statusCode).toBe(200);
+      }
+    }
+    const elsewhere = await s.call('PATCH', `${base}/flags/pay-a/environments/production`, { enabled: true });
+    expect(elsewhere.statusCode).toBe(200);
+    const before = await envVersion('staging');
+    const res = await s.call('POST', `${base}/environments/staging/kill`, { tag: 'payments', reason: 'outage' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      environment: 'staging',
+      tag: 'payments',
+      killed: ['pay-a', 'pay-b'],
+      version: before + 1,
+    });
+    for (const [key, enabled] of [
+      ['pay-a', false],
+      ['pay-b', false],
+      ['pay-off', false],
+      ['search', true],
+    ] as const) {
+      const c = (await s.call('GET', `${base}/flags/${key}/environments/staging`)).json();
+      expect(c.enabled, key).toBe(enabled);
+    }
+    const production = (await s.call('GET', `${base}/flags/pay-a/environments/production`)).json();
+    expect(production.enabled).toBe(true);
+  });
+
+  it('kills by tag idempotently: nothing left to kill changes nothing', async () => {
+    const before = await envVersion('staging');
+    const res = await s.call('POST', `${base}/environments/staging/kill`, { tag: 'payments' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ environment: 'staging', tag: 'payments', killed: [], version: before });
+    expect(await envVersion('staging')).toBe(before);
+  });
+
+  it('refuses a kill by tag without a valid tag with 400, and in an unknown environment with 404', async () => {
+    const missing = await s.call('POST', `${base}/environments/staging/kill`, {});
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error.details.field).toBe('tag');
+    const unknown = await s.call('POST', `${base}/environments/nowhere/kill`, { tag: 'payments' });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('answers 404 for the configuration of an unknown flag or environment', async () => {
+    for (const url of [`${base}/flags/nowhere/environments/staging`, `${base}/flags/checkout/environments/nowhere`]) {
+      const res = await s.call('GET', url);
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('NOT_FOUND');
+      expect((await s.call('PATCH', url, { enabled: true })).statusCode).toBe(404);
+    }
   });
 });

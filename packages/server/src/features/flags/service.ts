@@ -6,7 +6,7 @@ import { type Actor, bumpVersions, type ChangedItem, recordChanges, write } from
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { listEnvironments } from '../environments/store.js';
 import type { Principal } from '../keys/principal.js';
-import { type Project, requireProject } from '../projects/service.js';
+import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
 import { initialConfig } from './ruleset-entry.js';
 import {
   type CreateFlagBody,
@@ -90,6 +90,7 @@ export async function createFlag(db: Db, actor: Actor, projectKey: string, body:
   const variants = checkVariants(body.type, body.variants as Variant[] | undefined);
   try {
     return await write(db, async (tx) => {
+      await lockProjectStructure(tx, project);
       const flag = await store.insertFlag(tx, {
         projectId: project.id,
         key: body.key,
@@ -178,6 +179,7 @@ export async function setArchived(db: Db, actor: Actor, projectKey: string, flag
 export async function deleteFlag(db: Db, actor: Actor, projectKey: string, flagKey: string): Promise<void> {
   const project = await requireProject(db, actor.principal, projectKey);
   await write(db, async (tx) => {
+    await lockProjectStructure(tx, project);
     const flag = await lockExisting(tx, project, flagKey);
     const dependants = await flagsDependingOn(tx, project, flag.key);
     if (dependants.length > 0) {

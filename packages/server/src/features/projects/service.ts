@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { AppError, isStillReferenced, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 import { recordAudit } from '../audit/store.js';
 import { type Actor, write } from '../changes/write.js';
@@ -13,6 +13,16 @@ export async function requireProject(db: Db, principal: Principal, key: string):
   if (project === undefined) throw notFound('project', key);
   assertProjectAccess(principal, project.id);
   return project;
+}
+
+/**
+ * Serialises the writes that change which flags and environments a project has. Without it, a
+ * flag created while an environment is being created gets no configuration in that environment
+ * (neither transaction sees the other's new row), and a configuration written for a flag or an
+ * environment deleted meanwhile fails on the vanished row.
+ */
+export async function lockProjectStructure(tx: Tx, project: store.Project): Promise<void> {
+  await store.lockProject(tx, project.id);
 }
 
 export function projectView(p: store.Project) {

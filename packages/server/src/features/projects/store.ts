@@ -20,6 +20,11 @@ export async function findProjectById(db: Db | Tx, id: string): Promise<Project 
   return row;
 }
 
+/** Holds the project's row until the transaction ends; other writers that lock it wait. */
+export async function lockProject(tx: Tx, id: string): Promise<void> {
+  await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, id)).for('no key update');
+}
+
 export async function listProjects(db: Db, onlyId: string | null): Promise<Project[]> {
   const query = db.select().from(projects);
   return onlyId === null ? query.orderBy(asc(projects.key)) : query.where(eq(projects.id, onlyId));
