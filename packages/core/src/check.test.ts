@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { checkoutFlag } from './builders.fixture.js';
 import { checkFlag, checkSegment } from './check.js';
 import type { Flag, Segment } from './types.js';
 
-const flag: Flag = {
-  key: 'new-checkout',
-  type: 'boolean',
-  variants: [
-    { key: 'on', value: true },
-    { key: 'off', value: false },
-  ],
-  enabled: true,
-  defaultServe: { variant: 'off' },
-  version: 1,
-};
+const flag: Flag = checkoutFlag();
 
 describe('checkFlag', () => {
   it('finds nothing wrong with a flag compile can evaluate', () => {

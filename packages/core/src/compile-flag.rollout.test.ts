@@ -1,26 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope } from './compile-flag.js';
+import { boolFlag, checkoutFlag, compiled, served, split } from './builders.fixture.js';
 import type { EvaluationContext, Flag, WeightedVariant } from './types.js';
-
-function newScope(): FlagScope {
-  return { flags: new Map(), segments: new Map(), hasher: new Murmur3Utf8(), stack: [], failure: undefined };
-}
-
-function boolFlag(fields: Partial<Flag> = {}): Flag {
-  return {
-    key: 'new-checkout',
-    type: 'boolean',
-    variants: [
-      { key: 'on', value: true },
-      { key: 'off', value: false },
-    ],
-    enabled: true,
-    defaultServe: { variant: 'off' },
-    version: 1,
-    ...fields,
-  };
-}
 
 function suitFlag(key: string, weights: WeightedVariant[], fields: Partial<Flag> = {}): Flag {
   return {
@@ -33,19 +14,6 @@ function suitFlag(key: string, weights: WeightedVariant[], fields: Partial<Flag>
     ...fields,
   };
 }
-
-function compiled(input: unknown, scope = newScope()): CompiledFlag {
-  const flag = compileFlag(input, 'fallback-key', scope);
-  scope.flags.set(flag.key, flag);
-  return flag;
-}
-
-function served(flag: CompiledFlag, context: EvaluationContext = {}, defaultValue: unknown = 'caller-default') {
-  return flag.run(context, defaultValue);
-}
-
-const split = (...pairs: [string, number][]): WeightedVariant[] =>
-  pairs.map(([variant, weight]) => ({ variant, weight }));
 
 describe('compileFlag: rollouts', () => {
   const quarters = split(['clubs', 25_000], ['diamonds', 25_000], ['hearts', 25_000], ['spades', 25_000]);
@@ -74,7 +42,7 @@ describe('compileFlag: rollouts', () => {
 
   it('agrees with flagd on a two-way split', () => {
     const flag = compiled({
-      ...boolFlag({ key: 'fractional-flag-shorthand' }),
+      ...boolFlag('fractional-flag-shorthand'),
       variants: [
         { key: 'heads', value: true },
         { key: 'tails', value: false },
@@ -162,7 +130,9 @@ describe('compileFlag: rollouts', () => {
   });
 
   it('keeps a 1 % canary away from contexts that cannot be bucketed', () => {
-    const flag = compiled(boolFlag({ defaultServe: { rollout: { weights: split(['on', 1_000], ['off', 99_000]) } } }));
+    const flag = compiled(
+      checkoutFlag({ defaultServe: { rollout: { weights: split(['on', 1_000], ['off', 99_000]) } } }),
+    );
     expect(served(flag, {}).variant).toBe('off');
   });
 });

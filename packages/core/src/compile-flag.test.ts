@@ -1,44 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope, valueHasType } from './compile-flag.js';
-import type { EvaluationContext, Flag, FlagMetadata, WeightedVariant } from './types.js';
-
-function newScope(): FlagScope {
-  return { flags: new Map(), segments: new Map(), hasher: new Murmur3Utf8(), stack: [], failure: undefined };
-}
-
-function boolFlag(fields: Partial<Flag> = {}): Flag {
-  return {
-    key: 'new-checkout',
-    type: 'boolean',
-    variants: [
-      { key: 'on', value: true },
-      { key: 'off', value: false },
-    ],
-    enabled: true,
-    defaultServe: { variant: 'off' },
-    version: 1,
-    ...fields,
-  };
-}
-
-function compiled(input: unknown, scope = newScope()): CompiledFlag {
-  const flag = compileFlag(input, 'fallback-key', scope);
-  scope.flags.set(flag.key, flag);
-  return flag;
-}
+import { boolFlag, checkoutFlag, compiled, newScope, served, split } from './builders.fixture.js';
+import { valueHasType } from './compile-flag.js';
+import type { EvaluationContext, Flag, FlagMetadata } from './types.js';
 
 /** The error a flag compiles to, or `undefined` when it compiles. */
 function errorOf(fields: Record<string, unknown>): string | undefined {
-  return compiled({ ...boolFlag(), ...fields }).error;
+  return compiled({ ...checkoutFlag(), ...fields }).error;
 }
-
-function served(flag: CompiledFlag, context: EvaluationContext = {}, defaultValue: unknown = 'caller-default') {
-  return flag.run(context, defaultValue);
-}
-
-const split = (...pairs: [string, number][]): WeightedVariant[] =>
-  pairs.map(([variant, weight]) => ({ variant, weight }));
 
 describe('compileFlag: configurations it cannot evaluate', () => {
   it.each<[string, Record<string, unknown>, string]>([
@@ -141,7 +109,7 @@ describe('compileFlag: configurations it cannot evaluate', () => {
   });
 
   it('answers with the caller’s default and PARSE_ERROR, keeping key, version and metadata', () => {
-    const flag = compiled({ ...boolFlag({ version: 7, metadata: { owner: 'growth' } }), offVariant: 'nope' });
+    const flag = compiled({ ...checkoutFlag({ version: 7, metadata: { owner: 'growth' } }), offVariant: 'nope' });
     expect([flag.key, flag.version, flag.type, flag.metadata]).toEqual([
       'new-checkout',
       7,
@@ -169,7 +137,7 @@ describe('compileFlag: configurations it cannot evaluate', () => {
   });
 
   it('treats null prerequisites, targets and rules as none', () => {
-    const flag = compiled({ ...boolFlag(), prerequisites: null, targets: null, rules: null });
+    const flag = compiled({ ...checkoutFlag(), prerequisites: null, targets: null, rules: null });
     expect(flag.error).toBeUndefined();
     expect(served(flag).reason).toBe('STATIC');
   });
@@ -207,12 +175,16 @@ describe('valueHasType', () => {
 
 describe('compileFlag: serving', () => {
   it('serves the default variant with STATIC when nothing depends on the context', () => {
-    expect(served(compiled(boolFlag()), { key: 'ann' })).toEqual({ value: false, variant: 'off', reason: 'STATIC' });
+    expect(served(compiled(checkoutFlag()), { key: 'ann' })).toEqual({
+      value: false,
+      variant: 'off',
+      reason: 'STATIC',
+    });
   });
 
   it('serves the off variant when the flag is killed, whatever the targets and rules say', () => {
     const flag = compiled(
-      boolFlag({
+      checkoutFlag({
         enabled: false,
         offVariant: 'off',
         targets: [{ variant: 'on', values: ['ann'] }],
@@ -223,12 +195,12 @@ describe('compileFlag: serving', () => {
   });
 
   it('serves the caller’s default, without a variant, when a killed flag has no off variant', () => {
-    expect(served(compiled(boolFlag({ enabled: false })), {}, true)).toEqual({ value: true, reason: 'DISABLED' });
+    expect(served(compiled(checkoutFlag({ enabled: false })), {}, true)).toEqual({ value: true, reason: 'DISABLED' });
   });
 
   it('serves an individual target before any rule, with TARGETING_MATCH', () => {
     const flag = compiled(
-      boolFlag({
+      checkoutFlag({
         targets: [{ variant: 'on', values: ['ann'] }],
         rules: [{ id: 'nobody-gets-on', clauses: [], serve: { variant: 'off' } }],
       }),
@@ -243,7 +215,7 @@ describe('compileFlag: serving', () => {
 
   it('lets the first target win when several list the same key', () => {
     const flag = compiled(
-      boolFlag({
+      checkoutFlag({
         targets: [
           { variant: 'off', values: ['ann'] },
           { variant: 'on', values: ['bob', 'ann'] },
@@ -255,14 +227,14 @@ describe('compileFlag: serving', () => {
   });
 
   it('matches targets on a string key only', () => {
-    const flag = compiled(boolFlag({ targets: [{ variant: 'on', values: ['42'] }] }));
+    const flag = compiled(checkoutFlag({ targets: [{ variant: 'on', values: ['42'] }] }));
     expect(served(flag, { key: 42 } as unknown as EvaluationContext).reason).toBe('DEFAULT');
     expect(served(flag, { key: '42' }).reason).toBe('TARGETING_MATCH');
   });
 
   it('serves the first rule whose clauses all match, naming it', () => {
     const flag = compiled(
-      boolFlag({
+      checkoutFlag({
         rules: [
           {
             id: 'pro-in-fr',
@@ -287,18 +259,18 @@ describe('compileFlag: serving', () => {
 
   it('serves the default with DEFAULT when rules or targets exist but none matched', () => {
     const withRule = compiled(
-      boolFlag({
+      checkoutFlag({
         rules: [{ id: 'r', clauses: [{ attribute: 'a', op: 'in', values: ['x'] }], serve: { variant: 'on' } }],
       }),
     );
     expect(served(withRule, { a: 'y' })).toEqual({ value: false, variant: 'off', reason: 'DEFAULT' });
-    const withTarget = compiled(boolFlag({ targets: [{ variant: 'on', values: ['ann'] }] }));
+    const withTarget = compiled(checkoutFlag({ targets: [{ variant: 'on', values: ['ann'] }] }));
     expect(served(withTarget, { key: 'bob' }).reason).toBe('DEFAULT');
   });
 
   it('serves a rollout from a rule with SPLIT and the rule’s id', () => {
     const flag = compiled(
-      boolFlag({
+      checkoutFlag({
         rules: [{ id: 'half', clauses: [], serve: { rollout: { weights: split(['on', 50_000], ['off', 50_000]) } } }],
       }),
     );
@@ -306,22 +278,22 @@ describe('compileFlag: serving', () => {
   });
 
   it('serves the caller’s default with PREREQUISITE_FAILED when a prerequisite is unknown and there is no off variant', () => {
-    const flag = compiled(boolFlag({ prerequisites: [{ flag: 'missing', variants: ['on'] }] }), newScope());
+    const flag = compiled(checkoutFlag({ prerequisites: [{ flag: 'missing', variants: ['on'] }] }), newScope());
     expect(served(flag, {}, 'dflt')).toEqual({ value: 'dflt', reason: 'PREREQUISITE_FAILED' });
   });
 
   it('serves the default with DEFAULT when prerequisites are met and nothing else is configured', () => {
     const scope = newScope();
-    compiled(boolFlag({ key: 'base', defaultServe: { variant: 'on' } }), scope);
-    const flag = compiled(boolFlag({ prerequisites: [{ flag: 'base', variants: ['on'] }] }), scope);
+    compiled(boolFlag('base'), scope);
+    const flag = compiled(checkoutFlag({ prerequisites: [{ flag: 'base', variants: ['on'] }] }), scope);
     expect(served(flag)).toEqual({ value: false, variant: 'off', reason: 'DEFAULT' });
   });
 
   it('counts a prerequisite as unmet when it is killed, even if its off variant is listed', () => {
     const scope = newScope();
-    compiled(boolFlag({ key: 'base', enabled: false, offVariant: 'on' }), scope);
+    compiled(boolFlag('base', { defaultServe: { variant: 'off' }, enabled: false, offVariant: 'on' }), scope);
     const flag = compiled(
-      boolFlag({
+      checkoutFlag({
         offVariant: 'off',
         prerequisites: [{ flag: 'base', variants: ['on'] }],
         defaultServe: { variant: 'on' },
@@ -333,21 +305,14 @@ describe('compileFlag: serving', () => {
 
   it('counts a prerequisite as unmet when it errors or fails its own prerequisites', () => {
     const scope = newScope();
-    compiled({ ...boolFlag({ key: 'broken' }), offVariant: 'nope' }, scope);
-    compiled(
-      boolFlag({
-        key: 'gated',
-        defaultServe: { variant: 'on' },
-        prerequisites: [{ flag: 'missing', variants: ['on'] }],
-      }),
-      scope,
-    );
+    compiled({ ...boolFlag('broken', { defaultServe: { variant: 'off' } }), offVariant: 'nope' }, scope);
+    compiled(boolFlag('gated', { prerequisites: [{ flag: 'missing', variants: ['on'] }] }), scope);
     const onBroken = compiled(
-      boolFlag({ key: 'a', prerequisites: [{ flag: 'broken', variants: ['on', 'off'] }] }),
+      boolFlag('a', { defaultServe: { variant: 'off' }, prerequisites: [{ flag: 'broken', variants: ['on', 'off'] }] }),
       scope,
     );
     const onGated = compiled(
-      boolFlag({ key: 'b', prerequisites: [{ flag: 'gated', variants: ['on', 'off'] }] }),
+      boolFlag('b', { defaultServe: { variant: 'off' }, prerequisites: [{ flag: 'gated', variants: ['on', 'off'] }] }),
       scope,
     );
     expect(served(onBroken).reason).toBe('PREREQUISITE_FAILED');
@@ -356,10 +321,13 @@ describe('compileFlag: serving', () => {
 
   it('requires every prerequisite to serve one of its listed variants', () => {
     const scope = newScope();
-    compiled(boolFlag({ key: 'p1', defaultServe: { variant: 'on' } }), scope);
-    compiled(boolFlag({ key: 'p2', targets: [{ variant: 'on', values: ['ann'] }] }), scope);
+    compiled(boolFlag('p1'), scope);
+    compiled(
+      boolFlag('p2', { defaultServe: { variant: 'off' }, targets: [{ variant: 'on', values: ['ann'] }] }),
+      scope,
+    );
     const flag = compiled(
-      boolFlag({
+      checkoutFlag({
         defaultServe: { variant: 'on' },
         prerequisites: [
           { flag: 'p1', variants: ['on'] },
@@ -384,7 +352,7 @@ describe('compileFlag: shared results', () => {
   });
 
   it('returns the same frozen result object on every evaluation', () => {
-    const flag = compiled(boolFlag({ targets: [{ variant: 'on', values: ['ann'] }] }));
+    const flag = compiled(checkoutFlag({ targets: [{ variant: 'on', values: ['ann'] }] }));
     const first = served(flag, { key: 'ann' });
     expect(Object.isFrozen(first)).toBe(true);
     expect(served(flag, { key: 'ann' })).toBe(first);
@@ -422,20 +390,20 @@ describe('compileFlag: shared results', () => {
     const metadata = JSON.parse(
       '{"owner":"growth","ticket":42,"beta":true,"nested":{"a":1},"list":[1],"none":null,"__proto__":{"x":1}}',
     );
-    const result = served(compiled(boolFlag({ metadata })));
+    const result = served(compiled(checkoutFlag({ metadata })));
     expect(result.flagMetadata).toEqual({ owner: 'growth', ticket: 42, beta: true });
     expect(Object.isFrozen(result.flagMetadata)).toBe(true);
     expect(Object.getPrototypeOf(result.flagMetadata)).toBe(Object.prototype);
   });
 
   it('leaves flagMetadata out when there is no usable metadata', () => {
-    expect(served(compiled(boolFlag({ metadata: { nested: {} } as unknown as FlagMetadata })))).not.toHaveProperty(
+    expect(served(compiled(checkoutFlag({ metadata: { nested: {} } as unknown as FlagMetadata })))).not.toHaveProperty(
       'flagMetadata',
     );
   });
 
   it('attaches the metadata to results that serve the caller’s default', () => {
-    expect(served(compiled(boolFlag({ enabled: false, metadata: { owner: 'ops' } })))).toEqual({
+    expect(served(compiled(checkoutFlag({ enabled: false, metadata: { owner: 'ops' } })))).toEqual({
       value: 'caller-default',
       reason: 'DISABLED',
       flagMetadata: { owner: 'ops' },

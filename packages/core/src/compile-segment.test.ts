@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Murmur3Utf8 } from './bucket.js';
+import { newEvalScope } from './builders.fixture.js';
 import { allOf, compileSegment, contextKey } from './compile-segment.js';
 import { ConfigError } from './config-error.js';
-import type { CompiledSegment, EvalScope } from './scope.js';
+import type { CompiledSegment } from './scope.js';
 import type { EvaluationContext, Segment } from './types.js';
 
-function emptyScope(): EvalScope {
-  return { segments: new Map(), hasher: new Murmur3Utf8(), stack: [], failure: undefined };
-}
-
-function member(segment: CompiledSegment, context: EvaluationContext, scope = emptyScope()): boolean {
+function member(segment: CompiledSegment, context: EvaluationContext, scope = newEvalScope()): boolean {
   return segment.matches(context, scope);
 }
 
@@ -139,7 +135,7 @@ describe('allOf', () => {
         return 'y';
       },
     } as EvaluationContext;
-    expect(rule(context, emptyScope())).toBe(false);
+    expect(rule(context, newEvalScope())).toBe(false);
     expect(secondCalls).toBe(0);
   });
 });

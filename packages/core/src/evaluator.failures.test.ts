@@ -1,32 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { boolFlag, inSegment, onFor, ruleset, split } from './builders.fixture.js';
 import { compile } from './evaluator.js';
-import type { Clause, EvaluationContext, Flag, Ruleset, Segment } from './types.js';
-
-function boolFlag(key: string, fields: Partial<Flag> = {}): Flag {
-  return {
-    key,
-    type: 'boolean',
-    variants: [
-      { key: 'on', value: true },
-      { key: 'off', value: false },
-    ],
-    enabled: true,
-    defaultServe: { variant: 'on' },
-    version: 1,
-    ...fields,
-  };
-}
-
-function ruleset(flags: Flag[], segments: Segment[] = [], version = 10): Ruleset {
-  return { schemaVersion: 1, environment: 'production', version, flags, segments };
-}
-
-const inSegment = (...keys: string[]) => ({ attribute: 'key', op: 'inSegment' as const, values: keys });
-const onFor = (id: string, clauses: Clause[]) => ({
-  id,
-  clauses,
-  serve: { variant: 'on' },
-});
+import type { EvaluationContext, Segment } from './types.js';
 
 describe('evaluate: cycles', () => {
   const prerequisiteOn = (flag: string) => ({ prerequisites: [{ flag, variants: ['on'] }] });
@@ -150,16 +125,7 @@ describe('evaluate: hostile contexts', () => {
         targets: [{ variant: 'on', values: ['ann'] }],
         rules: [onFor('ctor', [{ attribute: 'constructor', op: 'in', values: ['x'] }])],
       }),
-      boolFlag('split', {
-        defaultServe: {
-          rollout: {
-            weights: [
-              { variant: 'on', weight: 50_000 },
-              { variant: 'off', weight: 50_000 },
-            ],
-          },
-        },
-      }),
+      boolFlag('split', { defaultServe: { rollout: { weights: split(['on', 50_000], ['off', 50_000]) } } }),
     ]),
   );
 

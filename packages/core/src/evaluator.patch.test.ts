@@ -1,32 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { boolFlag, inSegment, onFor, ruleset } from './builders.fixture.js';
 import { compile } from './evaluator.js';
-import type { Clause, Flag, Ruleset, Segment } from './types.js';
-
-function boolFlag(key: string, fields: Partial<Flag> = {}): Flag {
-  return {
-    key,
-    type: 'boolean',
-    variants: [
-      { key: 'on', value: true },
-      { key: 'off', value: false },
-    ],
-    enabled: true,
-    defaultServe: { variant: 'on' },
-    version: 1,
-    ...fields,
-  };
-}
-
-function ruleset(flags: Flag[], segments: Segment[] = [], version = 10): Ruleset {
-  return { schemaVersion: 1, environment: 'production', version, flags, segments };
-}
-
-const inSegment = (...keys: string[]) => ({ attribute: 'key', op: 'inSegment' as const, values: keys });
-const onFor = (id: string, clauses: Clause[]) => ({
-  id,
-  clauses,
-  serve: { variant: 'on' },
-});
 
 describe('applyPatch', () => {
   const base = () =>

@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ruleset } from './builders.fixture.js';
 import { compile, type Evaluator } from './evaluator.js';
 import type { Flag, Ruleset, WeightedVariant } from './types.js';
 
-function ruleset(flags: unknown[], segments: unknown[] = []): Ruleset {
-  return { schemaVersion: 1, environment: 'test', version: 1, flags, segments } as Ruleset;
+/** The rulesets these properties run on: flags only, in environment `test` at version 1. */
+function testRuleset(flags: Flag[]): Ruleset {
+  return ruleset(flags, [], 1, 'test');
 }
 
 function variants(n: number): Flag['variants'] {
@@ -102,7 +104,7 @@ describe('determinism', () => {
               },
             }),
           );
-          const definition = ruleset(flags);
+          const definition = testRuleset(flags);
           const first = compile(definition);
           const second = compile(JSON.parse(JSON.stringify(definition)));
           for (const context of contexts) {
@@ -144,7 +146,7 @@ describe('rollout monotonicity', () => {
         (weights, amount, salt, keys) => {
           const grown = grow(weights, amount);
           const evaluator = compile(
-            ruleset([rolloutFlag('before', weights, { salt }), rolloutFlag('after', grown, { salt })]),
+            testRuleset([rolloutFlag('before', weights, { salt }), rolloutFlag('after', grown, { salt })]),
           );
           for (const key of keys) {
             const before = evaluator.evaluate('before', { key }, null).variant;
@@ -167,7 +169,7 @@ describe('rollout monotonicity', () => {
           const moved = Math.floor((weights[1] as number) * share);
           const grown = [(weights[0] as number) + moved, (weights[1] as number) - moved, ...weights.slice(2)];
           const evaluator = compile(
-            ruleset([rolloutFlag('f', weights, { salt: 's' }), rolloutFlag('g', grown, { salt: 's' })]),
+            testRuleset([rolloutFlag('f', weights, { salt: 's' }), rolloutFlag('g', grown, { salt: 's' })]),
           );
           for (const key of keys) {
             const before = evaluator.evaluate('f', { key }, null).variant;
@@ -183,7 +185,7 @@ describe('rollout monotonicity', () => {
 
   it('keeps everyone who had the new variant at 5 % when it is raised to 25 %', () => {
     const evaluator = compile(
-      ruleset([rolloutFlag('f', [5_000, 95_000]), rolloutFlag('g', [25_000, 75_000], { salt: 'f' })]),
+      testRuleset([rolloutFlag('f', [5_000, 95_000]), rolloutFlag('g', [25_000, 75_000], { salt: 'f' })]),
     );
     let at5 = 0;
     let at25 = 0;
@@ -228,7 +230,7 @@ describe('independence across salts', () => {
         anyKey,
         ([saltA, saltB], prefix) => {
           const evaluator = compile(
-            ruleset([
+            testRuleset([
               rolloutFlag('a', [50_000, 50_000], { salt: saltA }),
               rolloutFlag('b', [50_000, 50_000], { salt: saltB }),
             ]),
@@ -242,13 +244,13 @@ describe('independence across salts', () => {
   });
 
   it('salts each flag with its own key by default, so two flags are independent', () => {
-    const evaluator = compile(ruleset([rolloutFlag('a', [50_000, 50_000]), rolloutFlag('b', [50_000, 50_000])]));
+    const evaluator = compile(testRuleset([rolloutFlag('a', [50_000, 50_000]), rolloutFlag('b', [50_000, 50_000])]));
     for (const cell of contingency(evaluator, 'user-')) expect(Math.abs(cell - N / 4)).toBeLessThanOrEqual(TOLERANCE);
   });
 
   it('assigns two flags that share a salt identically (the control: the table above can tell)', () => {
     const evaluator = compile(
-      ruleset([
+      testRuleset([
         rolloutFlag('a', [50_000, 50_000], { salt: 'shared' }),
         rolloutFlag('b', [50_000, 50_000], { salt: 'shared' }),
       ]),
@@ -271,7 +273,7 @@ describe('split accuracy', () => {
   ];
 
   function shares(weights: number[], keys: readonly string[], salt: string): number[] {
-    const evaluator = compile(ruleset([rolloutFlag('split', weights, { salt })]));
+    const evaluator = compile(testRuleset([rolloutFlag('split', weights, { salt })]));
     const counts = weights.map(() => 0);
     for (const key of keys) {
       const index = Number(evaluator.evaluate('split', { key }, null).variant?.slice(1));

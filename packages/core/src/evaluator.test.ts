@@ -1,26 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { boolFlag, inSegment, onFor, ruleset, split } from './builders.fixture.js';
 import { RulesetError } from './config-error.js';
 import { compile } from './evaluator.js';
-import type { Clause, Flag, Ruleset, Segment } from './types.js';
-
-function boolFlag(key: string, fields: Partial<Flag> = {}): Flag {
-  return {
-    key,
-    type: 'boolean',
-    variants: [
-      { key: 'on', value: true },
-      { key: 'off', value: false },
-    ],
-    enabled: true,
-    defaultServe: { variant: 'on' },
-    version: 1,
-    ...fields,
-  };
-}
-
-function ruleset(flags: Flag[], segments: Segment[] = [], version = 10): Ruleset {
-  return { schemaVersion: 1, environment: 'production', version, flags, segments };
-}
+import type { Ruleset } from './types.js';
 
 function rulesetError(input: unknown): RulesetError {
   try {
@@ -31,13 +13,6 @@ function rulesetError(input: unknown): RulesetError {
   }
   throw new Error('expected compile to throw');
 }
-
-const inSegment = (...keys: string[]) => ({ attribute: 'key', op: 'inSegment' as const, values: keys });
-const onFor = (id: string, clauses: Clause[]) => ({
-  id,
-  clauses,
-  serve: { variant: 'on' },
-});
 
 describe('compile', () => {
   it('refuses a ruleset that is not an object with INVALID_RULESET', () => {
@@ -133,16 +108,7 @@ describe('evaluate: order and reasons', () => {
           targets: [{ variant: 'on', values: ['ann'] }],
           rules: [onFor('pro', [{ attribute: 'plan', op: 'in', values: ['pro'] }])],
         }),
-        boolFlag('split', {
-          defaultServe: {
-            rollout: {
-              weights: [
-                { variant: 'on', weight: 50_000 },
-                { variant: 'off', weight: 50_000 },
-              ],
-            },
-          },
-        }),
+        boolFlag('split', { defaultServe: { rollout: { weights: split(['on', 50_000], ['off', 50_000]) } } }),
         { ...boolFlag('broken'), defaultServe: { variant: 'maybe' } },
         {
           ...boolFlag('typed', { metadata: { owner: 'growth' } }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Murmur3Utf8 } from './bucket.js';
+import { newEvalScope } from './builders.fixture.js';
 import { ConfigError } from './config-error.js';
 import { compileClause, MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
 import type { CompiledSegment, EvalScope, Matcher } from './scope.js';
@@ -8,7 +8,7 @@ import type { Clause, ClauseValue, EvaluationContext, Operator } from './types.j
 function scopeWith(segments: Record<string, Matcher> = {}): EvalScope {
   const compiled = new Map<string, CompiledSegment>();
   for (const [key, matches] of Object.entries(segments)) compiled.set(key, { key, version: 1, matches });
-  return { segments: compiled, hasher: new Murmur3Utf8(), stack: [], failure: undefined };
+  return newEvalScope(compiled);
 }
 
 function clause(op: Operator, values: unknown[], extra: Partial<Clause> = {}): Clause {

@@ -1,0 +1,77 @@
+import { Murmur3Utf8 } from './bucket.js';
+import { type CompiledFlag, compileFlag, type FlagScope } from './compile-flag.js';
+import type { CompiledSegment, EvalScope } from './scope.js';
+import type { Clause, EvaluationContext, Flag, Rule, Ruleset, Segment, WeightedVariant } from './types.js';
+
+/**
+ * Builders shared by the core's unit tests: flags, rulesets, clauses and scopes.
+ * Not a test file and not part of the package: the build leaves `*.fixture.ts` out.
+ */
+
+// --- Flags and rulesets ---------------------------------------------------------------------
+
+/** An enabled boolean flag with variants `on` (true) and `off` (false), serving `on` by default. */
+export function boolFlag(key: string, fields: Partial<Flag> = {}): Flag {
+  return {
+    key,
+    type: 'boolean',
+    variants: [
+      { key: 'on', value: true },
+      { key: 'off', value: false },
+    ],
+    enabled: true,
+    defaultServe: { variant: 'on' },
+    version: 1,
+    ...fields,
+  };
+}
+
+/** The boolean flag `new-checkout`, serving `off` by default: a valid flag nobody has turned on yet. */
+export function checkoutFlag(fields: Partial<Flag> = {}): Flag {
+  return boolFlag('new-checkout', { defaultServe: { variant: 'off' }, ...fields });
+}
+
+/** A ruleset of schema version 1 holding the given flags and segments. */
+export function ruleset(flags: Flag[], segments: Segment[] = [], version = 10, environment = 'production'): Ruleset {
+  return { schemaVersion: 1, environment, version, flags, segments };
+}
+
+/** Rollout weights from `[variant, weight]` pairs, weights in thousandths of a percent. */
+export const split = (...pairs: [string, number][]): WeightedVariant[] =>
+  pairs.map(([variant, weight]) => ({ variant, weight }));
+
+// --- Clauses and rules ----------------------------------------------------------------------
+
+/** A clause that matches contexts in any of the given segments. */
+export const inSegment = (...keys: string[]): Clause => ({ attribute: 'key', op: 'inSegment', values: keys });
+
+/** A rule serving `on` when all the given clauses match. */
+export const onFor = (id: string, clauses: Clause[]): Rule => ({
+  id,
+  clauses,
+  serve: { variant: 'on' },
+});
+
+// --- Scopes and compiled flags --------------------------------------------------------------
+
+/** A fresh evaluation scope over the given compiled segments, with nothing under way. */
+export function newEvalScope(segments: Map<string, CompiledSegment> = new Map()): EvalScope {
+  return { segments, hasher: new Murmur3Utf8(), stack: [], failure: undefined };
+}
+
+/** A fresh scope to compile flags into: no flags, no segments. */
+export function newScope(): FlagScope {
+  return { flags: new Map(), ...newEvalScope() };
+}
+
+/** Compiles a flag into `scope` (a fresh one by default), where later flags can find it as a prerequisite. */
+export function compiled(input: unknown, scope = newScope()): CompiledFlag {
+  const flag = compileFlag(input, 'fallback-key', scope);
+  scope.flags.set(flag.key, flag);
+  return flag;
+}
+
+/** What a compiled flag serves to a context, with `caller-default` as the caller's default unless given. */
+export function served(flag: CompiledFlag, context: EvaluationContext = {}, defaultValue: unknown = 'caller-default') {
+  return flag.run(context, defaultValue);
+}
