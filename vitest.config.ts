@@ -6,7 +6,11 @@ const packages = fileURLToPath(new URL('./packages/', import.meta.url));
 export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources of sibling packages, not their builds.
-    alias: [{ find: /^@switchyard\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
+    alias: [
+      { find: /^@switchyard\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
+      // Subpath exports (`@switchyard/sdk-node/openfeature`) live in a folder of the same name.
+      { find: /^@switchyard\/([a-z-]+)\/([a-z-]+)$/, replacement: `${packages}$1/src/$2/index.ts` },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,5 +1,32 @@
 export { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, utf8Bytes } from './bucket.js';
 export { type ConfigProblem, checkFlag, checkSegment } from './check.js';
+export { Backoff } from './client/backoff.js';
+export type { ConnectionMode } from './client/connection.js';
+export { SwitchyardError, type SwitchyardErrorCode } from './client/errors.js';
+export type { EvaluationCount, EventBatch, TrackEvent } from './client/event-aggregator.js';
+export {
+  type AllFlagsOptions,
+  type ChangeEvent,
+  type ClientEvents,
+  type ClientStatus,
+  FlagClient,
+} from './client/flag-client.js';
+export { FlagStore, type RulesetSource, type StoreUpdate } from './client/flag-store.js';
+export type { ClientOptions } from './client/options.js';
+export type {
+  Clock,
+  EventStream,
+  Http,
+  HttpRequest,
+  HttpResponse,
+  Logger,
+  Platform,
+  Storage,
+  StreamFailure,
+  StreamHandle,
+  StreamHandlers,
+  StreamRequest,
+} from './client/platform.js';
 export { type SseEvent, SseParser } from './client/sse-parser.js';
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';

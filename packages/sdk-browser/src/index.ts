@@ -1,16 +1,18 @@
 export type {
+  ChangeEvent,
+  ClientEvents,
+  ClientStatus,
   ErrorCode,
   EvaluationContext,
   EvaluationResult,
   FlagType,
   FlagValue,
+  JsonValue,
+  Logger,
   Reason,
+  Ruleset,
+  SwitchyardErrorCode,
 } from '@switchyard/core';
-
-/** Options of `createClient`; the client itself arrives with the browser SDK issue. */
-export interface BrowserClientOptions {
-  /** A client SDK key of one environment: public, it only reads `clientSide` flags. */
-  clientKey: string;
-  /** Where the flag server listens, e.g. `https://flags.example.com`. */
-  baseUrl: string;
-}
+export { SwitchyardError } from '@switchyard/core';
+export { BOOTSTRAP_VARIANT, type Bootstrap } from './bootstrap.js';
+export { BrowserClient, type BrowserClientOptions, createClient } from './create-client.js';

@@ -1,16 +1,22 @@
 export type {
+  AllFlagsOptions,
+  ChangeEvent,
+  ClientEvents,
+  ClientStatus,
+  ConnectionMode,
   ErrorCode,
   EvaluationContext,
   EvaluationResult,
   FlagType,
   FlagValue,
+  JsonValue,
+  Logger,
   Reason,
+  Ruleset,
+  SwitchyardErrorCode,
 } from '@switchyard/core';
-
-/** Options of `createClient`; the client itself arrives with the Node SDK issue. */
-export interface NodeClientOptions {
-  /** A server SDK key of one environment. */
-  sdkKey: string;
-  /** Where the flag server listens, e.g. `http://127.0.0.1:4242`. */
-  baseUrl: string;
-}
+export { SwitchyardError } from '@switchyard/core';
+export { createClient, type NodeClientOptions, SDK_VERSION, type SwitchyardClient } from './create-client.js';
+export { consoleLogger, type LogLevel } from './platform/console-logger.js';
+export { FileStore } from './platform/file-store.js';
+export type { KeyValueStore } from './platform/key-value-store.js';

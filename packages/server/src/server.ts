@@ -10,6 +10,7 @@ import { Delivery } from './features/delivery/delivery.js';
 import { deliveryRoutes } from './features/delivery/routes.js';
 import { SdkKeyCache } from './features/delivery/sdk-keys.js';
 import { environmentRoutes } from './features/environments/routes.js';
+import { eventRoutes } from './features/events/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
 import { projectRoutes } from './features/projects/routes.js';
@@ -103,13 +104,15 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   await delivery.start();
   // Streams never end on their own: they must be closed before the server waits for its connections.
   app.addHook('preClose', async () => delivery.close());
+  const sdkKeys = new SdkKeyCache(db);
   await app.register(deliveryRoutes, {
     prefix: '/sdk/v1',
     delivery,
-    keys: new SdkKeyCache(db),
+    keys: sdkKeys,
     maxBufferedBytes: settings.maxBufferedBytes,
     retryMs: settings.retryMs,
   });
+  await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys });
 
   await app.register(
     async (api) => {

@@ -5,7 +5,9 @@ import {
   bigserial,
   boolean,
   check,
+  doublePrecision,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -189,4 +191,69 @@ export const changes = pgTable(
   ],
 );
 
-export const schema = { projects, environments, flags, flagConfigs, segments, apiKeys, auditEntries, changes };
+/**
+ * One `POST /sdk/v1/events` from one SDK: its time window and what it dropped at its memory
+ * bounds. Its evaluation counts and track events refer to it.
+ */
+export const eventBatches = pgTable(
+  'event_batches',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    keyId: uuid('key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+    droppedEvaluations: integer('dropped_evaluations').notNull().default(0),
+    droppedEvents: integer('dropped_events').notNull().default(0),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('event_batches_environment').on(t.environmentId, t.receivedAt)],
+);
+
+/** How many times a flag served a variant (`null`: the caller's default) for a reason, in a batch's window. */
+export const evaluationCounts = pgTable(
+  'evaluation_counts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    batchId: bigint('batch_id', { mode: 'number' })
+      .notNull()
+      .references(() => eventBatches.id, { onDelete: 'cascade' }),
+    flag: text('flag').notNull(),
+    variant: text('variant'),
+    reason: text('reason').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('evaluation_counts_batch').on(t.batchId)],
+);
+
+/** A user action or outcome an SDK recorded with `track`. */
+export const trackEvents = pgTable(
+  'track_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    batchId: bigint('batch_id', { mode: 'number' })
+      .notNull()
+      .references(() => eventBatches.id, { onDelete: 'cascade' }),
+    event: text('event').notNull(),
+    contextKey: text('context_key'),
+    value: doublePrecision('value'),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('track_events_batch').on(t.batchId)],
+);
+
+export const schema = {
+  projects,
+  environments,
+  flags,
+  flagConfigs,
+  segments,
+  apiKeys,
+  auditEntries,
+  changes,
+  eventBatches,
+  evaluationCounts,
+  trackEvents,
+};

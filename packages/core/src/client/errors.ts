@@ -1,0 +1,43 @@
+/**
+ * What went wrong in an SDK's infrastructure (never in an evaluation, which answers with a
+ * reason instead):
+ *
+ * - `UNAUTHORIZED`: the server refused the SDK key (401 or 403). Terminal: the client stops
+ *   contacting the server and keeps serving what it has.
+ * - `TIMEOUT`: `waitForReady` gave up.
+ * - `CLOSED`: the client was closed before it became ready.
+ * - `STREAM_FAILED`, `STREAM_STALLED`: the stream ended, could not be opened, or went silent
+ *   past the heartbeat window; the client reconnects.
+ * - `POLL_FAILED`: a ruleset request failed; the client polls again.
+ * - `MALFORMED_DATA`: an event or ruleset could not be read; it was ignored and the last good
+ *   ruleset kept.
+ * - `BOOTSTRAP_FAILED`: the offline or bootstrap ruleset could not be loaded.
+ * - `EVENTS_FAILED`, `EVENTS_DROPPED`: analytics could not be delivered, or were dropped at
+ *   their memory bound.
+ */
+export type SwitchyardErrorCode =
+  | 'UNAUTHORIZED'
+  | 'TIMEOUT'
+  | 'CLOSED'
+  | 'STREAM_FAILED'
+  | 'STREAM_STALLED'
+  | 'POLL_FAILED'
+  | 'MALFORMED_DATA'
+  | 'BOOTSTRAP_FAILED'
+  | 'EVENTS_FAILED'
+  | 'EVENTS_DROPPED';
+
+export class SwitchyardError extends Error {
+  /** The HTTP status behind the error, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(
+    readonly code: SwitchyardErrorCode,
+    message: string,
+    options: { cause?: unknown; status?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SwitchyardError';
+    this.status = options.status;
+  }
+}

@@ -1,0 +1,2 @@
+export { toSwitchyardContext } from './context.js';
+export { SwitchyardWebProvider } from './provider.js';

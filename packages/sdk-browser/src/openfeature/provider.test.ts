@@ -1,0 +1,140 @@
+import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
+import type { Flag, Ruleset } from '@switchyard/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createClient } from '../create-client.js';
+import { toSwitchyardContext } from './context.js';
+import { SwitchyardWebProvider } from './provider.js';
+
+const boolean = (key: string, extra: Partial<Flag> = {}): Flag => ({
+  key,
+  type: 'boolean',
+  variants: [
+    { key: 'on', value: true },
+    { key: 'off', value: false },
+  ],
+  clientSide: true,
+  enabled: true,
+  defaultServe: { variant: 'on' },
+  version: 1,
+  ...extra,
+});
+
+const ruleset: Ruleset = {
+  schemaVersion: 1,
+  environment: 'web/prod',
+  version: 3,
+  segments: [],
+  flags: [
+    boolean('static', { metadata: { owner: 'web-team', ticket: 42 } }),
+    boolean('targeted', {
+      targets: [{ variant: 'on', values: ['ada'] }],
+      defaultServe: { variant: 'off' },
+    }),
+    boolean('split', { defaultServe: { rollout: { weights: [{ variant: 'on', weight: 100_000 }] } } }),
+    boolean('killed', { enabled: false, offVariant: 'off' }),
+    boolean('gated', { prerequisites: [{ flag: 'killed', variants: ['on'] }], offVariant: 'off' }),
+    boolean('broken', { defaultServe: { variant: 'nope' } }),
+    {
+      key: 'theme',
+      type: 'json',
+      variants: [{ key: 'dark', value: { bg: 'black' } }],
+      enabled: true,
+      defaultServe: { variant: 'dark' },
+      version: 1,
+    },
+  ],
+};
+
+const provider = () => new SwitchyardWebProvider({ clientKey: '', baseUrl: '', offline: true, bootstrap: ruleset });
+
+afterEach(async () => {
+  await OpenFeature.clearProviders();
+  await OpenFeature.clearContext();
+  OpenFeature.clearHandlers();
+});
+
+describe('the OpenFeature web provider', () => {
+  it('resolves synchronously with the value, variant, reason and flag metadata', async () => {
+    await OpenFeature.setProviderAndWait(provider(), { targetingKey: 'ada' });
+    const client = OpenFeature.getClient();
+    expect(client.getBooleanDetails('static', false)).toEqual({
+      flagKey: 'static',
+      value: true,
+      variant: 'on',
+      reason: 'STATIC',
+      flagMetadata: { owner: 'web-team', ticket: 42 },
+    });
+    expect(client.getObjectValue('theme', {})).toEqual({ bg: 'black' });
+  });
+
+  it('passes every reason through unchanged', async () => {
+    await OpenFeature.setProviderAndWait(provider(), { targetingKey: 'ada' });
+    const client = OpenFeature.getClient();
+    const reason = (flag: string) => client.getBooleanDetails(flag, true).reason;
+    expect(['static', 'targeted', 'split', 'killed', 'gated'].map(reason)).toEqual([
+      'STATIC',
+      'TARGETING_MATCH',
+      'SPLIT',
+      'DISABLED',
+      'PREREQUISITE_FAILED',
+    ]);
+  });
+
+  it("answers an error with the caller's default, its OpenFeature error code, no variant and empty metadata", async () => {
+    await OpenFeature.setProviderAndWait(provider(), { targetingKey: 'ada' });
+    const client = OpenFeature.getClient();
+    const expectError = (details: object, value: unknown, errorCode: string) =>
+      expect(details).toMatchObject({ value, reason: 'ERROR', errorCode, flagMetadata: {} });
+    const missing = client.getBooleanDetails('missing', true);
+    expectError(missing, true, 'FLAG_NOT_FOUND');
+    expect(missing.variant).toBeUndefined();
+    expectError(client.getStringDetails('static', 'fallback'), 'fallback', 'TYPE_MISMATCH');
+    expectError(client.getNumberDetails('theme', 7), 7, 'TYPE_MISMATCH');
+    expectError(client.getBooleanDetails('broken', false), false, 'PARSE_ERROR');
+  });
+
+  it('re-evaluates on a context change without reporting a configuration change', async () => {
+    await OpenFeature.setProviderAndWait(provider(), { targetingKey: 'ada' });
+    const client = OpenFeature.getClient();
+    const seen: string[] = [];
+    for (const event of [ProviderEvents.ConfigurationChanged, ProviderEvents.ContextChanged]) {
+      client.addHandler(event, () => seen.push(event));
+    }
+    expect(client.getBooleanValue('targeted', false)).toBe(true);
+    await OpenFeature.setContext({ targetingKey: 'bob' });
+    expect(client.getBooleanValue('targeted', true)).toBe(false);
+    expect(seen).toEqual([ProviderEvents.ContextChanged]);
+  });
+
+  it('is ready at once with bootstrapped flags, and evaluates before any request', async () => {
+    const client = createClient({ clientKey: '', baseUrl: '', offline: true, bootstrap: { banner: true } });
+    const p = new SwitchyardWebProvider(client);
+    expect(p.client).toBe(client);
+    await OpenFeature.setProviderAndWait(p);
+    expect(OpenFeature.getClient().getBooleanValue('banner', false)).toBe(true);
+  });
+
+  it('tracks through the Switchyard client', async () => {
+    const p = provider();
+    const tracked: unknown[] = [];
+    p.client.track = (event, value) => {
+      tracked.push([event, value]);
+    };
+    await OpenFeature.setProviderAndWait(p, { targetingKey: 'ada' });
+    OpenFeature.getClient().track('checkout', { value: 12 });
+    expect(tracked).toEqual([['checkout', 12]]);
+  });
+});
+
+describe('an OpenFeature context as a Switchyard context', () => {
+  it('names the targeting key `key`, turns dates into epoch milliseconds and keeps odd attribute names', () => {
+    const context = toSwitchyardContext(
+      JSON.parse('{"targetingKey":"ada","plan":"pro","seats":3,"tags":["a","b"],"__proto__":"x"}'),
+    );
+    expect(context).toEqual({ plan: 'pro', seats: 3, tags: ['a', 'b'], key: 'ada', ['__proto__']: 'x' });
+    expect(Object.getPrototypeOf(context)).toBe(Object.prototype);
+    expect(toSwitchyardContext({ signedUp: new Date('2025-03-01T00:00:00Z') })).toEqual({
+      signedUp: Date.UTC(2025, 2, 1),
+    });
+  });
+});

@@ -1,0 +1,132 @@
+import {
+  type ErrorCode,
+  type JsonValue,
+  type EvaluationContext as OpenFeatureContext,
+  OpenFeatureEventEmitter,
+  type Provider,
+  ProviderEvents,
+  type ResolutionDetails,
+  type TrackingEventDetails,
+} from '@openfeature/web-sdk';
+import type { FlagType } from '@switchyard/core';
+import { type BrowserClient, type BrowserClientOptions, createClient } from '@switchyard/sdk-browser';
+import { toSwitchyardContext } from './context.js';
+
+/**
+ * Switchyard as an OpenFeature web provider. Flags are evaluated locally, so resolution is
+ * synchronous and a context change is reconciled at once, without a request. Reasons and error
+ * codes are Switchyard's, which use OpenFeature's names (plus `PREREQUISITE_FAILED`). Events:
+ *
+ * - `PROVIDER_READY` once flags are served: at once from the cache or a bootstrap, else when the
+ *   server answers; again whenever the server is reached after an outage;
+ * - `PROVIDER_CONFIGURATION_CHANGED` with `flagsChanged`: the flags whose value for the current
+ *   context changed on the server (a context change is reported by the SDK's own `PROVIDER_CONTEXT_CHANGED`);
+ * - `PROVIDER_STALE` while the server cannot be reached (the last known flags are served);
+ * - `PROVIDER_ERROR` when the server refuses the key (the last known flags are still served).
+ */
+export class SwitchyardWebProvider implements Provider {
+  readonly metadata = { name: 'switchyard' } as const;
+  readonly runsOn = 'client' as const;
+  readonly events = new OpenFeatureEventEmitter();
+  /** The Switchyard client underneath, for what OpenFeature has no word for (`status`, `allFlags`). */
+  readonly client: BrowserClient;
+  private initialized = false;
+  /** Stale or in error since the last `PROVIDER_READY`. */
+  private degraded = false;
+  private reconciling = false;
+
+  /** Takes a client's options, or a client the page already uses (one connection for both). */
+  constructor(clientOrOptions: BrowserClient | BrowserClientOptions) {
+    // Not `instanceof`: a page may load the client and the provider from two bundles.
+    const client = 'getDetail' in clientOrOptions ? clientOrOptions : createClient(clientOrOptions);
+    this.client = client;
+    client.on('change', ({ flags }) => {
+      if (this.initialized && !this.reconciling)
+        this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: flags });
+    });
+    client.on('stale', (error) => {
+      if (!this.initialized) return;
+      this.degraded = true;
+      this.events.emit(ProviderEvents.Stale, { message: error.message });
+    });
+    client.on('error', (error) => {
+      if (!this.initialized || error.code !== 'UNAUTHORIZED') return;
+      this.degraded = true;
+      this.events.emit(ProviderEvents.Error, { message: error.message });
+    });
+    client.on('ready', () => {
+      if (!this.initialized || !this.degraded) return;
+      this.degraded = false;
+      this.events.emit(ProviderEvents.Ready);
+    });
+  }
+
+  async initialize(context?: OpenFeatureContext): Promise<void> {
+    if (context !== undefined) this.client.identify(toSwitchyardContext(context));
+    try {
+      // Cached or bootstrapped flags are served at once: no flicker while the server answers.
+      if (this.client.version === undefined) await this.client.waitForReady();
+    } catch (err) {
+      this.degraded = true;
+      throw err;
+    } finally {
+      this.initialized = true;
+    }
+    // The SDK announces READY when this promise settles; a stale start is announced after it.
+    if (this.client.status === 'stale') {
+      this.degraded = true;
+      setTimeout(() => this.events.emit(ProviderEvents.Stale, { message: 'the flag server cannot be reached' }), 0);
+    }
+  }
+
+  onContextChange(_oldContext: OpenFeatureContext, newContext: OpenFeatureContext): void {
+    this.reconciling = true;
+    try {
+      this.client.identify(toSwitchyardContext(newContext));
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): ResolutionDetails<boolean> {
+    return this.resolve(flagKey, defaultValue, 'boolean');
+  }
+
+  resolveStringEvaluation(flagKey: string, defaultValue: string): ResolutionDetails<string> {
+    return this.resolve(flagKey, defaultValue, 'string');
+  }
+
+  resolveNumberEvaluation(flagKey: string, defaultValue: number): ResolutionDetails<number> {
+    return this.resolve(flagKey, defaultValue, 'number');
+  }
+
+  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T): ResolutionDetails<T> {
+    return this.resolve(flagKey, defaultValue, 'json');
+  }
+
+  track(trackingEventName: string, _context?: OpenFeatureContext, details?: TrackingEventDetails): void {
+    this.client.track(trackingEventName, details?.value);
+  }
+
+  onClose(): Promise<void> {
+    return this.client.close();
+  }
+
+  /**
+   * The context is the one `initialize`/`onContextChange` gave the client (the web SDK's static
+   * context), so a resolution neither copies nor converts it. On an error the value is the
+   * caller's default and there is no variant; metadata is `{}` when the flag has none.
+   */
+  private resolve<T>(flagKey: string, defaultValue: T, type: FlagType): ResolutionDetails<T> {
+    const result = this.client.getDetail(flagKey, defaultValue, type);
+    const details: ResolutionDetails<T> = {
+      value: result.value,
+      reason: result.reason,
+      flagMetadata: result.flagMetadata ?? {},
+    };
+    if (result.variant !== undefined) details.variant = result.variant;
+    if (result.errorCode !== undefined) details.errorCode = result.errorCode as ErrorCode;
+    if (result.errorMessage !== undefined) details.errorMessage = result.errorMessage;
+    return details;
+  }
+}

@@ -1,0 +1,2 @@
+export { toSwitchyardContext } from './context.js';
+export { type ProviderSettings, SwitchyardProvider } from './provider.js';

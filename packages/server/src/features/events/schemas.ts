@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/** Milliseconds since the epoch, within what a Postgres timestamp and a JavaScript Date both hold. */
+const EpochMs = z.number().int().min(0).max(8.64e15);
+
+/** The most counters and events one batch may carry (the SDKs' own bounds are at most this). */
+export const MAX_BATCH_ITEMS = 10_000;
+
+/** Each SDK counter or event is small; this bounds a batch at its largest plausible size. */
+export const EVENTS_BODY_LIMIT = 4 * 1024 * 1024;
+
+export const EventBatchBody = z
+  .object({
+    window: z
+      .object({ start: EpochMs, end: EpochMs })
+      .strict()
+      .refine((w) => w.end >= w.start, 'end must not be before start'),
+    evaluations: z
+      .array(
+        z
+          .object({
+            flag: z.string().min(1).max(128),
+            /** `null` when the caller's default was served. */
+            variant: z.string().min(1).max(64).nullable(),
+            reason: z.string().min(1).max(64),
+            count: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+          })
+          .strict(),
+      )
+      .max(MAX_BATCH_ITEMS)
+      .default([]),
+    events: z
+      .array(
+        z
+          .object({
+            event: z.string().min(1).max(200),
+            /** The context's key. */
+            key: z.string().max(256).optional(),
+            value: z.number().finite().optional(),
+            timestamp: EpochMs,
+          })
+          .strict(),
+      )
+      .max(MAX_BATCH_ITEMS)
+      .default([]),
+    dropped: z
+      .object({ evaluations: z.number().int().min(0), events: z.number().int().min(0) })
+      .strict()
+      .default({ evaluations: 0, events: 0 }),
+  })
+  .strict();
+export type EventBatchBody = z.infer<typeof EventBatchBody>;
