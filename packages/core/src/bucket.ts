@@ -131,5 +131,6 @@ export function encodeUtf8(input: string, out: Uint8Array, offset: number): numb
 export function utf8Bytes(input: string): Uint8Array {
   // Three bytes per UTF-16 unit is the worst case: a surrogate pair takes four bytes for two units.
   const out = new Uint8Array(input.length * 3);
-  return out.subarray(0, encodeUtf8(input, out, 0));
+  // A copy of the exact length: a view would keep the whole worst-case buffer alive.
+  return out.slice(0, encodeUtf8(input, out, 0));
 }

@@ -176,13 +176,55 @@ function compileRollout(rollout: { bucketBy?: string; weights: unknown }, path: 
   const bucketBy = rollout.bucketBy ?? 'key';
   if (typeof bucketBy !== 'string' || bucketBy === '')
     throw new ConfigError('must be a non-empty string', `${path}.bucketBy`);
-  if (!Array.isArray(rollout.weights) || rollout.weights.length === 0) {
-    throw new ConfigError('must be a non-empty array', `${path}.weights`);
-  }
+  const { bounds, results, unbucketed } = rolloutLayout(rollout.weights, `${path}.weights`, c);
+  if (results.length === 1) return () => unbucketed;
+  return bucketer(bucketBy, bounds, results, unbucketed, c.salt, c.scope);
+}
+
+/**
+ * The resolver of a rollout, made in a function of its own: a closure keeps alive every
+ * variable of the function it is made in, and the compile-time maps and paths must not stay in
+ * memory for as long as the flag does.
+ */
+function bucketer(
+  bucketBy: string,
+  bounds: number[],
+  results: Result[],
+  unbucketed: Result,
+  salt: string,
+  scope: EvalScope,
+): Resolver {
+  // The salt is encoded once here. A salt ending in half a surrogate pair would pair up with the
+  // value's first code unit in utf8(salt + value), so such a salt is hashed as a string instead.
+  const last = salt.charCodeAt(salt.length - 1);
+  const saltBytes = last >= 0xd800 && last <= 0xdbff ? undefined : utf8Bytes(salt);
+  return (context) => {
+    const value = context[bucketBy];
+    let input: string;
+    if (typeof value === 'string') input = value;
+    else if (typeof value === 'number' || typeof value === 'boolean') input = String(value);
+    // Without the attribute a context cannot be bucketed; it gets what most contexts get.
+    else return unbucketed;
+    const point =
+      saltBytes === undefined ? scope.hasher.point(NO_BYTES, salt + input) : scope.hasher.point(saltBytes, input);
+    for (let i = 0; i < bounds.length; i++) if ((bounds[i] as number) > point) return results[i] as Result;
+    return unbucketed;
+  };
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Buckets laid out in the flag's variant order, whatever order the weights are listed in, so
+ * that raising one variant's weight only ever moves contexts onto it. Zero weights take no
+ * bucket; a context that cannot be bucketed gets the largest weight (the first on a tie).
+ */
+function rolloutLayout(weights: unknown, path: string, c: ServeContext) {
+  if (!Array.isArray(weights) || weights.length === 0) throw new ConfigError('must be a non-empty array', path);
   const weightOf = new Map<string, number>();
   let total = 0;
-  rollout.weights.forEach((w: { variant?: unknown; weight?: unknown }, i) => {
-    const at = `${path}.weights[${i}]`;
+  for (const [i, w] of (weights as { variant?: unknown; weight?: unknown }[]).entries()) {
+    const at = `${path}[${i}]`;
     const variant = c.variantAt(w?.variant, `${at}.variant`);
     if (weightOf.has(variant))
       throw new ConfigError(`variant ${JSON.stringify(variant)} appears twice`, `${at}.variant`);
@@ -192,17 +234,13 @@ function compileRollout(rollout: { bucketBy?: string; weights: unknown }, path: 
     }
     weightOf.set(variant, weight);
     total += weight;
-  });
-  if (total !== BUCKET_POINTS) {
-    throw new ConfigError(`weights sum to ${total}, not ${BUCKET_POINTS}`, `${path}.weights`);
   }
-  // Buckets are laid out in the flag's variant order, whatever order the weights are listed in,
-  // so that raising one variant's weight only ever moves contexts onto it.
+  if (total !== BUCKET_POINTS) throw new ConfigError(`weights sum to ${total}, not ${BUCKET_POINTS}`, path);
   const bounds: number[] = [];
   const results: Result[] = [];
   let cumulative = 0;
-  let fallback: Result | undefined;
-  let fallbackWeight = -1;
+  let unbucketed: Result | undefined;
+  let largest = -1;
   for (const variant of c.order) {
     const weight = weightOf.get(variant) ?? 0;
     if (weight === 0) continue;
@@ -210,31 +248,12 @@ function compileRollout(rollout: { bucketBy?: string; weights: unknown }, path: 
     const result = c.made(variant, 'SPLIT', c.ruleId);
     bounds.push(cumulative);
     results.push(result);
-    if (weight > fallbackWeight) {
-      fallback = result;
-      fallbackWeight = weight;
+    if (weight > largest) {
+      unbucketed = result;
+      largest = weight;
     }
   }
-  const unbucketed = fallback as Result;
-  const { scope } = c;
-  // The salt is encoded once here. A salt ending in half a surrogate pair would pair up with the
-  // value's first code unit in utf8(salt + value), so such a salt is hashed as a string instead.
-  const last = c.salt.charCodeAt(c.salt.length - 1);
-  const saltBytes = last >= 0xd800 && last <= 0xdbff ? undefined : utf8Bytes(c.salt);
-  const noBytes = new Uint8Array(0);
-  if (results.length === 1) return () => unbucketed;
-  return (context) => {
-    const value = context[bucketBy];
-    let input: string;
-    if (typeof value === 'string') input = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') input = String(value);
-    // Without the attribute a context cannot be bucketed; it gets what most contexts get.
-    else return unbucketed;
-    const point =
-      saltBytes === undefined ? scope.hasher.point(noBytes, c.salt + input) : scope.hasher.point(saltBytes, input);
-    for (let i = 0; i < bounds.length; i++) if ((bounds[i] as number) > point) return results[i] as Result;
-    return unbucketed;
-  };
+  return { bounds, results, unbucketed: unbucketed as Result };
 }
 
 function compileRule(

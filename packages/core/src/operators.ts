@@ -64,6 +64,11 @@ function valueTest(op: Exclude<Operator, 'inSegment'>, values: ClauseValue[], pa
         const only = values[0];
         return (v) => v === only;
       }
+      // A short list is scanned: as fast as a Set's lookup, at a fraction of its memory.
+      if (values.length <= 8) {
+        const list = values.slice();
+        return (v) => list.includes(v);
+      }
       const set = new Set<Scalar>(values);
       return (v) => set.has(v);
     }
