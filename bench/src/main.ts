@@ -1,39 +1,137 @@
 /**
- * `pnpm bench`: runs the benchmarks, prints their tables and overwrites bench/RESULTS.md.
- * `--quick` runs fewer, shorter rounds (for trying changes, not for reporting).
+ * `pnpm bench [evaluation|propagation|bundle-size|sdk-node]…`: runs the named benchmarks (all of them when none is
+ * named), prints their sections and replaces those sections of bench/RESULTS.md, keeping the
+ * others.
+ *
+ * - `--quick`: fewer, shorter rounds and flips (for trying changes, not for reporting).
+ * - `--rounds N`: evaluation rounds.
+ * - `--clients 1000,10000`, `--instances 1,3`, `--flips 200`, `--client-threads 2`,
+ *   `--client socket|http`: propagation scenarios; `--server-cpu-prof DIR` has every server write
+ *   a V8 CPU profile into DIR.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 // The peers read NODE_ENV at run time (GrowthBook skips its debug logging in production); a
 // server runs with it set, so the benchmark does too. It is set before any peer is loaded.
 process.env.NODE_ENV ??= 'production';
 
-const { values } = parseArgs({
+const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node'] as const;
+type BenchmarkId = (typeof BENCHMARKS)[number];
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    clients: { type: 'string' },
+    instances: { type: 'string' },
+    flips: { type: 'string' },
+    'client-threads': { type: 'string' },
+    client: { type: 'string' },
+    'server-cpu-prof': { type: 'string' },
   },
 });
 
-const { runEvaluationBenchmark } = await import('./evaluation/run.js');
-const { describeMachine, renderResults } = await import('./report.js');
+for (const p of positionals) {
+  if (!(BENCHMARKS as readonly string[]).includes(p)) {
+    throw new Error(`unknown benchmark "${p}"; choose from ${BENCHMARKS.join(', ')}`);
+  }
+}
+const selected: readonly BenchmarkId[] =
+  positionals.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => positionals.includes(b));
+
+const { describeMachine, mergeResults } = await import('./report.js');
+type SectionRun = import('./report.js').SectionRun;
 
 const quick = values.quick === true;
-const options = {
-  rounds: values.rounds === undefined ? (quick ? 5 : 31) : Number(values.rounds),
-  warmupRounds: quick ? 1 : 3,
-  sliceMs: quick ? 20 : 50,
-  calibrateMs: quick ? 50 : 200,
-  seed: 1,
-};
-if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error('--rounds must be a positive integer');
-if (globalThis.gc === undefined) console.error('note: run node with --expose-gc to collect garbage between slices');
-
-const started = Date.now();
 const log = (line: string) => console.error(line);
-const sections = [await runEvaluationBenchmark(options, log)];
-const content = renderResults({ command: 'pnpm bench', date: new Date(), machine: describeMachine(), sections });
-await writeFile(new URL('../RESULTS.md', import.meta.url), content, 'utf8');
-console.log(content);
-log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote bench/RESULTS.md`);
+const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
+const started = Date.now();
+const runs: SectionRun[] = [];
+
+for (const id of selected) {
+  const date = new Date();
+  const section =
+    id === 'evaluation'
+      ? await evaluation()
+      : id === 'propagation'
+        ? await propagation()
+        : id === 'sdk-node'
+          ? await sdkNode()
+          : await bundleSize();
+  runs.push({ id, command, date, machine: describeMachine(), section });
+}
+
+const resultsUrl = new URL('../RESULTS.md', import.meta.url);
+const existing = await readFile(resultsUrl, 'utf8').catch(() => undefined);
+await writeFile(resultsUrl, mergeResults(existing, runs, BENCHMARKS), 'utf8');
+for (const run of runs) console.log(`## ${run.section.title}\n\n${run.section.body}`);
+log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; updated bench/RESULTS.md (${selected.join(', ')})`);
+
+async function evaluation() {
+  const { runEvaluationBenchmark } = await import('./evaluation/run.js');
+  const options = {
+    rounds: values.rounds === undefined ? (quick ? 5 : 31) : Number(values.rounds),
+    warmupRounds: quick ? 1 : 3,
+    sliceMs: quick ? 20 : 50,
+    calibrateMs: quick ? 50 : 200,
+    seed: 1,
+  };
+  if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error('--rounds must be a positive integer');
+  if (globalThis.gc === undefined) log('note: run node with --expose-gc to collect garbage between slices');
+  return runEvaluationBenchmark(options, log);
+}
+
+async function propagation() {
+  const { runPropagationBenchmark } = await import('./propagation/run.js');
+  const profileDir = values['server-cpu-prof'];
+  return runPropagationBenchmark(
+    {
+      databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      clients: integers('clients', values.clients ?? '1000,10000'),
+      instances: integers('instances', values.instances ?? '1,3'),
+      flips: integers('flips', values.flips ?? (quick ? '20' : '200'))[0] as number,
+      warmupFlips: quick ? 3 : 10,
+      pauseMs: 50,
+      clientThreads: integers('client-threads', values['client-threads'] ?? '2')[0] as number,
+      client: clientKind(values.client ?? 'socket'),
+      serverCpuProfileDir: profileDir === undefined ? undefined : resolve(profileDir),
+    },
+    log,
+  );
+}
+
+async function bundleSize() {
+  const { runBundleSizeBenchmark } = await import('./bundle-size/run.js');
+  return runBundleSizeBenchmark(log);
+}
+
+function clientKind(text: string): 'socket' | 'http' {
+  if (text !== 'socket' && text !== 'http') throw new Error(`--client takes socket or http, not "${text}"`);
+  return text;
+}
+
+function integers(option: string, text: string): number[] {
+  const list = text.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`--${option} takes positive integers separated by commas, not "${text}"`);
+  }
+  return list;
+}
+
+async function sdkNode() {
+  const { runSdkNodeBenchmark } = await import('./sdk-node/run.js');
+  return runSdkNodeBenchmark(
+    {
+      rounds: values.rounds === undefined ? (quick ? 5 : 31) : Number(values.rounds),
+      warmupRounds: quick ? 1 : 3,
+      sliceMs: quick ? 20 : 50,
+      calibrateMs: quick ? 50 : 200,
+      seed: 2,
+    },
+    log,
+  );
+}

@@ -73,23 +73,64 @@ export function formatNs(ns: number): string {
   return ns < 100 ? ns.toFixed(1) : Math.round(ns).toLocaleString('en-US');
 }
 
-export function renderResults(input: {
+/** A benchmark's section as it stands in RESULTS.md: who wrote it, when, where, and its body. */
+export interface SectionRun {
+  /** Names the markers around the section; a run replaces only the section with its id. */
+  readonly id: string;
   readonly command: string;
   readonly date: Date;
   readonly machine: Machine;
-  readonly sections: readonly Section[];
-}): string {
-  const { machine } = input;
-  const lines = [
-    '# Benchmark results',
+  readonly section: Section;
+}
+
+const HEADER = [
+  '# Benchmark results',
+  '',
+  'Each section is written by its own benchmark and replaced only when that benchmark runs again ' +
+    '(`pnpm bench <name>`; `pnpm bench` runs them all). See README.md for the method.',
+  '',
+].join('\n');
+
+const startMarker = (id: string) => `<!-- bench:${id}:start -->`;
+const endMarker = (id: string) => `<!-- bench:${id}:end -->`;
+
+export function renderSection(run: SectionRun): string {
+  const { machine } = run;
+  return [
+    startMarker(run.id),
+    `## ${run.section.title}`,
     '',
-    `Written by \`${input.command}\`, which overwrites this file on every run; see README.md for the method.`,
-    '',
-    `- Date: ${input.date.toISOString()}`,
+    `- Command: \`${run.command}\``,
+    `- Date: ${run.date.toISOString()}`,
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}`,
     `- Node ${machine.node} (V8 ${machine.v8})`,
     '',
-  ];
-  for (const section of input.sections) lines.push(`## ${section.title}`, '', section.body.trimEnd(), '');
-  return lines.join('\n');
+    run.section.body.trimEnd(),
+    endMarker(run.id),
+  ].join('\n');
+}
+
+/**
+ * RESULTS.md with the sections of `runs` replaced (or added, in `order`), every other section
+ * kept as it was. A file without section markers (or none at all) is started afresh.
+ */
+export function mergeResults(
+  existing: string | undefined,
+  runs: readonly SectionRun[],
+  order: readonly string[],
+): string {
+  const kept = new Map<string, string>();
+  for (const id of order) {
+    const from = existing?.indexOf(startMarker(id)) ?? -1;
+    const to = existing?.indexOf(endMarker(id)) ?? -1;
+    if (existing !== undefined && from !== -1 && to > from) {
+      kept.set(id, existing.slice(from, to + endMarker(id).length));
+    }
+  }
+  for (const run of runs) kept.set(run.id, renderSection(run));
+  const sections = order.flatMap((id) => {
+    const text = kept.get(id);
+    return text === undefined ? [] : [text];
+  });
+  return `${HEADER}\n${sections.join('\n\n')}\n`;
 }

@@ -42,16 +42,24 @@ export interface RedisBusOptions {
  * reconnect on their own; after the subscriber reconnects, `onResync` runs because anything
  * published meanwhile is gone. Publishing never queues while Redis is down: it fails at once
  * and reconciliation delivers the change instead.
+ *
+ * The channel is subscribed each time the subscriber connection becomes ready, never before:
+ * a SUBSCRIBE sent while ioredis is still checking a new connection (its INFO) makes that check
+ * fail, the connection restarts, and the subscription is silently lost (a server that did not
+ * wait for Redis before starting then heard nothing from the other instances).
  */
 export class RedisBus implements ChangeBus {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly channel: string;
   private readonly resyncs: (() => void)[] = [];
+  private readonly onError: (err: Error) => void;
+  private listening = false;
 
   constructor(options: RedisBusOptions) {
     this.channel = options.channel;
     const onError = options.onError ?? (() => undefined);
+    this.onError = onError;
     const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000);
     this.pub = new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy });
     this.sub = new Redis(options.url, { retryStrategy, maxRetriesPerRequest: null });
@@ -59,6 +67,7 @@ export class RedisBus implements ChangeBus {
     this.sub.on('error', onError);
     let connectedBefore = false;
     this.sub.on('ready', () => {
+      if (this.listening) this.listen();
       if (connectedBefore) for (const resync of this.resyncs) resync();
       connectedBefore = true;
     });
@@ -75,7 +84,13 @@ export class RedisBus implements ChangeBus {
       const message = parseMessage(payload);
       if (message !== undefined) onMessage(message);
     });
-    this.sub.subscribe(this.channel).catch(() => undefined);
+    this.listening = true;
+    if (this.sub.status === 'ready') this.listen();
+  }
+
+  /** Subscribing again to a channel the connection already follows changes nothing. */
+  private listen(): void {
+    this.sub.subscribe(this.channel).catch((err: Error) => this.onError(err));
   }
 
   /** Resolves once both connections are up; for a start-up that wants the bus live. */

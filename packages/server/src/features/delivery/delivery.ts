@@ -5,7 +5,7 @@ import { revokedAmong } from '../keys/store.js';
 import type { ChangeBus } from './bus.js';
 import { EnvironmentState, type View } from './environment-state.js';
 import { environmentVersions, loadChanges, loadEnvironment } from './loader.js';
-import { HEARTBEAT, patchEvents, putEvent, type SseStream } from './sse-stream.js';
+import { HEARTBEAT, patchEvents, putEvent, SseChunk, type SseStream } from './sse-stream.js';
 
 export interface DeliveryOptions {
   db: Db;
@@ -15,6 +15,9 @@ export interface DeliveryOptions {
   heartbeatIntervalMs: number;
   onError: (err: unknown, context: string) => void;
 }
+
+/** Streams written to before a heartbeat lets other work run. */
+const HEARTBEAT_SLICE = 500;
 
 interface Subscriber {
   stream: SseStream;
@@ -52,7 +55,7 @@ export class Delivery {
     );
     await this.reconcile();
     this.timers.push(setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs).unref());
-    this.timers.push(setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs).unref());
+    this.timers.push(setInterval(() => void this.heartbeat(), this.options.heartbeatIntervalMs).unref());
   }
 
   /** The environment's state, loading it first when this instance does not know it yet. */
@@ -179,16 +182,31 @@ export class Delivery {
   private broadcast(environmentId: string, patches: Record<View, Patch[]>): void {
     const set = this.subscribers.get(environmentId);
     if (set === undefined || set.size === 0) return;
-    const events: Record<View, string> = { server: patchEvents(patches.server), client: patchEvents(patches.client) };
+    const encode = (p: Patch[]) => (p.length === 0 ? undefined : new SseChunk(patchEvents(p)));
+    const events: Record<View, SseChunk | undefined> = {
+      server: encode(patches.server),
+      client: encode(patches.client),
+    };
     for (const s of set) {
       const chunk = events[s.view];
-      if (chunk !== '' && !s.stream.send(chunk)) set.delete(s);
+      if (chunk !== undefined && !s.stream.send(chunk)) set.delete(s);
     }
   }
 
-  private heartbeat(): void {
+  /**
+   * A comment to every stream, a slice at a time: writing to ten thousand sockets takes as long
+   * as a broadcast, and a patch that arrived meanwhile would wait for all of it.
+   */
+  private async heartbeat(): Promise<void> {
+    let written = 0;
     for (const set of this.subscribers.values()) {
-      for (const s of set) if (!s.stream.send(HEARTBEAT)) set.delete(s);
+      for (const s of set) {
+        if (!s.stream.send(HEARTBEAT)) set.delete(s);
+        if (++written % HEARTBEAT_SLICE === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (this.closed) return;
+        }
+      }
     }
   }
 
