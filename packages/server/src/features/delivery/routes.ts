@@ -69,7 +69,9 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
     return sendEncoded(request, reply, body);
   });
 
-  app.get('/stream', { schema: { hide: true } }, async (request, reply) => {
+  // A stream lives for hours and an instance holds tens of thousands: it logs through the
+  // server's logger instead of keeping a child logger of its own (about 0.6 KiB each).
+  app.get('/stream', { schema: { hide: true }, childLoggerFactory: (logger) => logger }, async (request, reply) => {
     const principal = await sdkPrincipal(request);
     const lastEventId = parseLastEventId(request.headers['last-event-id']);
     reply.hijack();
