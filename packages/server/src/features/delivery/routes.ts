@@ -3,7 +3,7 @@ import { AppError } from '../../errors.js';
 import type { Principal } from '../keys/principal.js';
 import type { Delivery } from './delivery.js';
 import type { View } from './environment-state.js';
-import type { SdkKeyCache } from './sdk-keys.js';
+import { type SdkKeyCache, sdkPrincipal } from './sdk-keys.js';
 import { SseStream } from './sse-stream.js';
 
 export interface DeliveryRouteOptions {
@@ -32,31 +32,10 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
   });
   app.options('/*', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
 
-  /** A server or client key from `Authorization: Bearer`, or a client key from `?key=`. */
-  async function sdkPrincipal(request: FastifyRequest): Promise<Principal & { environmentId: string }> {
-    const header = request.headers.authorization;
-    const fromHeader = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-    const fromQuery = (request.query as { key?: unknown }).key;
-    const token = fromHeader ?? (typeof fromQuery === 'string' ? fromQuery : undefined);
-    if (token === undefined) throw new AppError('UNAUTHORIZED', 'send an SDK key as "Authorization: Bearer <key>"');
-    const principal = await keys.resolve(token);
-    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the SDK key is unknown or revoked');
-    if (principal.type === 'admin' || principal.environmentId === null) {
-      throw new AppError('FORBIDDEN', 'SDK routes take a server or client key, not an admin key');
-    }
-    if (fromHeader === undefined && principal.type !== 'client') {
-      throw new AppError(
-        'FORBIDDEN',
-        'only client keys may be sent in the URL; send server keys in the Authorization header',
-      );
-    }
-    return principal as Principal & { environmentId: string };
-  }
-
   const viewOf = (p: Principal): View => (p.type === 'client' ? 'client' : 'server');
 
   app.get('/ruleset', { schema: { hide: true } }, async (request, reply) => {
-    const principal = await sdkPrincipal(request);
+    const principal = await sdkPrincipal(request, keys);
     const state = await delivery.state(principal.environmentId);
     if (state === undefined) throw new AppError('NOT_FOUND', 'the environment of this key no longer exists');
     const body = state.body(viewOf(principal));
@@ -72,7 +51,7 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
   // A stream lives for hours and an instance holds tens of thousands: it logs through the
   // server's logger instead of keeping a child logger of its own (about 0.6 KiB each).
   app.get('/stream', { schema: { hide: true }, childLoggerFactory: (logger) => logger }, async (request, reply) => {
-    const principal = await sdkPrincipal(request);
+    const principal = await sdkPrincipal(request, keys);
     const lastEventId = parseLastEventId(request.headers['last-event-id']);
     reply.hijack();
     const res = reply.raw;

@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/database.js';
+import { AppError } from '../../errors.js';
 import type { Principal } from '../keys/principal.js';
 import { authenticate } from '../keys/service.js';
 import { digestToken } from '../keys/tokens.js';
@@ -36,4 +38,31 @@ export class SdkKeyCache {
     this.entries.set(id, { principal, expires: now + (principal === undefined ? this.negativeTtlMs : this.ttlMs) });
     return principal;
   }
+}
+
+export type SdkPrincipal = Principal & { environmentId: string };
+
+/**
+ * The SDK key of a request: a server or client key from `Authorization: Bearer`, or a client
+ * key from `?key=` (EventSource and sendBeacon cannot set headers). Server keys never go in a
+ * URL, where logs and proxies would keep them.
+ */
+export async function sdkPrincipal(request: FastifyRequest, keys: SdkKeyCache): Promise<SdkPrincipal> {
+  const header = request.headers.authorization;
+  const fromHeader = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  const fromQuery = (request.query as { key?: unknown } | undefined)?.key;
+  const token = fromHeader ?? (typeof fromQuery === 'string' ? fromQuery : undefined);
+  if (token === undefined) throw new AppError('UNAUTHORIZED', 'send an SDK key as "Authorization: Bearer <key>"');
+  const principal = await keys.resolve(token);
+  if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the SDK key is unknown or revoked');
+  if (principal.type === 'admin' || principal.environmentId === null) {
+    throw new AppError('FORBIDDEN', 'SDK routes take a server or client key, not an admin key');
+  }
+  if (fromHeader === undefined && principal.type !== 'client') {
+    throw new AppError(
+      'FORBIDDEN',
+      'only client keys may be sent in the URL; send server keys in the Authorization header',
+    );
+  }
+  return principal as SdkPrincipal;
 }

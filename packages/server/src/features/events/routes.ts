@@ -1,8 +1,6 @@
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../../db/database.js';
-import { AppError } from '../../errors.js';
-import type { SdkKeyCache } from '../delivery/sdk-keys.js';
+import { type SdkKeyCache, sdkPrincipal } from '../delivery/sdk-keys.js';
 import { EVENTS_BODY_LIMIT, EventBatchBody } from './schemas.js';
 import { insertBatch } from './store.js';
 
@@ -30,33 +28,14 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
   });
   app.options('/events', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
 
-  async function environmentOf(request: FastifyRequest): Promise<{ environmentId: string; keyId: string }> {
-    const header = request.headers.authorization;
-    const fromHeader = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-    const fromQuery = (request.query as { key?: unknown } | undefined)?.key;
-    const token = fromHeader ?? (typeof fromQuery === 'string' ? fromQuery : undefined);
-    if (token === undefined) throw new AppError('UNAUTHORIZED', 'send an SDK key as "Authorization: Bearer <key>"');
-    const principal = await keys.resolve(token);
-    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the SDK key is unknown or revoked');
-    if (principal.type === 'admin' || principal.environmentId === null) {
-      throw new AppError('FORBIDDEN', 'SDK routes take a server or client key, not an admin key');
-    }
-    if (fromHeader === undefined && principal.type !== 'client') {
-      throw new AppError(
-        'FORBIDDEN',
-        'only client keys may be sent in the URL; send server keys in the Authorization header',
-      );
-    }
-    return { environmentId: principal.environmentId, keyId: principal.keyId };
-  }
-
   app.post(
     '/events',
     {
       bodyLimit: EVENTS_BODY_LIMIT,
       // Authentication before the body is read: an unknown key must not cost a parse of 4 MiB.
       onRequest: async (request) => {
-        request.sdkSource = await environmentOf(request);
+        const { environmentId, keyId } = await sdkPrincipal(request, keys);
+        request.sdkSource = { environmentId, keyId };
       },
       schema: { hide: true, body: EventBatchBody },
     },
