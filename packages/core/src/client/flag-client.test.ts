@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { boolFlag } from '../builders.fixture.js';
 import type { Flag, Ruleset } from '../types.js';
 import { SwitchyardError } from './errors.js';
 import { fakePlatform, MemoryStorage, settle } from './fakes.fixture.js';
 import { type ChangeEvent, FlagClient } from './flag-client.js';
 import type { ClientOptions } from './options.js';
 
-const flag = (key: string, version: number, on = true): Flag => ({
-  key,
-  type: 'boolean',
-  variants: [
-    { key: 'on', value: true },
-    { key: 'off', value: false },
-  ],
-  enabled: true,
-  defaultServe: { variant: on ? 'on' : 'off' },
-  version,
-});
+const flag = (key: string, version: number, on = true): Flag =>
+  boolFlag(key, { version, defaultServe: { variant: on ? 'on' : 'off' } });
 
 const ruleset = (version: number, flags: Flag[]): Ruleset => ({
   schemaVersion: 1,

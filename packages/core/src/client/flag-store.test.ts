@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { boolFlag } from '../builders.fixture.js';
 import type { Flag, Ruleset, Segment } from '../types.js';
 import { FlagStore } from './flag-store.js';
 
-const flag = (key: string, version: number, fields: Partial<Flag> = {}): Flag => ({
-  key,
-  type: 'boolean',
-  variants: [
-    { key: 'on', value: true },
-    { key: 'off', value: false },
-  ],
-  enabled: true,
-  defaultServe: { variant: 'on' },
-  version,
-  ...fields,
-});
+const flag = (key: string, version: number, fields: Partial<Flag> = {}): Flag => boolFlag(key, { version, ...fields });
 
 const ruleset = (version: number, flags: Flag[], segments: Segment[] = []): Ruleset => ({
   schemaVersion: 1,
