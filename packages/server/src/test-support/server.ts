@@ -16,6 +16,9 @@ export interface TestServer {
   adminToken: string;
   /** `app.inject` with the admin token unless `token` says otherwise (`null`: no header). */
   call(method: string, url: string, body?: unknown, options?: CallOptions): Promise<LightMyRequestResponse>;
+  /** `call` for set-up steps that must succeed: the parsed body, or an error naming the failure. */
+  // biome-ignore lint/suspicious/noExplicitAny: set-up code reads whatever the API answered.
+  ok(method: string, url: string, body?: unknown, options?: CallOptions): Promise<any>;
   close(): Promise<void>;
 }
 
@@ -29,20 +32,26 @@ export async function startTestServer(options: Omit<BuildOptions, 'database'> = 
   const testDb = await createTestDatabase();
   const app = await buildServer({ logger: false, ...options, database: testDb.database });
   const { token: adminToken } = await createKey(testDb.database.db, SYSTEM, { name: 'test admin', type: 'admin' });
+  const call: TestServer['call'] = (method, url, body, options = {}) => {
+    const token = options.token === undefined ? adminToken : options.token;
+    const headers: Record<string, string> = { ...options.headers };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    return app.inject({
+      method: method as 'GET',
+      url,
+      headers,
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+  };
   return {
     app,
     testDb,
     adminToken,
-    call(method, url, body, options = {}) {
-      const token = options.token === undefined ? adminToken : options.token;
-      const headers: Record<string, string> = { ...options.headers };
-      if (token !== null) headers.authorization = `Bearer ${token}`;
-      return app.inject({
-        method: method as 'GET',
-        url,
-        headers,
-        ...(body === undefined ? {} : { payload: body as object }),
-      });
+    call,
+    async ok(method, url, body, options) {
+      const res = await call(method, url, body, options);
+      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+      return res.json();
     },
     async close() {
       await app.close();

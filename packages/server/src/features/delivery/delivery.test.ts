@@ -22,11 +22,7 @@ const rollout = (on: number) => ({
   },
 });
 
-async function ok(method: string, path: string, body?: unknown) {
-  const res = await s.call(method, path, body);
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
+const ok = (method: string, path: string, body?: unknown) => s.ok(method, path, body);
 
 const patches = (c: TestSseClient) =>
   c.events.filter((e) => e.event === 'patch').map((e) => JSON.parse(e.data) as Patch);

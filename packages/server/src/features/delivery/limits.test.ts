@@ -8,11 +8,7 @@ let url: URL;
 let serverKey: string;
 let serverKeyId: string;
 
-async function ok(method: string, path: string, body?: unknown) {
-  const res = await s.call(method, path, body);
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
+const ok = (method: string, path: string, body?: unknown) => s.ok(method, path, body);
 
 beforeAll(async () => {
   s = await startTestServer({ delivery: { maxBufferedBytes: 64 * 1024, reconcileIntervalMs: 200 } });

@@ -7,11 +7,7 @@ let port: number;
 let serverKey: string;
 const config = '/api/v1/projects/raw/flags/switch/environments/prod';
 
-async function ok(method: string, path: string, body?: unknown) {
-  const res = await s.call(method, path, body);
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
+const ok = (method: string, path: string, body?: unknown) => s.ok(method, path, body);
 
 /** A stream read byte for byte, to see exactly what the server puts on the wire. */
 async function rawStream(httpVersion: '1.0' | '1.1'): Promise<{ socket: Socket; received: () => string }> {

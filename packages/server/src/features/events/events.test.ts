@@ -9,11 +9,7 @@ let serverKey: string;
 let clientKey: string;
 let environmentId: string;
 
-async function ok(method: string, path: string, body?: unknown) {
-  const res = await s.call(method, path, body);
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-  return res.json();
-}
+const ok = (method: string, path: string, body?: unknown) => s.ok(method, path, body);
 
 const batch = (overrides: Record<string, unknown> = {}) => ({
   window: { start: 1_700_000_000_000, end: 1_700_000_010_000 },
