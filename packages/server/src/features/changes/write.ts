@@ -50,7 +50,13 @@ export async function write<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   });
   if (versions.size > 0) {
     const committed = [...versions].map(([environmentId, version]) => ({ environmentId, version }));
-    for (const listener of listeners.get(db) ?? []) listener(committed);
+    for (const listener of listeners.get(db) ?? []) {
+      // The write has committed: a listener that fails must not turn it into an error answer.
+      // Delivery, the listener, catches up through reconciliation anyway.
+      try {
+        listener(committed);
+      } catch {}
+    }
   }
   return result;
 }
