@@ -1,21 +1,10 @@
-import type { ChangeEvent, Flag, Ruleset } from '@switchyard/core';
+import type { ChangeEvent, Ruleset } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { BOOTSTRAP_VARIANT } from './bootstrap.js';
 import { createClient } from './create-client.js';
+import { clientFlag } from './flags.fixture.js';
 
-const flag = (key: string, extra: Partial<Flag> = {}): Flag => ({
-  key,
-  type: 'boolean',
-  variants: [
-    { key: 'on', value: true },
-    { key: 'off', value: false },
-  ],
-  clientSide: true,
-  enabled: true,
-  defaultServe: { variant: 'off' },
-  version: 1,
-  ...extra,
-});
+const flag = clientFlag;
 
 const ruleset: Ruleset = {
   schemaVersion: 1,

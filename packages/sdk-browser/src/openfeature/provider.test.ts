@@ -2,22 +2,12 @@ import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
 import type { Flag, Ruleset } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../create-client.js';
+import { clientFlag } from '../flags.fixture.js';
 import { toSwitchyardContext } from './context.js';
 import { SwitchyardWebProvider } from './provider.js';
 
-const boolean = (key: string, extra: Partial<Flag> = {}): Flag => ({
-  key,
-  type: 'boolean',
-  variants: [
-    { key: 'on', value: true },
-    { key: 'off', value: false },
-  ],
-  clientSide: true,
-  enabled: true,
-  defaultServe: { variant: 'on' },
-  version: 1,
-  ...extra,
-});
+const boolean = (key: string, extra: Partial<Flag> = {}): Flag =>
+  clientFlag(key, { defaultServe: { variant: 'on' }, ...extra });
 
 const ruleset: Ruleset = {
   schemaVersion: 1,
