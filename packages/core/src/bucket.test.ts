@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, utf8Bytes } from './bucket.js';
+import { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, saltState, utf8Bytes } from './bucket.js';
 
 /** The runtime's own encoder, typed by hand: the core's tsconfig carries no DOM or Node types on purpose. */
 const platform = new (
@@ -94,7 +94,7 @@ describe('Murmur3Utf8', () => {
     for (const input of ['k'.repeat(1023), 'k'.repeat(1024), 'k'.repeat(1025), '日'.repeat(400), '😀'.repeat(5000)]) {
       const bytes = utf8Bytes(input);
       // Split between code points: point() joins the salt's bytes and the value's bytes.
-      const viaTwoHalves = hasher.point(utf8Bytes(input.slice(0, 8)), input.slice(8));
+      const viaTwoHalves = hasher.point(saltState(input.slice(0, 8)), input.slice(8));
       expect(hasher.hash(input)).toBe(referenceHash(bytes));
       expect(viaTwoHalves).toBe(Math.floor((referenceHash(bytes) * BUCKET_POINTS) / TWO_POW_32));
     }
@@ -104,24 +104,37 @@ describe('Murmur3Utf8', () => {
     const hasher = new Murmur3Utf8();
     const longSalt = 's'.repeat(1020);
     const expected = Math.floor((hasher.hash(`${longSalt}user-12345`) * BUCKET_POINTS) / TWO_POW_32);
-    expect(hasher.point(utf8Bytes(longSalt), 'user-12345')).toBe(expected);
-    expect(hasher.point(utf8Bytes('s'.repeat(2000)), 'x')).toBe(
+    expect(hasher.point(saltState(longSalt), 'user-12345')).toBe(expected);
+    expect(hasher.point(saltState('s'.repeat(2000)), 'x')).toBe(
       Math.floor((referenceHash(platform.encode(`${'s'.repeat(2000)}x`)) * BUCKET_POINTS) / TWO_POW_32),
     );
+  });
+
+  it('goes on from the salt state exactly as hashing salt and value together, whatever the salt length', () => {
+    const hasher = new Murmur3Utf8();
+    // Salts of every remainder modulo 4 in bytes, ASCII and multi-byte, with short and long values.
+    for (const salt of ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'é', 'aé', '日', 'a日', '😀', 'flag-0001', 'x'.repeat(1030)]) {
+      for (const value of ['', 'u', 'user-42', '日本', 'v'.repeat(1100)]) {
+        const expected = Math.floor((referenceHash(platform.encode(salt + value)) * BUCKET_POINTS) / TWO_POW_32);
+        expect(hasher.point(saltState(salt), value), JSON.stringify([salt.slice(0, 12), value.slice(0, 12)])).toBe(
+          expected,
+        );
+      }
+    }
   });
 
   it('is not disturbed by an earlier, longer input left in its scratch buffer', () => {
     const hasher = new Murmur3Utf8();
     hasher.hash('a much longer input that fills more of the buffer');
     expect(hasher.hash('abc')).toBe(3017643002);
-    hasher.point(utf8Bytes('salt-that-is-long'), 'and-a-long-value');
+    hasher.point(saltState('salt-that-is-long'), 'and-a-long-value');
     expect(hasher.hash('😀')).toBe(3199479546);
   });
 
   it('hashes the salt and the value concatenated, with no separator', () => {
     const hasher = new Murmur3Utf8();
-    expect(hasher.point(utf8Bytes('fractional-flag'), 'jack')).toBe(hasher.point(utf8Bytes('fractional-flagja'), 'ck'));
-    expect(hasher.point(utf8Bytes(''), 'fractional-flagjack')).toBe(
+    expect(hasher.point(saltState('fractional-flag'), 'jack')).toBe(hasher.point(saltState('fractional-flagja'), 'ck'));
+    expect(hasher.point(saltState(''), 'fractional-flagjack')).toBe(
       Math.floor((2682799072 * BUCKET_POINTS) / TWO_POW_32),
     );
   });
@@ -129,11 +142,11 @@ describe('Murmur3Utf8', () => {
   // Keys whose murmur3 is 0, 1, 2^31 - 1, 2^31 and 2^32 - 1 (flagd's edge vectors).
   it('maps hashes onto points 0 … 99 999 by multiplication, with both ends reachable', () => {
     const hasher = new Murmur3Utf8();
-    expect(hasher.point(utf8Bytes(''), 'ejOoVL')).toBe(0);
-    expect(hasher.point(utf8Bytes(''), 'bY9fO-')).toBe(0);
-    expect(hasher.point(utf8Bytes(''), 'SI7p-')).toBe(49_999);
-    expect(hasher.point(utf8Bytes(''), '6LvT0')).toBe(50_000);
-    expect(hasher.point(utf8Bytes(''), 'ceQdGm')).toBe(99_999);
+    expect(hasher.point(saltState(''), 'ejOoVL')).toBe(0);
+    expect(hasher.point(saltState(''), 'bY9fO-')).toBe(0);
+    expect(hasher.point(saltState(''), 'SI7p-')).toBe(49_999);
+    expect(hasher.point(saltState(''), '6LvT0')).toBe(50_000);
+    expect(hasher.point(saltState(''), 'ceQdGm')).toBe(99_999);
   });
 });
 

@@ -12,40 +12,69 @@ const C2 = 0x1b873593;
  * halves and hashes a whole array (so a reused buffer needs a view per length); `Math.imul` over
  * a length made bucketing about a third faster in `pnpm bench`, and the core has no runtime
  * dependency left. The conformance suite checks it against the reference hashes and the package.
+ *
+ * `seed` may also be the state {@link saltState} left after a prefix's whole blocks, with
+ * `total` the length of prefix and bytes together: the hash then covers both.
  */
-export function murmur3(bytes: Uint8Array, length: number, seed: number): number {
-  let h = seed >>> 0;
-  const blocks = length & ~3;
-  for (let i = 0; i < blocks; i += 4) {
-    let k =
-      (bytes[i] as number) |
-      ((bytes[i + 1] as number) << 8) |
-      ((bytes[i + 2] as number) << 16) |
-      ((bytes[i + 3] as number) << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
+export function murmur3(bytes: Uint8Array, length: number, seed: number, total = length): number {
+  let h = blocks(bytes, length, seed >>> 0);
+  const at = length & ~3;
   const tail = length & 3;
   if (tail !== 0) {
-    let k = bytes[blocks] as number;
-    if (tail > 1) k ^= (bytes[blocks + 1] as number) << 8;
-    if (tail > 2) k ^= (bytes[blocks + 2] as number) << 16;
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
+    let k = bytes[at] as number;
+    if (tail > 1) k ^= (bytes[at + 1] as number) << 8;
+    if (tail > 2) k ^= (bytes[at + 2] as number) << 16;
+    h ^= scramble(k);
   }
-  h ^= length;
+  h ^= total;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** The murmur3 state after the whole 4-byte blocks among the first `length` bytes. */
+function blocks(bytes: Uint8Array, length: number, h: number): number {
+  const end = length & ~3;
+  for (let i = 0; i < end; i += 4) {
+    h ^= scramble(
+      (bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24),
+    );
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  return h;
+}
+
+function scramble(k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2);
+}
+
+/**
+ * A bucketing salt, hashed once when a rollout is compiled: the murmur3 state after its whole
+ * 4-byte blocks, and its last 0-3 bytes packed into `tail` (their count in bits 24-25). Three
+ * numbers per rollout instead of a byte array, and no salt bytes to copy per evaluation.
+ */
+export interface SaltState {
+  readonly seed: number;
+  readonly tail: number;
+  readonly saltLength: number;
+}
+
+export function saltState(salt: string): SaltState {
+  const bytes = utf8Bytes(salt);
+  const length = bytes.length;
+  const at = length & ~3;
+  let tail = (length - at) << 24;
+  for (let i = at; i < length; i++) tail |= (bytes[i] as number) << (8 * (i - at));
+  return { seed: blocks(bytes, length, 0), tail, saltLength: length };
 }
 
 /**
@@ -64,23 +93,23 @@ export class Murmur3Utf8 {
 
   /**
    * The point (0 … 99 999) of `salt + value`, by multiplication so no point is favoured. The
-   * salt comes already encoded (once per rollout, when compiling); the value is encoded after
-   * it in the scratch buffer, so no concatenated string is made.
+   * hash goes on from the salt's state: only its tail bytes and the value are encoded, into the
+   * scratch buffer, so no concatenated string is made.
    */
-  point(salt: Uint8Array, value: string): number {
-    let h: number;
-    const fits = salt.length <= SCRATCH_BYTES;
-    if (fits) this.bytes.set(salt, 0);
-    const end = fits ? encodeUtf8(value, this.bytes, salt.length) : -1;
-    if (end >= 0) {
-      h = murmur3(this.bytes, end, 0);
-    } else {
-      const tail = utf8Bytes(value);
-      const all = new Uint8Array(salt.length + tail.length);
-      all.set(salt, 0);
-      all.set(tail, salt.length);
-      h = murmur3(all, all.length, 0);
+  point(salt: SaltState, value: string): number {
+    const tail = salt.tail;
+    const n = tail >>> 24;
+    let bytes = this.bytes;
+    for (let i = 0; i < n; i++) bytes[i] = tail >>> (8 * i);
+    let end = encodeUtf8(value, bytes, n);
+    if (end < 0) {
+      const rest = utf8Bytes(value);
+      bytes = new Uint8Array(n + rest.length);
+      bytes.set(this.bytes.subarray(0, n));
+      bytes.set(rest, n);
+      end = bytes.length;
     }
+    const h = murmur3(bytes, end, salt.seed, salt.saltLength - n + end);
     return Math.floor((h * BUCKET_POINTS) / TWO_POW_32);
   }
 }

@@ -1,6 +1,8 @@
 import { Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope } from './compile-flag.js';
-import type { CompiledSegment, EvalScope } from './scope.js';
+import { type CompiledFlag, compileFlag, type FlagScope, runFlag } from './compile-flag.js';
+import { compileSegment } from './compile-segment.js';
+import { allMatch, compileClause } from './operators.js';
+import { type CompiledSegment, type EvalScope, semverMemo } from './scope.js';
 import type { Clause, EvaluationContext, Flag, Rule, Ruleset, Segment, WeightedVariant } from './types.js';
 
 /**
@@ -56,7 +58,12 @@ export const onFor = (id: string, clauses: Clause[]): Rule => ({
 
 /** A fresh evaluation scope over the given compiled segments, with nothing under way. */
 export function newEvalScope(segments: Map<string, CompiledSegment> = new Map()): EvalScope {
-  return { segments, hasher: new Murmur3Utf8(), stack: [], failure: undefined };
+  return { segments, hasher: new Murmur3Utf8(), semver: semverMemo(), stack: [], failure: undefined };
+}
+
+/** A scope holding the given segments, compiled. */
+export function scopeWithSegments(segments: Segment[]): EvalScope {
+  return newEvalScope(new Map(segments.map((s) => [s.key, compileSegment(s, s.key)])));
 }
 
 /** A fresh scope to compile flags into: no flags, no segments. */
@@ -64,14 +71,29 @@ export function newScope(): FlagScope {
   return { flags: new Map(), ...newEvalScope() };
 }
 
+/** Whether a context matches one clause (compiled at path `c`). */
+export function clauseMatches(clause: Clause, context: EvaluationContext, scope: EvalScope = newEvalScope()): boolean {
+  return allMatch([compileClause(clause, 'c')], context, scope);
+}
+
+/** Whether a context is in a compiled segment, evaluated as an `inSegment` clause would. */
+export function isMember(segment: CompiledSegment, context: EvaluationContext, scope = newEvalScope()): boolean {
+  scope.segments.set(segment.key, segment);
+  return clauseMatches(inSegment(segment.key), context, scope);
+}
+
+const scopes = new WeakMap<CompiledFlag, FlagScope>();
+
 /** Compiles a flag into `scope` (a fresh one by default), where later flags can find it as a prerequisite. */
 export function compiled(input: unknown, scope = newScope()): CompiledFlag {
-  const flag = compileFlag(input, 'fallback-key', scope);
+  const flag = compileFlag(input, 'fallback-key');
   scope.flags.set(flag.key, flag);
+  scopes.set(flag, scope);
   return flag;
 }
 
 /** What a compiled flag serves to a context, with `caller-default` as the caller's default unless given. */
 export function served(flag: CompiledFlag, context: EvaluationContext = {}, defaultValue: unknown = 'caller-default') {
-  return flag.run(context, defaultValue);
+  if (flag.error !== undefined) throw new Error(`served() on a broken flag: ${flag.error.message}`);
+  return runFlag(flag, context, defaultValue, scopes.get(flag) ?? newScope());
 }

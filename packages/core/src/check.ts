@@ -1,6 +1,6 @@
-import { Murmur3Utf8 } from './bucket.js';
 import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
+import type { ConfigError } from './config-error.js';
 import type { Flag, Segment } from './types.js';
 
 export interface ConfigProblem {
@@ -15,12 +15,12 @@ export interface ConfigProblem {
  * and segments are not checked: they are looked up when evaluating.
  */
 export function checkFlag(flag: Flag): ConfigProblem | undefined {
-  const scope = { flags: new Map(), segments: new Map(), hasher: new Murmur3Utf8(), stack: [], failure: undefined };
-  const compiled = compileFlag(flag, flag.key, scope);
-  return compiled.error === undefined ? undefined : { message: compiled.error, path: compiled.errorPath ?? '' };
+  return problem(compileFlag(flag, flag.key).error);
 }
 
 export function checkSegment(segment: Segment): ConfigProblem | undefined {
-  const compiled = compileSegment(segment, segment.key);
-  return compiled.error === undefined ? undefined : { message: compiled.error, path: compiled.errorPath ?? '' };
+  return problem(compileSegment(segment, segment.key).error);
 }
+
+const problem = (error: ConfigError | undefined): ConfigProblem | undefined =>
+  error === undefined ? undefined : { message: error.message, path: error.path };

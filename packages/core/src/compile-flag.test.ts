@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { boolFlag, checkoutFlag, compiled, newScope, served, split } from './builders.fixture.js';
+import { boolFlag, checkoutFlag, compiled, newScope, ruleset, served, split } from './builders.fixture.js';
+import { compile } from './evaluator.js';
 import { valueHasType } from './compile-flag.js';
 import type { EvaluationContext, Flag, FlagMetadata } from './types.js';
 
 /** The error a flag compiles to, or `undefined` when it compiles. */
 function errorOf(fields: Record<string, unknown>): string | undefined {
-  return compiled({ ...checkoutFlag(), ...fields }).error;
+  return compiled({ ...checkoutFlag(), ...fields }).error?.message;
 }
 
 describe('compileFlag: configurations it cannot evaluate', () => {
@@ -116,11 +117,14 @@ describe('compileFlag: configurations it cannot evaluate', () => {
       'boolean',
       { owner: 'growth' },
     ]);
-    expect(served(flag)).toEqual({
+    expect(flag.error?.path).toBe('offVariant');
+    const evaluator = compile(ruleset([{ ...checkoutFlag({ metadata: { owner: 'growth' } }), offVariant: 'nope' }]));
+    expect(evaluator.evaluate('new-checkout', {}, 'caller-default')).toEqual({
       value: 'caller-default',
       reason: 'ERROR',
       errorCode: 'PARSE_ERROR',
       errorMessage: 'offVariant: unknown variant "nope"',
+      flagMetadata: { owner: 'growth' },
     });
   });
 

@@ -1,9 +1,10 @@
-import { BUCKET_POINTS, utf8Bytes } from './bucket.js';
-import { allOf, contextKey } from './compile-segment.js';
+import { BUCKET_POINTS, type SaltState, saltState } from './bucket.js';
+import { clauses, list, segmentsNamed } from './compile-segment.js';
 import { ConfigError } from './config-error.js';
+import { allMatch, type CompiledClause } from './operators.js';
 import type { EvaluationResult, Reason } from './reasons.js';
-import { type EvalScope, enter, leave, type Matcher } from './scope.js';
-import type { EvaluationContext, Flag, FlagMetadata, FlagType, FlagValue, Serve } from './types.js';
+import { type EvalScope, enter, leave } from './scope.js';
+import type { EvaluationContext, FlagMetadata, FlagType, FlagValue } from './types.js';
 
 export const FLAG_TYPES: readonly FlagType[] = ['boolean', 'string', 'number', 'json'];
 
@@ -14,125 +15,150 @@ export interface FlagScope extends EvalScope {
 export type Result = EvaluationResult<unknown>;
 
 /**
- * A flag ready to evaluate. `run` serves the flag's own logic; type checks, cycle reporting and
- * exception safety belong to the evaluator that calls it.
+ * A flag as plain data, ready for {@link runFlag}. Every result that does not involve the
+ * caller's default is built when compiling, frozen and shared, so an evaluation allocates
+ * nothing on its usual paths. No closures and no copy of the definition are kept: a thousand
+ * flags must fit an SDK's memory budget.
  */
 export interface CompiledFlag {
   readonly key: string;
   readonly type: FlagType | undefined;
   readonly version: number;
-  readonly definition: Flag;
+  readonly clientSide: boolean;
   readonly metadata: Readonly<FlagMetadata> | undefined;
   /** Why the flag cannot be evaluated; it then always answers with `PARSE_ERROR`. */
-  readonly error: string | undefined;
-  /** Where in the flag the problem is, e.g. `rules[0].serve.rollout.weights`. */
-  readonly errorPath?: string;
-  run(context: EvaluationContext, defaultValue: unknown): Result;
+  readonly error: ConfigError | undefined;
+  readonly enabled: boolean;
+  /** The off variant, reason `DISABLED`; without one a killed flag serves the caller's default. */
+  readonly off: Result | undefined;
+  readonly prerequisiteFailed: Result | undefined;
+  readonly prerequisites: readonly { readonly flag: string; readonly variants: readonly string[] }[] | undefined;
+  readonly targets: ReadonlyMap<string, Result> | undefined;
+  /** The rules in order, then `defaultServe` as a last rule without clauses. */
+  readonly rules: readonly CompiledRule[];
+  /** Segments the rules name, for telling which flags a segment change reaches. */
+  readonly segments: readonly string[];
 }
 
-type Resolver = (context: EvaluationContext) => Result;
+interface CompiledRule {
+  readonly clauses: readonly CompiledClause[];
+  /** What the rule serves: a fixed result, or a rollout. */
+  readonly result: Result | undefined;
+  readonly rollout: Rollout | undefined;
+}
 
-/**
- * Compiles one flag. Every result that does not involve the caller's default is built here,
- * frozen, and shared, so an evaluation allocates nothing on its usual paths.
- */
-export function compileFlag(input: unknown, fallbackKey: string, scope: FlagScope): CompiledFlag {
-  const raw = (typeof input === 'object' && input !== null ? input : {}) as Flag;
+interface Rollout extends SaltState {
+  /** The context attribute hashed. */
+  readonly by: string;
+  /** Cumulative bounds, each followed by the result served below it. */
+  readonly buckets: readonly (number | Result)[];
+  /** What a context without the attribute gets: the largest weight, the first on a tie. */
+  readonly unbucketed: Result;
+  /** The salt itself, when it ends in half a surrogate pair (see `rolloutOf`); else empty. */
+  readonly prefix: string;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+const NON_EMPTY = 'must be a non-empty array';
+
+/** Compiles one flag; a configuration that cannot be evaluated gives a flag holding the error. */
+export function compileFlag(input: unknown, fallbackKey: string): CompiledFlag {
+  const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const key = typeof raw.key === 'string' ? raw.key : fallbackKey;
-  const version = typeof raw.version === 'number' ? raw.version : 0;
-  const type = FLAG_TYPES.includes(raw.type) ? raw.type : undefined;
+  const type = FLAG_TYPES.includes(raw.type as FlagType) ? (raw.type as FlagType) : undefined;
   const metadata = readMetadata(raw.metadata);
-  const base = { key, type, version, definition: raw, metadata };
+  const base = {
+    key,
+    type,
+    version: typeof raw.version === 'number' ? raw.version : 0,
+    clientSide: raw.clientSide === true,
+    metadata,
+  };
   try {
-    return { ...base, error: undefined, run: flagRunner(raw, key, type, metadata, scope) };
+    return { ...base, ...compileLogic(raw, type, metadata), error: undefined };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return {
       ...base,
-      error: err.message,
-      errorPath: err.path,
-      run: (_context, defaultValue) => ({
-        value: defaultValue,
-        reason: 'ERROR',
-        errorCode: 'PARSE_ERROR',
-        errorMessage: err.message,
-      }),
+      error: err,
+      enabled: false,
+      off: undefined,
+      prerequisiteFailed: undefined,
+      prerequisites: undefined,
+      targets: undefined,
+      rules: NONE,
+      segments: NONE,
     };
   }
 }
 
-function flagRunner(
-  flag: Flag,
-  key: string,
-  type: FlagType | undefined,
-  metadata: Readonly<FlagMetadata> | undefined,
-  scope: FlagScope,
-): CompiledFlag['run'] {
-  if (typeof flag.key !== 'string' || flag.key === '') throw new ConfigError('must be a non-empty string', 'key');
+function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, metadata: FlagMetadata | undefined) {
+  const key = raw.key;
+  if (typeof key !== 'string' || key === '') throw new ConfigError('must be a non-empty string', 'key');
   if (type === undefined) throw new ConfigError(`must be one of ${FLAG_TYPES.join(', ')}`, 'type');
-  if (typeof flag.enabled !== 'boolean') throw new ConfigError('must be a boolean', 'enabled');
-  const variants = compileVariants(flag, type);
-  const made = (variant: string, reason: Reason, ruleId?: string): Result =>
-    frozenResult(variants.get(variant)?.value, variant, reason, ruleId, metadata);
-  const variantAt = (name: unknown, path: string): string => {
-    if (typeof name !== 'string' || !variants.has(name)) {
+  if (typeof raw.enabled !== 'boolean') throw new ConfigError('must be a boolean', 'enabled');
+  const values = variantValues(raw.variants, type);
+  const variant = (name: unknown, path: string): string => {
+    if (typeof name !== 'string' || !values.has(name)) {
       throw new ConfigError(`unknown variant ${JSON.stringify(name)}`, path);
     }
     return name;
   };
-  const salt = flag.salt === undefined ? key : flag.salt;
+  const made = (name: string, reason: Reason, ruleId?: string) =>
+    frozenResult(values.get(name), name, reason, ruleId, metadata);
+  const salt = raw.salt ?? key;
   if (typeof salt !== 'string') throw new ConfigError('must be a string', 'salt');
-  const order = [...variants.keys()];
-  const serve = (s: Serve, path: string, matchReason: Reason, ruleId?: string): Resolver =>
-    compileServe(s, path, { order, salt, scope, variantAt, made, matchReason, ruleId });
+  const order = [...values.keys()];
+  const serve = (input: unknown, path: string, reason: Reason, ruleId?: string): CompiledRule['result' | 'rollout'] => {
+    if (typeof input !== 'object' || input === null) throw new ConfigError('must be {variant} or {rollout}', path);
+    if ('variant' in input) return made(variant(input.variant, `${path}.variant`), reason, ruleId);
+    const rollout = (input as { rollout?: unknown }).rollout;
+    if (typeof rollout !== 'object' || rollout === null) throw new ConfigError('must be {variant} or {rollout}', path);
+    const by = (rollout as { bucketBy?: unknown }).bucketBy ?? 'key';
+    if (typeof by !== 'string' || by === '') {
+      throw new ConfigError('must be a non-empty string', `${path}.rollout.bucketBy`);
+    }
+    const weights = rolloutWeights(rollout as Record<string, unknown>, `${path}.rollout`, variant);
+    return rolloutOf(by, order, weights, salt, (name) => made(name, 'SPLIT', ruleId));
+  };
 
-  const offVariant =
-    flag.offVariant === undefined ? undefined : made(variantAt(flag.offVariant, 'offVariant'), 'DISABLED');
-  const prerequisiteOff =
-    offVariant === undefined ? undefined : made(offVariant.variant as string, 'PREREQUISITE_FAILED');
-  const prerequisites = compilePrerequisites(flag.prerequisites, scope);
-  const targets = compileTargets(flag.targets, variantAt, made);
-  const rules = flag.rules ?? [];
-  if (!Array.isArray(rules)) throw new ConfigError('must be an array', 'rules');
-  const compiledRules = rules.map((rule, i) => compileRule(rule, `rules[${i}]`, serve));
-  const dynamic = prerequisites !== undefined || targets !== undefined || compiledRules.length > 0;
-  const fallthrough = serve(flag.defaultServe, 'defaultServe', dynamic ? 'DEFAULT' : 'STATIC');
-
-  if (!flag.enabled) {
-    return (_context, defaultValue) => offVariant ?? withDefault(defaultValue, 'DISABLED', metadata);
-  }
-  if (!dynamic) return fallthrough;
-  return (context, defaultValue) => {
-    if (prerequisites !== undefined && !prerequisites(context)) {
-      return prerequisiteOff ?? withDefault(defaultValue, 'PREREQUISITE_FAILED', metadata);
+  const off = raw.offVariant === undefined ? undefined : made(variant(raw.offVariant, 'offVariant'), 'DISABLED');
+  const prerequisites = optionalList(raw.prerequisites, 'prerequisites')?.map((p, i) => {
+    const path = `prerequisites[${i}]`;
+    const { flag, variants } = (p ?? {}) as Record<string, unknown>;
+    if (typeof flag !== 'string') throw new ConfigError('must be a flag key', `${path}.flag`);
+    const names = list(variants, `${path}.variants`, 'must be an array of variant keys');
+    if (names.some((v) => typeof v !== 'string')) {
+      throw new ConfigError('must be an array of variant keys', `${path}.variants`);
     }
-    if (targets !== undefined) {
-      const k = contextKey(context);
-      const targeted = k === undefined ? undefined : targets.get(k);
-      if (targeted !== undefined) return targeted;
-    }
-    for (const rule of compiledRules) {
-      if (rule.matches(context, scope)) return rule.resolve(context);
-    }
-    return fallthrough(context);
+    return { flag, variants: names as string[] };
+  });
+  const targets = compileTargets(raw.targets, variant, made);
+  const rules: CompiledRule[] = list(raw.rules ?? [], 'rules').map((input, i) => {
+    const path = `rules[${i}]`;
+    if (typeof input !== 'object' || input === null) throw new ConfigError('must be an object', path);
+    const { id, clauses: list } = input as Record<string, unknown>;
+    if (typeof id !== 'string' || id === '') throw new ConfigError('must be a non-empty string', `${path}.id`);
+    return rule(clauses(list, path), serve((input as { serve?: unknown }).serve, `${path}.serve`, 'TARGETING_MATCH', id));
+  });
+  const dynamic = prerequisites !== undefined || targets !== undefined || rules.length > 0;
+  const segments = segmentsNamed(rules.map((r) => r.clauses));
+  rules.push(rule(NONE, serve(raw.defaultServe, 'defaultServe', dynamic ? 'DEFAULT' : 'STATIC')));
+  return {
+    enabled: raw.enabled,
+    off,
+    prerequisiteFailed:
+      off?.variant === undefined || prerequisites === undefined ? undefined : made(off.variant, 'PREREQUISITE_FAILED'),
+    prerequisites,
+    targets,
+    rules,
+    segments,
   };
 }
 
-function compileVariants(flag: Flag, type: FlagType): Map<string, { value: FlagValue }> {
-  if (!Array.isArray(flag.variants) || flag.variants.length === 0) {
-    throw new ConfigError('must be a non-empty array', 'variants');
-  }
-  const variants = new Map<string, { value: FlagValue }>();
-  flag.variants.forEach((v, i) => {
-    const path = `variants[${i}]`;
-    if (typeof v !== 'object' || v === null || typeof v.key !== 'string' || v.key === '') {
-      throw new ConfigError('must be an object with a non-empty string key', path);
-    }
-    if (variants.has(v.key)) throw new ConfigError(`duplicate variant ${JSON.stringify(v.key)}`, `${path}.key`);
-    if (!valueHasType(v.value, type)) throw new ConfigError(`must be a ${type} value`, `${path}.value`);
-    variants.set(v.key, { value: frozenCopy(v.value) });
-  });
-  return variants;
+function rule(clauses: readonly CompiledClause[], serve: Result | Rollout | undefined): CompiledRule {
+  const rollout = serve !== undefined && 'buckets' in serve ? serve : undefined;
+  return { clauses, result: rollout === undefined ? (serve as Result) : undefined, rollout };
 }
 
 /** Whether a value may be served by a flag of `type`. */
@@ -149,177 +175,166 @@ export function valueHasType(value: unknown, type: FlagType): boolean {
   }
 }
 
-interface ServeContext {
-  order: string[];
-  salt: string;
-  scope: EvalScope;
-  variantAt: (name: unknown, path: string) => string;
-  made: (variant: string, reason: Reason, ruleId?: string) => Result;
-  /** Reason for a fixed variant: TARGETING_MATCH in a rule, DEFAULT or STATIC as the fallthrough. */
-  matchReason: Reason;
-  ruleId: string | undefined;
-}
-
-function compileServe(serve: Serve, path: string, c: ServeContext): Resolver {
-  if (typeof serve !== 'object' || serve === null) throw new ConfigError('must be {variant} or {rollout}', path);
-  if ('variant' in serve) {
-    const result = c.made(c.variantAt(serve.variant, `${path}.variant`), c.matchReason, c.ruleId);
-    return () => result;
-  }
-  if (!('rollout' in serve) || typeof serve.rollout !== 'object' || serve.rollout === null) {
-    throw new ConfigError('must be {variant} or {rollout}', path);
-  }
-  return compileRollout(serve.rollout, `${path}.rollout`, c);
-}
-
-function compileRollout(rollout: { bucketBy?: string; weights: unknown }, path: string, c: ServeContext): Resolver {
-  const bucketBy = rollout.bucketBy ?? 'key';
-  if (typeof bucketBy !== 'string' || bucketBy === '')
-    throw new ConfigError('must be a non-empty string', `${path}.bucketBy`);
-  const { bounds, results, unbucketed } = rolloutLayout(rollout.weights, `${path}.weights`, c);
-  if (results.length === 1) return () => unbucketed;
-  return bucketer(bucketBy, bounds, results, unbucketed, c.salt, c.scope);
-}
-
-/**
- * The resolver of a rollout, made in a function of its own: a closure keeps alive every
- * variable of the function it is made in, and the compile-time maps and paths must not stay in
- * memory for as long as the flag does.
- */
-function bucketer(
-  bucketBy: string,
-  bounds: number[],
-  results: Result[],
-  unbucketed: Result,
-  salt: string,
-  scope: EvalScope,
-): Resolver {
-  // The salt is encoded once here. A salt ending in half a surrogate pair would pair up with the
-  // value's first code unit in utf8(salt + value), so such a salt is hashed as a string instead.
-  const last = salt.charCodeAt(salt.length - 1);
-  const saltBytes = last >= 0xd800 && last <= 0xdbff ? undefined : utf8Bytes(salt);
-  return (context) => {
-    const value = context[bucketBy];
-    let input: string;
-    if (typeof value === 'string') input = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') input = String(value);
-    // Without the attribute a context cannot be bucketed; it gets what most contexts get.
-    else return unbucketed;
-    const point =
-      saltBytes === undefined ? scope.hasher.point(NO_BYTES, salt + input) : scope.hasher.point(saltBytes, input);
-    for (let i = 0; i < bounds.length; i++) if ((bounds[i] as number) > point) return results[i] as Result;
-    return unbucketed;
-  };
-}
-
-const NO_BYTES = new Uint8Array(0);
-
-/**
- * Buckets laid out in the flag's variant order, whatever order the weights are listed in, so
- * that raising one variant's weight only ever moves contexts onto it. Zero weights take no
- * bucket; a context that cannot be bucketed gets the largest weight (the first on a tie).
- */
-function rolloutLayout(weights: unknown, path: string, c: ServeContext) {
-  if (!Array.isArray(weights) || weights.length === 0) throw new ConfigError('must be a non-empty array', path);
-  const weightOf = new Map<string, number>();
-  let total = 0;
-  for (const [i, w] of (weights as { variant?: unknown; weight?: unknown }[]).entries()) {
-    const at = `${path}[${i}]`;
-    const variant = c.variantAt(w?.variant, `${at}.variant`);
-    if (weightOf.has(variant))
-      throw new ConfigError(`variant ${JSON.stringify(variant)} appears twice`, `${at}.variant`);
-    const weight = w.weight;
-    if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0) {
-      throw new ConfigError('must be a non-negative integer (thousandths of a percent)', `${at}.weight`);
+function variantValues(input: unknown, type: FlagType): Map<string, FlagValue> {
+  const items = list(input, 'variants', NON_EMPTY);
+  if (items.length === 0) throw new ConfigError(NON_EMPTY, 'variants');
+  const values = new Map<string, FlagValue>();
+  items.forEach((v: { key?: unknown; value?: unknown } | null, i) => {
+    const path = `variants[${i}]`;
+    if (typeof v !== 'object' || v === null || typeof v.key !== 'string' || v.key === '') {
+      throw new ConfigError('must be an object with a non-empty string key', path);
     }
-    weightOf.set(variant, weight);
-    total += weight;
-  }
-  if (total !== BUCKET_POINTS) throw new ConfigError(`weights sum to ${total}, not ${BUCKET_POINTS}`, path);
-  const bounds: number[] = [];
-  const results: Result[] = [];
-  let cumulative = 0;
-  let unbucketed: Result | undefined;
-  let largest = -1;
-  for (const variant of c.order) {
-    const weight = weightOf.get(variant) ?? 0;
-    if (weight === 0) continue;
-    cumulative += weight;
-    const result = c.made(variant, 'SPLIT', c.ruleId);
-    bounds.push(cumulative);
-    results.push(result);
-    if (weight > largest) {
-      unbucketed = result;
-      largest = weight;
-    }
-  }
-  return { bounds, results, unbucketed: unbucketed as Result };
-}
-
-function compileRule(
-  rule: { id?: unknown; clauses?: unknown; serve?: unknown },
-  path: string,
-  serve: (s: Serve, path: string, reason: Reason, ruleId?: string) => Resolver,
-): { matches: Matcher; resolve: Resolver } {
-  if (typeof rule !== 'object' || rule === null) throw new ConfigError('must be an object', path);
-  if (typeof rule.id !== 'string' || rule.id === '') throw new ConfigError('must be a non-empty string', `${path}.id`);
-  return {
-    matches: allOf(rule.clauses, path),
-    resolve: serve(rule.serve as Serve, `${path}.serve`, 'TARGETING_MATCH', rule.id),
-  };
-}
-
-function compilePrerequisites(
-  list: Flag['prerequisites'],
-  scope: FlagScope,
-): ((context: EvaluationContext) => boolean) | undefined {
-  // null reads as none, as it does for rules: JSON writers often send null for an empty field.
-  if (list === undefined || list === null) return undefined;
-  if (!Array.isArray(list)) throw new ConfigError('must be an array', 'prerequisites');
-  if (list.length === 0) return undefined;
-  const checks = list.map((p, i) => {
-    const path = `prerequisites[${i}]`;
-    if (typeof p?.flag !== 'string') throw new ConfigError('must be a flag key', `${path}.flag`);
-    if (!Array.isArray(p.variants) || p.variants.some((v) => typeof v !== 'string')) {
-      throw new ConfigError('must be an array of variant keys', `${path}.variants`);
-    }
-    return { flag: p.flag, variants: new Set(p.variants) };
+    if (values.has(v.key)) throw new ConfigError(`duplicate variant ${JSON.stringify(v.key)}`, `${path}.key`);
+    if (!valueHasType(v.value, type)) throw new ConfigError(`must be a ${type} value`, `${path}.value`);
+    values.set(v.key, frozenCopy(v.value as FlagValue));
   });
-  return (context) => {
-    for (const check of checks) {
-      const flag = scope.flags.get(check.flag);
-      if (flag === undefined || !enter(scope, check.flag)) return false;
-      const result = flag.run(context, undefined);
-      leave(scope);
-      // A prerequisite that is killed, failed its own prerequisites or errored is not met,
-      // whatever value it fell back to.
-      const served =
-        result.reason === 'DISABLED' || result.reason === 'PREREQUISITE_FAILED' || result.reason === 'ERROR';
-      if (served || result.variant === undefined || !check.variants.has(result.variant)) return false;
-    }
-    return true;
-  };
+  return values;
+}
+
+function optionalList(input: unknown, path: string): unknown[] | undefined {
+  // null reads as none: JSON writers often send null for an empty field.
+  if (input === undefined || input === null) return undefined;
+  const items = list(input, path);
+  return items.length === 0 ? undefined : items;
 }
 
 function compileTargets(
-  list: Flag['targets'],
-  variantAt: (name: unknown, path: string) => string,
-  made: (variant: string, reason: Reason) => Result,
+  input: unknown,
+  variant: (name: unknown, path: string) => string,
+  made: (name: string, reason: Reason) => Result,
 ): Map<string, Result> | undefined {
-  if (list === undefined || list === null) return undefined;
-  if (!Array.isArray(list)) throw new ConfigError('must be an array', 'targets');
-  if (list.length === 0) return undefined;
+  const items = optionalList(input, 'targets');
+  if (items === undefined) return undefined;
   const targets = new Map<string, Result>();
-  list.forEach((t, i) => {
-    const result = made(variantAt(t?.variant, `targets[${i}].variant`), 'TARGETING_MATCH');
-    if (!Array.isArray(t.values)) throw new ConfigError('must be an array of context keys', `targets[${i}].values`);
-    t.values.forEach((k, j) => {
+  items.forEach((t, i) => {
+    const { variant: name, values } = (t ?? {}) as Record<string, unknown>;
+    const result = made(variant(name, `targets[${i}].variant`), 'TARGETING_MATCH');
+    list(values, `targets[${i}].values`).forEach((k, j) => {
       if (typeof k !== 'string') throw new ConfigError('must be a string', `targets[${i}].values[${j}]`);
       // The first target naming a key wins, as it is listed first.
       if (!targets.has(k)) targets.set(k, result);
     });
   });
   return targets;
+}
+
+function rolloutWeights(
+  rollout: Record<string, unknown>,
+  path: string,
+  variant: (name: unknown, path: string) => string,
+): Map<string, number> {
+  const at = `${path}.weights`;
+  const items = list(rollout.weights, at, NON_EMPTY);
+  if (items.length === 0) throw new ConfigError(NON_EMPTY, at);
+  const weights = new Map<string, number>();
+  let total = 0;
+  items.forEach((w: { variant?: unknown; weight?: unknown } | null, i) => {
+    const name = variant(w?.variant, `${at}[${i}].variant`);
+    if (weights.has(name)) throw new ConfigError(`variant ${JSON.stringify(name)} appears twice`, `${at}[${i}].variant`);
+    const weight = w?.weight;
+    if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0) {
+      throw new ConfigError('must be a non-negative integer (thousandths of a percent)', `${at}[${i}].weight`);
+    }
+    weights.set(name, weight);
+    total += weight;
+  });
+  if (total !== BUCKET_POINTS) throw new ConfigError(`weights sum to ${total}, not ${BUCKET_POINTS}`, at);
+  return weights;
+}
+
+/**
+ * Buckets laid out in the flag's variant order, whatever order the weights are listed in, so
+ * that raising one variant's weight only ever moves contexts onto it. Zero weights take no
+ * bucket. A single bucket needs no hashing and compiles to its plain result.
+ */
+function rolloutOf(
+  by: string,
+  order: readonly string[],
+  weights: ReadonlyMap<string, number>,
+  salt: string,
+  made: (variant: string) => Result,
+): Rollout | Result {
+  const buckets: (number | Result)[] = [];
+  let cumulative = 0;
+  let unbucketed: Result | undefined;
+  let largest = -1;
+  for (const name of order) {
+    const weight = weights.get(name) ?? 0;
+    if (weight === 0) continue;
+    cumulative += weight;
+    const result = made(name);
+    buckets.push(cumulative, result);
+    if (weight > largest) {
+      unbucketed = result;
+      largest = weight;
+    }
+  }
+  if (buckets.length === 2) return unbucketed as Result;
+  // A salt ending in half a surrogate pair would pair up with the value's first code unit in
+  // utf8(salt + value), so such a salt is prefixed to the value as a string instead.
+  const last = salt.charCodeAt(salt.length - 1);
+  const split = last >= 0xd800 && last <= 0xdbff;
+  return { by, buckets, unbucketed: unbucketed as Result, prefix: split ? salt : '', ...saltState(split ? '' : salt) };
+}
+
+/**
+ * Serves a flag's own logic. Type checks, cycle reporting and exception safety belong to the
+ * evaluator that calls it; a flag holding an error is never run.
+ */
+export function runFlag(flag: CompiledFlag, context: EvaluationContext, defaultValue: unknown, scope: FlagScope): Result {
+  if (!flag.enabled) return flag.off ?? withDefault(defaultValue, 'DISABLED', flag.metadata);
+  if (flag.prerequisites !== undefined && !prerequisitesMet(flag.prerequisites, context, scope)) {
+    return flag.prerequisiteFailed ?? withDefault(defaultValue, 'PREREQUISITE_FAILED', flag.metadata);
+  }
+  const key = context.key;
+  if (flag.targets !== undefined && typeof key === 'string') {
+    const targeted = flag.targets.get(key);
+    if (targeted !== undefined) return targeted;
+  }
+  const rules = flag.rules;
+  let i = 0;
+  // The last rule, defaultServe, has no clauses and always matches.
+  while (!allMatch((rules[i] as CompiledRule).clauses, context, scope)) i++;
+  const matched = rules[i] as CompiledRule;
+  return matched.rollout === undefined ? (matched.result as Result) : bucket(matched.rollout, context, scope);
+}
+
+function bucket(rollout: Rollout, context: EvaluationContext, scope: EvalScope): Result {
+  const value = context[rollout.by];
+  let input: string;
+  if (typeof value === 'string') input = value;
+  else if (typeof value === 'number' || typeof value === 'boolean') input = String(value);
+  // Without the attribute a context cannot be bucketed; it gets what most contexts get.
+  else return rollout.unbucketed;
+  const point = scope.hasher.point(rollout, rollout.prefix === '' ? input : rollout.prefix + input);
+  const buckets = rollout.buckets;
+  for (let i = 0; i < buckets.length; i += 2) if ((buckets[i] as number) > point) return buckets[i + 1] as Result;
+  return rollout.unbucketed;
+}
+
+function prerequisitesMet(
+  prerequisites: NonNullable<CompiledFlag['prerequisites']>,
+  context: EvaluationContext,
+  scope: FlagScope,
+): boolean {
+  for (const p of prerequisites) {
+    const flag = scope.flags.get(p.flag);
+    if (flag === undefined || !enter(scope, p.flag)) return false;
+    const result = flag.error === undefined ? runFlag(flag, context, undefined, scope) : undefined;
+    leave(scope);
+    // A prerequisite that is killed, failed its own prerequisites or errored is not met,
+    // whatever value it fell back to.
+    if (
+      result === undefined ||
+      result.reason === 'DISABLED' ||
+      result.reason === 'PREREQUISITE_FAILED' ||
+      result.variant === undefined ||
+      !p.variants.includes(result.variant)
+    ) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function frozenResult(

@@ -1,9 +1,9 @@
 import { Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope, type Result } from './compile-flag.js';
+import { type CompiledFlag, compileFlag, type FlagScope, type Result, runFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
 import type { ErrorCode, EvaluationResult } from './reasons.js';
-import type { CompiledSegment } from './scope.js';
+import { semverMemo } from './scope.js';
 import {
   type EvaluationContext,
   type Flag,
@@ -16,6 +16,15 @@ import {
 
 const EMPTY_CONTEXT: EvaluationContext = Object.freeze({});
 
+export interface CompileOptions {
+  /**
+   * Keep each flag and segment definition as given, for {@link Evaluator.toRuleset} (a cache or a
+   * bootstrap to write). Off by default: the definitions take as much memory as the compiled
+   * flags, and most clients never write a ruleset back.
+   */
+  keepDefinitions?: boolean;
+}
+
 /**
  * A compiled ruleset: evaluates flags locally and takes patches. It never throws from
  * `evaluate`; every problem comes back as a result with reason `ERROR` and an error code.
@@ -24,15 +33,23 @@ export class Evaluator {
   readonly environment: string;
   private currentVersion: number;
   private readonly scope: FlagScope;
-  private readonly definitions = { flags: new Map<string, Flag>(), segments: new Map<string, Segment>() };
+  private readonly definitions: { flags: Map<string, Flag>; segments: Map<string, Segment> } | undefined;
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
   private readonly tombstones = new Map<string, number>();
 
-  constructor(ruleset: Ruleset) {
+  constructor(ruleset: Ruleset, options: CompileOptions = {}) {
     assertRuleset(ruleset);
     this.environment = ruleset.environment;
     this.currentVersion = ruleset.version;
-    this.scope = { flags: new Map(), segments: new Map(), hasher: new Murmur3Utf8(), stack: [], failure: undefined };
+    this.definitions = options.keepDefinitions === true ? { flags: new Map(), segments: new Map() } : undefined;
+    this.scope = {
+      flags: new Map(),
+      segments: new Map(),
+      hasher: new Murmur3Utf8(),
+      semver: semverMemo(),
+      stack: [],
+      failure: undefined,
+    };
     for (const [i, s] of ruleset.segments.entries()) this.putSegment(s, keyOf(s, `segments[${i}]`));
     for (const [i, f] of ruleset.flags.entries()) this.putFlag(f, keyOf(f, `flags[${i}]`));
   }
@@ -50,7 +67,7 @@ export class Evaluator {
   ): EvaluationResult<T> {
     const flag = this.scope.flags.get(flagKey);
     if (flag === undefined) return failure(defaultValue, 'FLAG_NOT_FOUND', `flag ${JSON.stringify(flagKey)} not found`);
-    if (flag.error !== undefined) return failure(defaultValue, 'PARSE_ERROR', flag.error, flag);
+    if (flag.error !== undefined) return failure(defaultValue, 'PARSE_ERROR', flag.error.message, flag);
     if (expectedType !== undefined && flag.type !== expectedType) {
       return failure(
         defaultValue,
@@ -69,7 +86,7 @@ export class Evaluator {
     stack[0] = flag.key;
     let result: Result;
     try {
-      result = flag.run(ctx, defaultValue);
+      result = runFlag(flag, ctx, defaultValue, scope);
     } catch (err) {
       return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
     }
@@ -105,19 +122,64 @@ export class Evaluator {
     return [...this.scope.flags.keys()];
   }
 
-  getFlag(key: string): Flag | undefined {
-    return this.definitions.flags.get(key);
+  /** Whether a flag may be sent to browsers. */
+  isClientSide(key: string): boolean {
+    return this.scope.flags.get(key)?.clientSide === true;
   }
 
-  /** Flags and segments as they stand, in the ruleset's JSON form (for a cache or a bootstrap). */
+  /**
+   * Flags and segments as they stand, in the ruleset's JSON form (for a cache or a bootstrap).
+   * Only for an evaluator compiled with `keepDefinitions`.
+   */
   toRuleset(): Ruleset {
+    const kept = this.definitions;
+    if (kept === undefined) throw new Error('toRuleset() needs an evaluator compiled with keepDefinitions');
     return {
       schemaVersion: SCHEMA_VERSION,
       environment: this.environment,
       version: this.currentVersion,
-      flags: [...this.definitions.flags.values()],
-      segments: [...this.definitions.segments.values()],
+      flags: [...kept.flags.values()],
+      segments: [...kept.segments.values()],
     };
+  }
+
+  /**
+   * The flags that may evaluate differently here than in `before`: added, removed or at another
+   * version, and the flags reaching such a flag or segment. Equal versions mean the same
+   * definition: a version is the environment version of the item's last change.
+   */
+  changedFrom(before: Evaluator): string[] {
+    return this.affected(changedKeys(before.scope.flags, this.scope.flags), changedKeys(before.scope.segments, this.scope.segments));
+  }
+
+  /**
+   * Closes changed `flags` and `segments` over what depends on them: a segment nesting a changed
+   * segment changed, and so did a flag with a rule on a changed segment or a prerequisite on a
+   * changed flag. Returns the changed flag keys, sorted.
+   */
+  affected(flags: Iterable<string>, segments: Iterable<string>): string[] {
+    const changedFlags = new Set(flags);
+    const changedSegments = new Set(segments);
+    const { flags: compiledFlags, segments: compiledSegments } = this.scope;
+    const grow = <T>(items: Map<string, T>, changed: Set<string>, reaches: (item: T) => boolean) => {
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [key, item] of items) {
+          if (!changed.has(key) && reaches(item)) {
+            changed.add(key);
+            grew = true;
+          }
+        }
+      }
+    };
+    const usesChanged = (keys: readonly string[]) => keys.some((k) => changedSegments.has(k));
+    if (changedSegments.size > 0) grow(compiledSegments, changedSegments, (s) => usesChanged(s.uses));
+    grow(
+      compiledFlags,
+      changedFlags,
+      (f) => f.prerequisites?.some((p) => changedFlags.has(p.flag)) === true || usesChanged(f.segments),
+    );
+    return [...changedFlags].sort();
   }
 
   private heldVersion(kind: Patch['kind'], key: string): number | undefined {
@@ -127,29 +189,37 @@ export class Evaluator {
   }
 
   private putFlag(flag: Flag, key: string): void {
-    this.definitions.flags.set(key, flag);
-    this.scope.flags.set(key, compileFlag(flag, key, this.scope));
+    this.definitions?.flags.set(key, flag);
+    this.scope.flags.set(key, compileFlag(flag, key));
   }
 
   private removeFlag(key: string): void {
-    this.definitions.flags.delete(key);
+    this.definitions?.flags.delete(key);
     this.scope.flags.delete(key);
   }
 
   private putSegment(segment: Segment, key: string): void {
-    this.definitions.segments.set(key, segment);
-    this.scope.segments.set(key, compileSegment(segment, key) satisfies CompiledSegment);
+    this.definitions?.segments.set(key, segment);
+    this.scope.segments.set(key, compileSegment(segment, key));
   }
 
   private removeSegment(key: string): void {
-    this.definitions.segments.delete(key);
+    this.definitions?.segments.delete(key);
     this.scope.segments.delete(key);
   }
 }
 
 /** Compiles a ruleset. Throws {@link RulesetError} only when the ruleset as a whole is unusable. */
-export function compile(ruleset: Ruleset): Evaluator {
-  return new Evaluator(ruleset);
+export function compile(ruleset: Ruleset, options?: CompileOptions): Evaluator {
+  return new Evaluator(ruleset, options);
+}
+
+/** Keys added, removed, or at another version. */
+function changedKeys(before: Map<string, { version: number }>, after: Map<string, { version: number }>): string[] {
+  const out: string[] = [];
+  for (const [key, item] of after) if (before.get(key)?.version !== item.version) out.push(key);
+  for (const key of before.keys()) if (!after.has(key)) out.push(key);
+  return out;
 }
 
 function failure<T>(value: T, errorCode: ErrorCode, errorMessage: string, flag?: CompiledFlag): EvaluationResult<T> {

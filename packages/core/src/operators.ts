@@ -1,12 +1,11 @@
 import { ConfigError } from './config-error.js';
-import { type EvalScope, enter, leave, type Matcher } from './scope.js';
+import { type CompiledSegment, type EvalScope, enter, leave } from './scope.js';
 import { compareSemver, parseSemver, type SemVer } from './semver.js';
-import type { Clause, ClauseValue, EvaluationContext, Operator } from './types.js';
+import type { EvaluationContext, Operator } from './types.js';
 
 type Scalar = string | number | boolean;
-/** Tests one scalar attribute value against a clause's pre-parsed values. */
-type ValueTest = (value: Scalar) => boolean;
 
+/** Listed in the order of their codes: a compiled clause keeps the index, which a switch jumps on. */
 export const OPERATORS: readonly Operator[] = [
   'in',
   'startsWith',
@@ -25,153 +24,152 @@ export const OPERATORS: readonly Operator[] = [
   'inSegment',
 ];
 
+const IN = 0;
+const MATCHES = 4;
+const LT = 5;
+const BEFORE = 9;
+const AFTER = 10;
+const SEMVER_EQ = 11;
+export const IN_SEGMENT = 14;
+
 /** Longest regex source a clause may carry; the server refuses longer ones too. */
 export const MAX_REGEX_LENGTH = 1024;
 
-/** Compiles a clause into a matcher: all parsing and validation happen here, once. */
-export function compileClause(clause: Clause, path: string): Matcher {
+/** A long `in` list is looked up in a Set; a short one is scanned, as fast at a fraction of the memory. */
+const SET_FROM = 9;
+
+/**
+ * A clause as data, its values parsed once: strings, finite numbers, instants, regexes, semvers,
+ * a Set for a long `in` list, or segment keys. Plain data rather than a closure per clause keeps
+ * a compiled ruleset small: thousands of flags stay within an SDK's memory budget.
+ */
+export interface CompiledClause {
+  readonly attribute: string;
+  readonly op: number;
+  readonly values: readonly unknown[] | ReadonlySet<unknown>;
+  readonly negate: boolean;
+}
+
+/** Compiles a clause: all parsing and validation happen here, once. */
+export function compileClause(clause: unknown, path: string): CompiledClause {
   if (typeof clause !== 'object' || clause === null) throw new ConfigError('must be an object', path);
-  const { attribute, op, values } = clause;
-  const negate = clause.negate === true;
-  if (!OPERATORS.includes(op)) throw new ConfigError(`unknown operator ${JSON.stringify(op)}`, `${path}.op`);
+  const { attribute, op, values } = clause as Record<string, unknown>;
+  const code = OPERATORS.indexOf(op as Operator);
+  if (code < 0) throw new ConfigError(`unknown operator ${JSON.stringify(op)}`, `${path}.op`);
   if (!Array.isArray(values)) throw new ConfigError('must be an array', `${path}.values`);
-  if (op === 'inSegment') return segmentMatcher(values, negate, `${path}.values`);
-  if (typeof attribute !== 'string' || attribute === '') {
+  if (code !== IN_SEGMENT && (typeof attribute !== 'string' || attribute === '')) {
     throw new ConfigError('must be a non-empty string', `${path}.attribute`);
   }
-  const test = valueTest(op, values, `${path}.values`);
-  return (context) => {
-    const value = context[attribute];
-    let matched = false;
+  // Array.from reads holes as undefined, which the checks refuse, where map would skip them.
+  const parsed = Array.from(values, (v: unknown, i) => parseValue(code, v, `${path}.values[${i}]`));
+  return {
+    attribute: code === IN_SEGMENT ? '' : (attribute as string),
+    op: code,
+    values: code === IN && parsed.length >= SET_FROM ? new Set(parsed) : parsed,
+    negate: (clause as { negate?: unknown }).negate === true,
+  };
+}
+
+function parseValue(code: number, v: unknown, path: string): unknown {
+  if (code === IN) {
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
+    throw new ConfigError('must be a string, a finite number or a boolean', path);
+  }
+  if (code >= LT && code < BEFORE) {
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    throw new ConfigError('must be a finite number', path);
+  }
+  if (code === BEFORE || code === AFTER) {
+    const t = toInstant(v);
+    if (t === undefined) throw new ConfigError('must be an ISO-8601 date or epoch milliseconds', path);
+    return t;
+  }
+  if (typeof v !== 'string') throw new ConfigError('must be a string', path);
+  if (code === MATCHES) {
+    if (v.length > MAX_REGEX_LENGTH) throw new ConfigError(`longer than ${MAX_REGEX_LENGTH} characters`, path);
+    try {
+      return new RegExp(v, 'u');
+    } catch (err) {
+      throw new ConfigError(`not a valid regular expression: ${(err as Error).message}`, path);
+    }
+  }
+  if (code >= SEMVER_EQ && code < IN_SEGMENT) {
+    const version = parseSemver(v);
+    if (version === undefined) throw new ConfigError(`${JSON.stringify(v)} is not a semantic version`, path);
+    return version;
+  }
+  return v;
+}
+
+/** Whether every clause matches (a rule without clauses matches everyone). */
+export function allMatch(clauses: readonly CompiledClause[], context: EvaluationContext, scope: EvalScope): boolean {
+  for (let i = 0; i < clauses.length; i++) if (!matches(clauses[i] as CompiledClause, context, scope)) return false;
+  return true;
+}
+
+function matches(clause: CompiledClause, context: EvaluationContext, scope: EvalScope): boolean {
+  let matched = false;
+  if (clause.op === IN_SEGMENT) {
+    for (const key of clause.values as readonly string[]) if ((matched = inSegment(key, context, scope))) break;
+  } else {
+    const value = context[clause.attribute];
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      matched = test(value);
+      matched = test(clause, value, scope);
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length && !matched; i++) {
         const item: unknown = value[i];
-        if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') matched = test(item);
+        if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') {
+          matched = test(clause, item, scope);
+        }
       }
     }
-    // An absent attribute (missing, null, or not a scalar or list) matches nothing, unless negated.
-    return matched !== negate;
-  };
+  }
+  // An absent attribute (missing, null, or not a scalar or list) matches nothing, unless negated.
+  return matched !== clause.negate;
 }
 
-function valueTest(op: Exclude<Operator, 'inSegment'>, values: ClauseValue[], path: string): ValueTest {
+/** Whether one scalar attribute value matches any of the clause's values. */
+function test(clause: CompiledClause, v: Scalar, scope: EvalScope): boolean {
+  const op = clause.op;
+  const values = clause.values;
+  if (op === IN) return values instanceof Set ? values.has(v) : (values as readonly unknown[]).includes(v);
+  let subject: unknown;
+  if (op < LT) subject = typeof v === 'string' ? v : undefined;
+  // Only numbers compare: a numeric string in the context is not coerced.
+  else if (op < BEFORE) subject = typeof v === 'number' ? v : undefined;
+  else if (op < SEMVER_EQ) subject = toInstant(v);
+  else subject = typeof v === 'string' ? scope.semver(v) : undefined;
+  if (subject === undefined) return false;
+  for (const b of values as readonly unknown[]) if (holds(op, subject, b)) return true;
+  return false;
+}
+
+/** The sign `compareSemver` must give for semverEq, semverLt and semverGt. */
+const SEMVER_SIGN = [0, -1, 1];
+
+function holds(op: number, a: unknown, b: unknown): boolean {
   switch (op) {
-    case 'in': {
-      for (const [i, v] of values.entries()) scalar(v, `${path}[${i}]`);
-      if (values.length === 1) {
-        const only = values[0];
-        return (v) => v === only;
-      }
-      // A short list is scanned: as fast as a Set's lookup, at a fraction of its memory.
-      if (values.length <= 8) {
-        const list = values.slice();
-        return (v) => list.includes(v);
-      }
-      const set = new Set<Scalar>(values);
-      return (v) => set.has(v);
-    }
-    case 'startsWith':
-    case 'endsWith':
-    case 'contains':
-      return stringTest(op, strings(values, path));
-    case 'matches': {
-      const patterns = strings(values, path).map((source, i) => regex(source, `${path}[${i}]`));
-      return (v) => {
-        if (typeof v !== 'string') return false;
-        for (const re of patterns) if (re.test(v)) return true;
-        return false;
-      };
-    }
-    case 'lt':
-    case 'lte':
-    case 'gt':
-    case 'gte': {
-      const bounds = values.map((v, i) => finite(v, `${path}[${i}]`));
-      return numberTest(op, bounds);
-    }
-    case 'before':
-    case 'after': {
-      const instants = values.map((v, i) => {
-        const t = toInstant(v);
-        if (t === undefined) throw new ConfigError('must be an ISO-8601 date or epoch milliseconds', `${path}[${i}]`);
-        return t;
-      });
-      const test = numberTest(op === 'before' ? 'lt' : 'gt', instants);
-      return (v) => {
-        const t = toInstant(v);
-        return t !== undefined && test(t);
-      };
-    }
-    case 'semverEq':
-    case 'semverLt':
-    case 'semverGt': {
-      const versions = strings(values, path).map((s, i) => {
-        const parsed = parseSemver(s);
-        if (parsed === undefined)
-          throw new ConfigError(`${JSON.stringify(s)} is not a semantic version`, `${path}[${i}]`);
-        return parsed;
-      });
-      const wanted = op === 'semverEq' ? 0 : op === 'semverLt' ? -1 : 1;
-      const parse = semverMemo();
-      return (v) => {
-        if (typeof v !== 'string') return false;
-        const parsed = parse(v);
-        if (parsed === undefined) return false;
-        for (const bound of versions) if (Math.sign(compareSemver(parsed, bound)) === wanted) return true;
-        return false;
-      };
-    }
+    case 1:
+      return (a as string).startsWith(b as string);
+    case 2:
+      return (a as string).endsWith(b as string);
+    case 3:
+      return (a as string).includes(b as string);
+    case MATCHES:
+      return (b as RegExp).test(a as string);
+    case LT:
+    case BEFORE:
+      return (a as number) < (b as number);
+    case 6:
+      return (a as number) <= (b as number);
+    case 7:
+    case AFTER:
+      return (a as number) > (b as number);
+    case 8:
+      return (a as number) >= (b as number);
+    default:
+      return Math.sign(compareSemver(a as SemVer, b as SemVer)) === SEMVER_SIGN[op - SEMVER_EQ];
   }
-}
-
-function stringTest(op: 'startsWith' | 'endsWith' | 'contains', needles: string[]): ValueTest {
-  if (op === 'startsWith') {
-    return (v) => {
-      if (typeof v !== 'string') return false;
-      for (const n of needles) if (v.startsWith(n)) return true;
-      return false;
-    };
-  }
-  if (op === 'endsWith') {
-    return (v) => {
-      if (typeof v !== 'string') return false;
-      for (const n of needles) if (v.endsWith(n)) return true;
-      return false;
-    };
-  }
-  return (v) => {
-    if (typeof v !== 'string') return false;
-    for (const n of needles) if (v.includes(n)) return true;
-    return false;
-  };
-}
-
-/** Only numbers compare: a numeric string in the context is not coerced. */
-function numberTest(op: 'lt' | 'lte' | 'gt' | 'gte', bounds: number[]): (v: Scalar) => boolean {
-  const holds = COMPARISONS[op];
-  return (v) => {
-    if (typeof v !== 'number') return false;
-    for (const b of bounds) if (holds(v, b)) return true;
-    return false;
-  };
-}
-
-const COMPARISONS = {
-  lt: (a: number, b: number) => a < b,
-  lte: (a: number, b: number) => a <= b,
-  gt: (a: number, b: number) => a > b,
-  gte: (a: number, b: number) => a >= b,
-};
-
-function segmentMatcher(values: ClauseValue[], negate: boolean, path: string): Matcher {
-  const keys = strings(values, path);
-  return (context, scope) => {
-    let matched = false;
-    for (let i = 0; i < keys.length && !matched; i++) matched = inSegment(keys[i] as string, context, scope);
-    return matched !== negate;
-  };
 }
 
 /** An unknown segment matches nobody: a segment deleted before the flags that name it. */
@@ -180,13 +178,24 @@ function inSegment(key: string, context: EvaluationContext, scope: EvalScope): b
   if (segment === undefined) return false;
   // A broken segment must not silently match nobody: negated, that would match everybody.
   if (segment.error !== undefined) {
-    scope.failure = `segment ${JSON.stringify(key)} cannot be evaluated: ${segment.error}`;
+    scope.failure = `segment ${JSON.stringify(key)} cannot be evaluated: ${segment.error.message}`;
     return false;
   }
   if (!enter(scope, `segment:${key}`)) return false;
-  const matched = segment.matches(context, scope);
+  const matched = segmentMatches(segment, context, scope);
   leave(scope);
   return matched;
+}
+
+/** Exclusion wins over inclusion, and inclusion over the rules. */
+function segmentMatches(segment: CompiledSegment, context: EvaluationContext, scope: EvalScope): boolean {
+  const key = context.key;
+  if (typeof key === 'string') {
+    if (segment.excluded?.has(key)) return false;
+    if (segment.included?.has(key)) return true;
+  }
+  for (const rule of segment.rules) if (allMatch(rule, context, scope)) return true;
+  return false;
 }
 
 // Dates: an ISO-8601 calendar date (UTC) or a date-time with an explicit offset. A local
@@ -228,47 +237,3 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-/**
- * Parses semvers through a small per-clause memo: the versions seen in a context are few
- * (the app versions in the field), so most evaluations skip the regex.
- */
-function semverMemo(): (v: string) => SemVer | undefined {
-  const memo = new Map<string, SemVer | undefined>();
-  return (v) => {
-    // Longer strings are no semver (parseSemver refuses them), and must not sit in the memo.
-    if (v.length > 256) return undefined;
-    let parsed = memo.get(v);
-    if (parsed === undefined && !memo.has(v)) {
-      parsed = parseSemver(v);
-      if (memo.size >= 512) memo.clear();
-      memo.set(v, parsed);
-    }
-    return parsed;
-  };
-}
-
-function regex(source: string, path: string): RegExp {
-  if (source.length > MAX_REGEX_LENGTH) throw new ConfigError(`longer than ${MAX_REGEX_LENGTH} characters`, path);
-  try {
-    return new RegExp(source, 'u');
-  } catch (err) {
-    throw new ConfigError(`not a valid regular expression: ${(err as Error).message}`, path);
-  }
-}
-
-function scalar(v: unknown, path: string): Scalar {
-  if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
-  throw new ConfigError('must be a string, a finite number or a boolean', path);
-}
-
-function strings(values: ClauseValue[], path: string): string[] {
-  return values.map((v, i) => {
-    if (typeof v !== 'string') throw new ConfigError('must be a string', `${path}[${i}]`);
-    return v;
-  });
-}
-
-function finite(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError('must be a finite number', path);
-  return v;
-}

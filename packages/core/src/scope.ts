@@ -1,15 +1,19 @@
+import type { ConfigError } from './config-error.js';
 import type { Murmur3Utf8 } from './bucket.js';
-import type { EvaluationContext } from './types.js';
-
-/** A compiled test of a context, such as one clause or one segment. */
-export type Matcher = (context: EvaluationContext, scope: EvalScope) => boolean;
+import type { CompiledClause } from './operators.js';
+import { parseSemver, type SemVer } from './semver.js';
 
 export interface CompiledSegment {
   readonly key: string;
   readonly version: number;
-  readonly matches: Matcher;
+  readonly included: ReadonlySet<string> | undefined;
+  readonly excluded: ReadonlySet<string> | undefined;
+  /** A context matching all clauses of any rule is in the segment. */
+  readonly rules: readonly (readonly CompiledClause[])[];
+  /** Segments its rules name, for telling which flags a change reaches. */
+  readonly uses: readonly string[];
   /** Why the segment cannot be evaluated; a flag that reaches it answers `PARSE_ERROR`. */
-  readonly error?: string;
+  readonly error: ConfigError | undefined;
 }
 
 /**
@@ -26,6 +30,8 @@ export const MAX_NESTING = 64;
 export interface EvalScope {
   readonly segments: Map<string, CompiledSegment>;
   readonly hasher: Murmur3Utf8;
+  /** Parses a context's semver, remembering the few versions the field sends. */
+  readonly semver: (v: string) => SemVer | undefined;
   /** Flags and segments being evaluated, innermost last: a key met again is a cycle. */
   readonly stack: string[];
   /** Set when the evaluation under way met a configuration it cannot evaluate (a cycle). */
@@ -52,4 +58,23 @@ export function enter(scope: EvalScope, key: string): boolean {
 
 export function leave(scope: EvalScope): void {
   scope.stack.pop();
+}
+
+/**
+ * Semvers parsed through a small memo shared by a ruleset's clauses: the versions a context
+ * carries are few (the app versions in the field), so most evaluations skip the regex.
+ */
+export function semverMemo(): (v: string) => SemVer | undefined {
+  const memo = new Map<string, SemVer | undefined>();
+  return (v) => {
+    // Longer strings are no semver (parseSemver refuses them), and must not sit in the memo.
+    if (v.length > 256) return undefined;
+    let parsed = memo.get(v);
+    if (parsed === undefined && !memo.has(v)) {
+      parsed = parseSemver(v);
+      if (memo.size >= 512) memo.clear();
+      memo.set(v, parsed);
+    }
+    return parsed;
+  };
 }

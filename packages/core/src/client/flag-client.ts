@@ -50,7 +50,7 @@ const DEFAULT_READY_TIMEOUT_MS = 10_000;
 export class FlagClient {
   private readonly options: ResolvedOptions;
   private readonly platform: ReturnType<typeof safePlatform>;
-  private readonly store = new FlagStore();
+  private readonly store: FlagStore;
   private readonly connection: Connection | undefined;
   private readonly events: EventAggregator | undefined;
   private readonly listeners: Listeners = { ready: new Set(), change: new Set(), error: new Set(), stale: new Set() };
@@ -68,6 +68,8 @@ export class FlagClient {
   constructor(options: ClientOptions, platform: Platform) {
     this.platform = safePlatform(platform);
     this.options = resolveOptions(options, this.platform.logger);
+    // Definitions are kept only to be written to the cache.
+    this.store = new FlagStore({ keepDefinitions: this.platform.storage !== undefined });
     const o = this.options;
     const bootstrapError = o.bootstrap === undefined ? undefined : this.load(o.bootstrap, 'bootstrap');
     if (o.offline) {
@@ -176,7 +178,7 @@ export class FlagClient {
     if (evaluator === undefined) return out;
     try {
       for (const key of evaluator.flagKeys()) {
-        if (options.clientSideOnly === true && evaluator.getFlag(key)?.clientSide !== true) continue;
+        if (options.clientSideOnly === true && !evaluator.isClientSide(key)) continue;
         const result = evaluator.evaluate<FlagValue | undefined>(key, context, undefined);
         if (result.variant !== undefined) out[key] = result.value as FlagValue;
       }

@@ -1,5 +1,5 @@
-import { compile, type Evaluator } from '../evaluator.js';
-import type { Clause, Flag, Patch, Ruleset, Segment } from '../types.js';
+import { type CompileOptions, compile, type Evaluator } from '../evaluator.js';
+import type { Patch, Ruleset } from '../types.js';
 
 /** Where the ruleset being served came from. Only the server's own data counts as current. */
 export type RulesetSource = 'server' | 'cache' | 'bootstrap';
@@ -22,6 +22,9 @@ export class FlagStore {
   evaluator: Evaluator | undefined;
   private held: RulesetSource | undefined;
 
+  /** `keepDefinitions` when the client writes the ruleset to a cache; else the memory is saved. */
+  constructor(private readonly options: CompileOptions = {}) {}
+
   get source(): RulesetSource | undefined {
     return this.held;
   }
@@ -36,7 +39,7 @@ export class FlagStore {
     }
     let next: Evaluator;
     try {
-      next = compile(parsed as Ruleset);
+      next = compile(parsed as Ruleset, this.options);
     } catch (err) {
       return { outcome: 'malformed', reason: (err as Error).message };
     }
@@ -55,7 +58,7 @@ export class FlagStore {
     }
     this.evaluator = next;
     this.held = source;
-    return { outcome: 'applied', changed: before === undefined ? next.flagKeys() : diff(before, next) };
+    return { outcome: 'applied', changed: before === undefined ? next.flagKeys().sort() : next.changedFrom(before) };
   }
 
   /** One `patch` event, as JSON text or already parsed. */
@@ -78,10 +81,11 @@ export class FlagStore {
       return { outcome: 'malformed', reason: `the patch could not be applied: ${(err as Error).message}` };
     }
     if (!applied) return { outcome: 'ignored', reason: `${p.kind} ${p.key} already at version ${p.version} or newer` };
-    const flags = new Set<string>();
-    const segments = new Set<string>();
-    (p.kind === 'flag' ? flags : segments).add(p.key);
-    return { outcome: 'applied', changed: affected(evaluator.toRuleset(), flags, segments) };
+    const changed = [p.key];
+    return {
+      outcome: 'applied',
+      changed: p.kind === 'flag' ? evaluator.affected(changed, []) : evaluator.affected([], changed),
+    };
   }
 }
 
@@ -95,64 +99,4 @@ function patchProblem(patch: unknown): string | undefined {
     return `the patch value is not the ${p.kind} ${p.key}`;
   }
   return undefined;
-}
-
-/** Flags whose definition differs between two rulesets, and the flags that depend on them. */
-function diff(before: Evaluator, after: Evaluator): string[] {
-  const a = before.toRuleset();
-  const b = after.toRuleset();
-  const flags = changedKeys(a.flags, b.flags);
-  const segments = changedKeys(a.segments, b.segments);
-  // Flags that disappeared changed too, and may be prerequisites of flags that remain.
-  return affected(b, flags, segments);
-}
-
-/**
- * Keys added, removed, or at another version. A version is the environment version of the
- * item's last change, so equal versions mean the same definition.
- */
-function changedKeys(before: readonly (Flag | Segment)[], after: readonly (Flag | Segment)[]): Set<string> {
-  const versions = new Map(before.map((x) => [x.key, x.version]));
-  const out = new Set<string>();
-  for (const x of after) {
-    if (versions.get(x.key) !== x.version) out.add(x.key);
-    versions.delete(x.key);
-  }
-  for (const key of versions.keys()) out.add(key);
-  return out;
-}
-
-const segmentsIn = (clauses: readonly Clause[]) =>
-  clauses.filter((c) => c.op === 'inSegment').flatMap((c) => c.values.map(String));
-
-/**
- * Closes `flags` and `segments` over dependencies: a segment nesting a changed segment changed,
- * and so did a flag with a rule on a changed segment or a prerequisite on a changed flag.
- * Returns the changed flag keys, sorted.
- */
-function affected(ruleset: Ruleset, flags: Set<string>, segments: Set<string>): string[] {
-  for (let grew = segments.size > 0; grew; ) {
-    grew = false;
-    for (const s of ruleset.segments) {
-      if (segments.has(s.key)) continue;
-      if ((s.rules ?? []).some((r) => segmentsIn(r.clauses).some((k) => segments.has(k)))) {
-        segments.add(s.key);
-        grew = true;
-      }
-    }
-  }
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const f of ruleset.flags) {
-      if (flags.has(f.key)) continue;
-      const reaches =
-        (f.prerequisites ?? []).some((p) => flags.has(p.flag)) ||
-        (segments.size > 0 && (f.rules ?? []).some((r) => segmentsIn(r.clauses).some((k) => segments.has(k))));
-      if (reaches) {
-        flags.add(f.key);
-        grew = true;
-      }
-    }
-  }
-  return [...flags].sort();
 }
