@@ -113,7 +113,21 @@ describe('Murmur3Utf8', () => {
   it('goes on from the salt state exactly as hashing salt and value together, whatever the salt length', () => {
     const hasher = new Murmur3Utf8();
     // Salts of every remainder modulo 4 in bytes, ASCII and multi-byte, with short and long values.
-    for (const salt of ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'é', 'aé', '日', 'a日', '😀', 'flag-0001', 'x'.repeat(1030)]) {
+    for (const salt of [
+      '',
+      'a',
+      'ab',
+      'abc',
+      'abcd',
+      'abcde',
+      'é',
+      'aé',
+      '日',
+      'a日',
+      '😀',
+      'flag-0001',
+      'x'.repeat(1030),
+    ]) {
       for (const value of ['', 'u', 'user-42', '日本', 'v'.repeat(1100)]) {
         const expected = Math.floor((referenceHash(platform.encode(salt + value)) * BUCKET_POINTS) / TWO_POW_32);
         expect(hasher.point(saltState(salt), value), JSON.stringify([salt.slice(0, 12), value.slice(0, 12)])).toBe(

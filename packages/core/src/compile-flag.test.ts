@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { boolFlag, checkoutFlag, compiled, newScope, ruleset, served, split } from './builders.fixture.js';
-import { compile } from './evaluator.js';
 import { valueHasType } from './compile-flag.js';
+import { compile } from './evaluator.js';
 import type { EvaluationContext, Flag, FlagMetadata } from './types.js';
 
 /** The error a flag compiles to, or `undefined` when it compiles. */

@@ -1,6 +1,6 @@
 import { BUCKET_POINTS, type SaltState, saltState } from './bucket.js';
-import { clauses, list, segmentsNamed } from './compile-segment.js';
-import { ConfigError } from './config-error.js';
+import { clauses } from './compile-segment.js';
+import { ConfigError, list } from './config-error.js';
 import { allMatch, type CompiledClause } from './operators.js';
 import type { EvaluationResult, Reason } from './reasons.js';
 import { type EvalScope, enter, leave } from './scope.js';
@@ -34,28 +34,39 @@ export interface CompiledFlag {
   readonly prerequisiteFailed: Result | undefined;
   readonly prerequisites: readonly { readonly flag: string; readonly variants: readonly string[] }[] | undefined;
   readonly targets: ReadonlyMap<string, Result> | undefined;
-  /** The rules in order, then `defaultServe` as a last rule without clauses. */
-  readonly rules: readonly CompiledRule[];
-  /** Segments the rules name, for telling which flags a segment change reaches. */
-  readonly segments: readonly string[];
+  /**
+   * The rules, flattened: each rule's clauses followed by what it serves. One array per flag
+   * rather than an object per rule keeps a compiled flag small.
+   */
+  readonly rules: readonly (readonly CompiledClause[] | Serve)[];
+  /** What `defaultServe` serves. */
+  readonly fallthrough: Serve | undefined;
+  /**
+   * The result every context gets, when nothing about the context or the caller's default
+   * matters: a killed flag with an off variant, or one serving a fixed variant with no targeting.
+   * The evaluator answers these without running the flag.
+   */
+  readonly constant: Result | undefined;
 }
 
-interface CompiledRule {
-  readonly clauses: readonly CompiledClause[];
-  /** What the rule serves: a fixed result, or a rollout. */
-  readonly result: Result | undefined;
-  readonly rollout: Rollout | undefined;
-}
+/** What a rule serves: a fixed result, or a rollout. */
+type Serve = Result | Rollout;
 
-interface Rollout extends SaltState {
-  /** The context attribute hashed. */
-  readonly by: string;
-  /** Cumulative bounds, each followed by the result served below it. */
-  readonly buckets: readonly (number | Result)[];
-  /** What a context without the attribute gets: the largest weight, the first on a tie. */
-  readonly unbucketed: Result;
-  /** The salt itself, when it ends in half a surrogate pair (see `rolloutOf`); else empty. */
-  readonly prefix: string;
+/** A rollout: told apart from a fixed result by its class. */
+class Rollout implements SaltState {
+  constructor(
+    /** The context attribute hashed. */
+    readonly by: string,
+    /** Cumulative bounds, each followed by the result served below it. */
+    readonly buckets: readonly (number | Result)[],
+    /** What a context without the attribute gets: the largest weight, the first on a tie. */
+    readonly unbucketed: Result,
+    /** The salt itself, when it ends in half a surrogate pair (see `rolloutOf`); else empty. */
+    readonly prefix: string,
+    readonly seed: number,
+    readonly tail: number,
+    readonly saltLength: number,
+  ) {}
 }
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -64,33 +75,36 @@ const NON_EMPTY = 'must be a non-empty array';
 /** Compiles one flag; a configuration that cannot be evaluated gives a flag holding the error. */
 export function compileFlag(input: unknown, fallbackKey: string): CompiledFlag {
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-  const key = typeof raw.key === 'string' ? raw.key : fallbackKey;
   const type = FLAG_TYPES.includes(raw.type as FlagType) ? (raw.type as FlagType) : undefined;
   const metadata = readMetadata(raw.metadata);
-  const base = {
-    key,
+  let logic: Logic | undefined;
+  let error: ConfigError | undefined;
+  try {
+    logic = compileLogic(raw, type, metadata);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    error = err;
+  }
+  // One literal with every field: each compiled flag gets the same compact in-object layout.
+  return {
+    key: typeof raw.key === 'string' ? raw.key : fallbackKey,
     type,
     version: typeof raw.version === 'number' ? raw.version : 0,
     clientSide: raw.clientSide === true,
     metadata,
+    error,
+    enabled: logic?.enabled === true,
+    off: logic?.off,
+    prerequisiteFailed: logic?.prerequisiteFailed,
+    prerequisites: logic?.prerequisites,
+    targets: logic?.targets,
+    rules: logic?.rules ?? NONE,
+    fallthrough: logic?.fallthrough,
+    constant: logic?.constant,
   };
-  try {
-    return { ...base, ...compileLogic(raw, type, metadata), error: undefined };
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return {
-      ...base,
-      error: err,
-      enabled: false,
-      off: undefined,
-      prerequisiteFailed: undefined,
-      prerequisites: undefined,
-      targets: undefined,
-      rules: NONE,
-      segments: NONE,
-    };
-  }
 }
+
+type Logic = ReturnType<typeof compileLogic>;
 
 function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, metadata: FlagMetadata | undefined) {
   const key = raw.key;
@@ -109,7 +123,7 @@ function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, 
   const salt = raw.salt ?? key;
   if (typeof salt !== 'string') throw new ConfigError('must be a string', 'salt');
   const order = [...values.keys()];
-  const serve = (input: unknown, path: string, reason: Reason, ruleId?: string): CompiledRule['result' | 'rollout'] => {
+  const serve = (input: unknown, path: string, reason: Reason, ruleId?: string): Serve => {
     if (typeof input !== 'object' || input === null) throw new ConfigError('must be {variant} or {rollout}', path);
     if ('variant' in input) return made(variant(input.variant, `${path}.variant`), reason, ruleId);
     const rollout = (input as { rollout?: unknown }).rollout;
@@ -134,16 +148,16 @@ function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, 
     return { flag, variants: names as string[] };
   });
   const targets = compileTargets(raw.targets, variant, made);
-  const rules: CompiledRule[] = list(raw.rules ?? [], 'rules').map((input, i) => {
+  const rules = list(raw.rules ?? [], 'rules').flatMap((input, i) => {
     const path = `rules[${i}]`;
     if (typeof input !== 'object' || input === null) throw new ConfigError('must be an object', path);
-    const { id, clauses: list } = input as Record<string, unknown>;
+    const { id, clauses: items } = input as Record<string, unknown>;
     if (typeof id !== 'string' || id === '') throw new ConfigError('must be a non-empty string', `${path}.id`);
-    return rule(clauses(list, path), serve((input as { serve?: unknown }).serve, `${path}.serve`, 'TARGETING_MATCH', id));
+    const matched = clauses(items, path);
+    return [matched, serve((input as { serve?: unknown }).serve, `${path}.serve`, 'TARGETING_MATCH', id)];
   });
   const dynamic = prerequisites !== undefined || targets !== undefined || rules.length > 0;
-  const segments = segmentsNamed(rules.map((r) => r.clauses));
-  rules.push(rule(NONE, serve(raw.defaultServe, 'defaultServe', dynamic ? 'DEFAULT' : 'STATIC')));
+  const fallthrough = serve(raw.defaultServe, 'defaultServe', dynamic ? 'DEFAULT' : 'STATIC');
   return {
     enabled: raw.enabled,
     off,
@@ -151,14 +165,16 @@ function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, 
       off?.variant === undefined || prerequisites === undefined ? undefined : made(off.variant, 'PREREQUISITE_FAILED'),
     prerequisites,
     targets,
-    rules,
-    segments,
+    // slice() sizes the array exactly: flatMap leaves spare room in every flag.
+    rules: rules.length === 0 ? NONE : rules.slice(),
+    fallthrough,
+    constant: !raw.enabled ? off : dynamic || fallthrough instanceof Rollout ? undefined : fallthrough,
   };
 }
 
-function rule(clauses: readonly CompiledClause[], serve: Result | Rollout | undefined): CompiledRule {
-  const rollout = serve !== undefined && 'buckets' in serve ? serve : undefined;
-  return { clauses, result: rollout === undefined ? (serve as Result) : undefined, rollout };
+/** The clauses of each rule of a flag, for telling which segments it names. */
+export function ruleClauses(flag: CompiledFlag): (readonly CompiledClause[])[] {
+  return flag.rules.filter((_, i) => i % 2 === 0) as (readonly CompiledClause[])[];
 }
 
 /** Whether a value may be served by a flag of `type`. */
@@ -179,7 +195,7 @@ function variantValues(input: unknown, type: FlagType): Map<string, FlagValue> {
   const items = list(input, 'variants', NON_EMPTY);
   if (items.length === 0) throw new ConfigError(NON_EMPTY, 'variants');
   const values = new Map<string, FlagValue>();
-  items.forEach((v: { key?: unknown; value?: unknown } | null, i) => {
+  (items as ({ key?: unknown; value?: unknown } | null)[]).forEach((v, i) => {
     const path = `variants[${i}]`;
     if (typeof v !== 'object' || v === null || typeof v.key !== 'string' || v.key === '') {
       throw new ConfigError('must be an object with a non-empty string key', path);
@@ -228,9 +244,10 @@ function rolloutWeights(
   if (items.length === 0) throw new ConfigError(NON_EMPTY, at);
   const weights = new Map<string, number>();
   let total = 0;
-  items.forEach((w: { variant?: unknown; weight?: unknown } | null, i) => {
+  (items as ({ variant?: unknown; weight?: unknown } | null)[]).forEach((w, i) => {
     const name = variant(w?.variant, `${at}[${i}].variant`);
-    if (weights.has(name)) throw new ConfigError(`variant ${JSON.stringify(name)} appears twice`, `${at}[${i}].variant`);
+    if (weights.has(name))
+      throw new ConfigError(`variant ${JSON.stringify(name)} appears twice`, `${at}[${i}].variant`);
     const weight = w?.weight;
     if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0) {
       throw new ConfigError('must be a non-negative integer (thousandths of a percent)', `${at}[${i}].weight`);
@@ -274,29 +291,40 @@ function rolloutOf(
   // utf8(salt + value), so such a salt is prefixed to the value as a string instead.
   const last = salt.charCodeAt(salt.length - 1);
   const split = last >= 0xd800 && last <= 0xdbff;
-  return { by, buckets, unbucketed: unbucketed as Result, prefix: split ? salt : '', ...saltState(split ? '' : salt) };
+  const { seed, tail, saltLength } = saltState(split ? '' : salt);
+  // slice() keeps exactly the buckets, without the spare room push() grew.
+  return new Rollout(by, buckets.slice(), unbucketed as Result, split ? salt : '', seed, tail, saltLength);
 }
 
 /**
  * Serves a flag's own logic. Type checks, cycle reporting and exception safety belong to the
  * evaluator that calls it; a flag holding an error is never run.
  */
-export function runFlag(flag: CompiledFlag, context: EvaluationContext, defaultValue: unknown, scope: FlagScope): Result {
+export function runFlag(
+  flag: CompiledFlag,
+  context: EvaluationContext,
+  defaultValue: unknown,
+  scope: FlagScope,
+): Result {
   if (!flag.enabled) return flag.off ?? withDefault(defaultValue, 'DISABLED', flag.metadata);
   if (flag.prerequisites !== undefined && !prerequisitesMet(flag.prerequisites, context, scope)) {
     return flag.prerequisiteFailed ?? withDefault(defaultValue, 'PREREQUISITE_FAILED', flag.metadata);
   }
-  const key = context.key;
-  if (flag.targets !== undefined && typeof key === 'string') {
-    const targeted = flag.targets.get(key);
+  if (flag.targets !== undefined) {
+    const key = context.key;
+    const targeted = typeof key === 'string' ? flag.targets.get(key) : undefined;
     if (targeted !== undefined) return targeted;
   }
   const rules = flag.rules;
-  let i = 0;
-  // The last rule, defaultServe, has no clauses and always matches.
-  while (!allMatch((rules[i] as CompiledRule).clauses, context, scope)) i++;
-  const matched = rules[i] as CompiledRule;
-  return matched.rollout === undefined ? (matched.result as Result) : bucket(matched.rollout, context, scope);
+  for (let i = 0; i < rules.length; i += 2) {
+    if (allMatch(rules[i] as readonly CompiledClause[], context, scope))
+      return serve(rules[i + 1] as Serve, context, scope);
+  }
+  return serve(flag.fallthrough as Serve, context, scope);
+}
+
+function serve(what: Serve, context: EvaluationContext, scope: EvalScope): Result {
+  return what instanceof Rollout ? bucket(what, context, scope) : what;
 }
 
 function bucket(rollout: Rollout, context: EvaluationContext, scope: EvalScope): Result {
@@ -344,9 +372,17 @@ function frozenResult(
   ruleId: string | undefined,
   metadata: Readonly<FlagMetadata> | undefined,
 ): Result {
-  const result: { -readonly [K in keyof Result]: Result[K] } = { value, variant, reason };
-  if (ruleId !== undefined) result.ruleId = ruleId;
-  if (metadata !== undefined) result.flagMetadata = metadata;
+  // Literals rather than properties added one by one: added ones would go to a separate,
+  // over-allocated property store in every result.
+  let result: Result;
+  if (ruleId === undefined) {
+    result = metadata === undefined ? { value, variant, reason } : { value, variant, reason, flagMetadata: metadata };
+  } else {
+    result =
+      metadata === undefined
+        ? { value, variant, reason, ruleId }
+        : { value, variant, reason, ruleId, flagMetadata: metadata };
+  }
   return Object.freeze(result);
 }
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isMember as member, newEvalScope } from './builders.fixture.js';
-import { clauses } from './compile-segment.js';
-import { compileSegment } from './compile-segment.js';
+import { clauses, compileSegment } from './compile-segment.js';
 import { ConfigError } from './config-error.js';
 import { allMatch } from './operators.js';
 import type { EvaluationContext, Segment } from './types.js';

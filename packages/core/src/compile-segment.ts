@@ -1,4 +1,4 @@
-import { ConfigError } from './config-error.js';
+import { ConfigError, list } from './config-error.js';
 import { type CompiledClause, compileClause, IN_SEGMENT } from './operators.js';
 import type { CompiledSegment } from './scope.js';
 
@@ -12,14 +12,14 @@ export function compileSegment(input: unknown, fallbackKey: string): CompiledSeg
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const key = typeof raw.key === 'string' ? raw.key : fallbackKey;
   const version = typeof raw.version === 'number' ? raw.version : 0;
-  const broken = { key, version, included: undefined, excluded: undefined, rules: NONE, uses: NONE };
+  const broken = { key, version, included: undefined, excluded: undefined, rules: NONE };
   try {
     const included = keySet(raw.included, 'included');
     const excluded = keySet(raw.excluded, 'excluded');
     const rules = list(raw.rules ?? [], 'rules').map((rule, i) =>
       clauses((rule as { clauses?: unknown } | null)?.clauses, `rules[${i}]`),
     );
-    return { key, version, included, excluded, rules, uses: segmentsNamed(rules), error: undefined };
+    return { key, version, included, excluded, rules, error: undefined };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { ...broken, error: err };
@@ -33,15 +33,8 @@ export function clauses(input: unknown, path: string): readonly CompiledClause[]
 }
 
 /** The segments `inSegment` clauses name, for telling which flags a segment change reaches. */
-export function segmentsNamed(rules: readonly (readonly CompiledClause[])[]): readonly string[] {
-  const keys = rules.flatMap((rule) => rule.filter((c) => c.op === IN_SEGMENT).flatMap((c) => c.values as string[]));
-  return keys.length === 0 ? NONE : keys;
-}
-
-/** The items of an array, holes read as `undefined`: a sparse array must not skip its checks. */
-export function list(input: unknown, path: string, message = 'must be an array'): unknown[] {
-  if (!Array.isArray(input)) throw new ConfigError(message, path);
-  return Array.from(input);
+export function segmentsNamed(rules: readonly (readonly CompiledClause[])[]): string[] {
+  return rules.flatMap((rule) => rule.filter((c) => c.op === IN_SEGMENT).flatMap((c) => c.values as string[]));
 }
 
 function keySet(input: unknown, path: string): Set<string> | undefined {

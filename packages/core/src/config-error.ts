@@ -27,3 +27,9 @@ export class RulesetError extends Error {
     this.name = 'RulesetError';
   }
 }
+
+/** The items of an array, holes read as `undefined`: a sparse array must not skip its checks. */
+export function list(input: unknown, path: string, message = 'must be an array'): unknown[] {
+  if (!Array.isArray(input)) throw new ConfigError(message, path);
+  return Array.from(input);
+}

@@ -1,7 +1,8 @@
 import { Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope, type Result, runFlag } from './compile-flag.js';
-import { compileSegment } from './compile-segment.js';
+import { type CompiledFlag, compileFlag, type FlagScope, type Result, ruleClauses, runFlag } from './compile-flag.js';
+import { compileSegment, segmentsNamed } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
+import type { CompiledClause } from './operators.js';
 import type { ErrorCode, EvaluationResult } from './reasons.js';
 import { semverMemo } from './scope.js';
 import {
@@ -76,6 +77,7 @@ export class Evaluator {
         flag,
       );
     }
+    if (flag.constant !== undefined) return flag.constant as EvaluationResult<T>;
     const ctx = typeof context === 'object' && context !== null ? context : EMPTY_CONTEXT;
     const scope = this.scope;
     scope.failure = undefined;
@@ -149,7 +151,10 @@ export class Evaluator {
    * definition: a version is the environment version of the item's last change.
    */
   changedFrom(before: Evaluator): string[] {
-    return this.affected(changedKeys(before.scope.flags, this.scope.flags), changedKeys(before.scope.segments, this.scope.segments));
+    return this.affected(
+      changedKeys(before.scope.flags, this.scope.flags),
+      changedKeys(before.scope.segments, this.scope.segments),
+    );
   }
 
   /**
@@ -172,12 +177,13 @@ export class Evaluator {
         }
       }
     };
-    const usesChanged = (keys: readonly string[]) => keys.some((k) => changedSegments.has(k));
-    if (changedSegments.size > 0) grow(compiledSegments, changedSegments, (s) => usesChanged(s.uses));
+    const usesChanged = (rules: readonly (readonly CompiledClause[])[]) =>
+      changedSegments.size > 0 && segmentsNamed(rules).some((k) => changedSegments.has(k));
+    if (changedSegments.size > 0) grow(compiledSegments, changedSegments, (s) => usesChanged(s.rules));
     grow(
       compiledFlags,
       changedFlags,
-      (f) => f.prerequisites?.some((p) => changedFlags.has(p.flag)) === true || usesChanged(f.segments),
+      (f) => f.prerequisites?.some((p) => changedFlags.has(p.flag)) === true || usesChanged(ruleClauses(f)),
     );
     return [...changedFlags].sort();
   }

@@ -432,7 +432,9 @@ describe('inSegment', () => {
   });
 
   it('records a cycle instead of recursing when a segment refers to itself', () => {
-    const scope = scopeWithSegments([{ key: 'loop', rules: [{ id: 'r', clauses: [segmentClause(['loop'])] }], version: 1 }]);
+    const scope = scopeWithSegments([
+      { key: 'loop', rules: [{ id: 'r', clauses: [segmentClause(['loop'])] }], version: 1 },
+    ]);
     expect(clauseMatches(segmentClause(['loop']), { key: 'k' }, scope)).toBe(false);
     expect(scope.failure).toBe('cycle through segment:loop -> segment:loop');
     expect(scope.stack).toEqual([]);

@@ -1,4 +1,4 @@
-import { ConfigError } from './config-error.js';
+import { ConfigError, list } from './config-error.js';
 import { type CompiledSegment, type EvalScope, enter, leave } from './scope.js';
 import { compareSemver, parseSemver, type SemVer } from './semver.js';
 import type { EvaluationContext, Operator } from './types.js';
@@ -56,12 +56,11 @@ export function compileClause(clause: unknown, path: string): CompiledClause {
   const { attribute, op, values } = clause as Record<string, unknown>;
   const code = OPERATORS.indexOf(op as Operator);
   if (code < 0) throw new ConfigError(`unknown operator ${JSON.stringify(op)}`, `${path}.op`);
-  if (!Array.isArray(values)) throw new ConfigError('must be an array', `${path}.values`);
+  const items = list(values, `${path}.values`);
   if (code !== IN_SEGMENT && (typeof attribute !== 'string' || attribute === '')) {
     throw new ConfigError('must be a non-empty string', `${path}.attribute`);
   }
-  // Array.from reads holes as undefined, which the checks refuse, where map would skip them.
-  const parsed = Array.from(values, (v: unknown, i) => parseValue(code, v, `${path}.values[${i}]`));
+  const parsed = items.map((v, i) => parseValue(code, v, `${path}.values[${i}]`));
   return {
     attribute: code === IN_SEGMENT ? '' : (attribute as string),
     op: code,
@@ -110,7 +109,8 @@ export function allMatch(clauses: readonly CompiledClause[], context: Evaluation
 function matches(clause: CompiledClause, context: EvaluationContext, scope: EvalScope): boolean {
   let matched = false;
   if (clause.op === IN_SEGMENT) {
-    for (const key of clause.values as readonly string[]) if ((matched = inSegment(key, context, scope))) break;
+    const keys = clause.values as readonly string[];
+    for (let i = 0; i < keys.length && !matched; i++) matched = inSegment(keys[i] as string, context, scope);
   } else {
     const value = context[clause.attribute];
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
@@ -236,4 +236,3 @@ function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
-

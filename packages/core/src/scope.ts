@@ -1,5 +1,5 @@
-import type { ConfigError } from './config-error.js';
 import type { Murmur3Utf8 } from './bucket.js';
+import type { ConfigError } from './config-error.js';
 import type { CompiledClause } from './operators.js';
 import { parseSemver, type SemVer } from './semver.js';
 
@@ -10,8 +10,6 @@ export interface CompiledSegment {
   readonly excluded: ReadonlySet<string> | undefined;
   /** A context matching all clauses of any rule is in the segment. */
   readonly rules: readonly (readonly CompiledClause[])[];
-  /** Segments its rules name, for telling which flags a change reaches. */
-  readonly uses: readonly string[];
   /** Why the segment cannot be evaluated; a flag that reaches it answers `PARSE_ERROR`. */
   readonly error: ConfigError | undefined;
 }
