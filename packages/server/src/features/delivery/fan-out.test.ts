@@ -171,7 +171,7 @@ describe.runIf(DATABASE_URL && REDIS_URL)('fan-out across three instances (Postg
       for (const client of clients) {
         await client.waitFor((events) => events.at(-1)?.lastEventId === String(final.version), 10_000);
         const put = JSON.parse(client.events[0]?.data ?? '') as Ruleset;
-        const evaluator = compile(put);
+        const evaluator = compile(put, { keepDefinitions: true });
         const ids: number[] = [Number(client.events[0]?.lastEventId)];
         for (const e of client.events.slice(1)) {
           if (e.event !== 'patch') continue;
