@@ -1,8 +1,7 @@
 import { Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope, type Result, ruleClauses, runFlag } from './compile-flag.js';
-import { compileSegment, segmentsNamed } from './compile-segment.js';
+import { type CompiledFlag, compileFlag, type FlagScope, type Result, runFlag } from './compile-flag.js';
+import { compileSegment } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
-import type { CompiledClause } from './operators.js';
 import type { ErrorCode, EvaluationResult } from './reasons.js';
 import { semverMemo } from './scope.js';
 import {
@@ -33,7 +32,8 @@ export interface CompileOptions {
 export class Evaluator {
   readonly environment: string;
   private currentVersion: number;
-  private readonly scope: FlagScope;
+  /** @internal The compiled flags and segments, for the change tracking in `changes.ts`. */
+  readonly scope: FlagScope;
   private readonly definitions: { flags: Map<string, Flag>; segments: Map<string, Segment> } | undefined;
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
   private readonly tombstones = new Map<string, number>();
@@ -145,49 +145,6 @@ export class Evaluator {
     };
   }
 
-  /**
-   * The flags that may evaluate differently here than in `before`: added, removed or at another
-   * version, and the flags reaching such a flag or segment. Equal versions mean the same
-   * definition: a version is the environment version of the item's last change.
-   */
-  changedFrom(before: Evaluator): string[] {
-    return this.affected(
-      changedKeys(before.scope.flags, this.scope.flags),
-      changedKeys(before.scope.segments, this.scope.segments),
-    );
-  }
-
-  /**
-   * Closes changed `flags` and `segments` over what depends on them: a segment nesting a changed
-   * segment changed, and so did a flag with a rule on a changed segment or a prerequisite on a
-   * changed flag. Returns the changed flag keys, sorted.
-   */
-  affected(flags: Iterable<string>, segments: Iterable<string>): string[] {
-    const changedFlags = new Set(flags);
-    const changedSegments = new Set(segments);
-    const { flags: compiledFlags, segments: compiledSegments } = this.scope;
-    const grow = <T>(items: Map<string, T>, changed: Set<string>, reaches: (item: T) => boolean) => {
-      for (let grew = true; grew; ) {
-        grew = false;
-        for (const [key, item] of items) {
-          if (!changed.has(key) && reaches(item)) {
-            changed.add(key);
-            grew = true;
-          }
-        }
-      }
-    };
-    const usesChanged = (rules: readonly (readonly CompiledClause[])[]) =>
-      changedSegments.size > 0 && segmentsNamed(rules).some((k) => changedSegments.has(k));
-    if (changedSegments.size > 0) grow(compiledSegments, changedSegments, (s) => usesChanged(s.rules));
-    grow(
-      compiledFlags,
-      changedFlags,
-      (f) => f.prerequisites?.some((p) => changedFlags.has(p.flag)) === true || usesChanged(ruleClauses(f)),
-    );
-    return [...changedFlags].sort();
-  }
-
   private heldVersion(kind: Patch['kind'], key: string): number | undefined {
     const held: { version: number } | undefined =
       kind === 'flag' ? this.scope.flags.get(key) : this.scope.segments.get(key);
@@ -218,14 +175,6 @@ export class Evaluator {
 /** Compiles a ruleset. Throws {@link RulesetError} only when the ruleset as a whole is unusable. */
 export function compile(ruleset: Ruleset, options?: CompileOptions): Evaluator {
   return new Evaluator(ruleset, options);
-}
-
-/** Keys added, removed, or at another version. */
-function changedKeys(before: Map<string, { version: number }>, after: Map<string, { version: number }>): string[] {
-  const out: string[] = [];
-  for (const [key, item] of after) if (before.get(key)?.version !== item.version) out.push(key);
-  for (const key of before.keys()) if (!after.has(key)) out.push(key);
-  return out;
 }
 
 function failure<T>(value: T, errorCode: ErrorCode, errorMessage: string, flag?: CompiledFlag): EvaluationResult<T> {

@@ -1,3 +1,4 @@
+import { affectedFlags, changedFlags } from '../changes.js';
 import { type CompileOptions, compile, type Evaluator } from '../evaluator.js';
 import type { Patch, Ruleset } from '../types.js';
 
@@ -58,7 +59,7 @@ export class FlagStore {
     }
     this.evaluator = next;
     this.held = source;
-    return { outcome: 'applied', changed: before === undefined ? next.flagKeys().sort() : next.changedFrom(before) };
+    return { outcome: 'applied', changed: before === undefined ? next.flagKeys().sort() : changedFlags(before, next) };
   }
 
   /** One `patch` event, as JSON text or already parsed. */
@@ -84,7 +85,7 @@ export class FlagStore {
     const changed = [p.key];
     return {
       outcome: 'applied',
-      changed: p.kind === 'flag' ? evaluator.affected(changed, []) : evaluator.affected([], changed),
+      changed: p.kind === 'flag' ? affectedFlags(evaluator, changed, []) : affectedFlags(evaluator, [], changed),
     };
   }
 }
