@@ -315,3 +315,65 @@ describe('results', () => {
     expect([a.value, b.value]).toEqual([1, 2]);
   });
 });
+
+describe('definitions', () => {
+  const flags = [boolFlag('public-flag', { clientSide: true }), boolFlag('server-flag')];
+
+  it('keeps no definitions unless asked, and says so when they are asked for', () => {
+    expect(() => compile(ruleset(flags)).toRuleset()).toThrow(/keepDefinitions/);
+  });
+
+  it('gives back the definitions as they stand after patches when asked to keep them', () => {
+    const evaluator = compile(ruleset(flags, [], 10), { keepDefinitions: true });
+    const changed = boolFlag('server-flag', { version: 11, enabled: false });
+    evaluator.applyPatch({ kind: 'flag', key: 'server-flag', version: 11, value: changed });
+    evaluator.applyPatch({ kind: 'flag', key: 'public-flag', version: 12, value: null });
+    expect(evaluator.toRuleset()).toEqual(ruleset([changed], [], 12));
+  });
+
+  it('tells client-side flags from server-only and unknown ones', () => {
+    const evaluator = compile(ruleset(flags));
+    expect(['public-flag', 'server-flag', 'nope'].map((k) => evaluator.isClientSide(k))).toEqual([true, false, false]);
+  });
+});
+
+describe('constant results', () => {
+  const evaluator = compile(
+    ruleset([
+      boolFlag('static'),
+      boolFlag('killed-with-off', { enabled: false, offVariant: 'off' }),
+      boolFlag('targeted', { targets: [{ variant: 'off', values: ['ann'] }] }),
+    ]),
+  );
+
+  it('serves a flag that depends on nothing the same frozen result for any context', () => {
+    for (const key of ['static', 'killed-with-off']) {
+      const first = evaluator.evaluate(key, { key: 'ann' }, false);
+      expect(evaluator.evaluate(key, null as never, true)).toBe(first);
+    }
+  });
+
+  it('still checks the expected type first', () => {
+    expect(evaluator.evaluate('static', {}, 'x', 'string')).toMatchObject({
+      reason: 'ERROR',
+      errorCode: 'TYPE_MISMATCH',
+    });
+  });
+
+  it('runs a flag with targeting for every context', () => {
+    expect(evaluator.evaluate('targeted', { key: 'ann' }, true).variant).toBe('off');
+    expect(evaluator.evaluate('targeted', { key: 'bob' }, true).variant).toBe('on');
+  });
+});
+
+describe('sparse arrays', () => {
+  it('reads holes as missing values, refused like undefined, instead of skipping them', () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what this test is about
+    const values = ['NL', , 'BE'] as string[];
+    const flag = boolFlag('holey', { rules: [onFor('r', [{ attribute: 'country', op: 'in', values }])] });
+    expect(compile(ruleset([flag])).evaluate('holey', { country: 'NL' }, false)).toMatchObject({
+      errorCode: 'PARSE_ERROR',
+      errorMessage: 'rules[0].clauses[0].values[1]: must be a string, a finite number or a boolean',
+    });
+  });
+});
