@@ -14,25 +14,32 @@ let chrome: Chromium;
 let bundle: Built;
 /** What the test pages pass to `createClient`. */
 let pageOptions: Record<string, unknown>;
+/** A client key of `web/prod` that was revoked. */
+let revokedKey: string;
 
 /** Quick retries so that a test sees a recovery in seconds, not the production defaults' minutes. */
-const RETRIES = {
-  initialRetryDelayMs: 100,
-  maxRetryDelayMs: 400,
-  pollIntervalMs: 300,
-  streamRetryIntervalMs: 1000,
-  flushIntervalMs: 60_000,
-};
+const RETRIES = { initialRetryDelayMs: 100, maxRetryDelayMs: 400, flushIntervalMs: 60_000 };
 
 beforeAll(async () => {
   [bundle, server] = await Promise.all([buildIife(), FlagServer.start()]);
   web = await webProject(server);
   await web.booleanFlag('banner', { clientSide: true, serve: 'off' });
   await web.booleanFlag('billing', { clientSide: false, serve: 'on' });
+  const revoked = await server.admin<{ id: string; token: string }>('POST', '/keys', {
+    name: 'revoked',
+    type: 'client',
+    project: 'web',
+    environment: 'prod',
+  });
+  await server.admin('POST', `/keys/${revoked.id}/revoke`, {});
+  revokedKey = revoked.token;
   pageOptions = { clientKey: web.clientKey, baseUrl: server.url, context: { key: 'ada' }, ...RETRIES };
   pages = await PageServer.start({
     '/': flagPage('banner', pageOptions),
     '/promo': flagPage('promo', pageOptions),
+    // Shows a flag that does not exist, so that the tests' own evaluations are all that is counted.
+    '/quiet': flagPage('nothing', { ...pageOptions, cache: false }),
+    '/revoked': flagPage('banner', { ...pageOptions, clientKey: revokedKey }),
     '/switchyard.iife.js': { type: 'text/javascript; charset=utf-8', body: { file: bundle.file } },
   });
   chrome = await launchChromium();
@@ -226,6 +233,94 @@ describe('the browser SDK in Chromium', () => {
     const batch = sent.body as EventBatch;
     expect(batch.events).toEqual([expect.objectContaining({ event: 'checkout', key: 'ada', value: 42 })]);
     expect(batch.evaluations).toContainEqual(expect.objectContaining({ flag: 'banner', reason: 'STATIC' }));
+    await page.close();
+  });
+
+  it('posts each flag, variant and reason with its count, and track events, in a batch the server stores', async () => {
+    await web.booleanFlag('counted', { clientSide: true, serve: 'on' });
+    const page = await open('/quiet');
+    await waitForStatus(page, 'ready');
+    await inPage(page, async (w) => {
+      for (let i = 0; i < 3; i++) w.client.getBoolean('counted', false);
+      w.client.getDetail('counted', 'x', 'string');
+      w.client.getNumber('missing', 1);
+      w.client.track('signup');
+      w.client.track('purchase', 9.5);
+      await w.client.flush();
+    });
+    const sent = await server.waitForExchange(
+      (e) => e.method === 'POST' && (e.body as EventBatch).events.some((t) => t.event === 'purchase'),
+      5000,
+    );
+    expect(sent.status).toBe(202);
+    const batch = sent.body as EventBatch;
+    expect(batch.evaluations).toEqual(
+      expect.arrayContaining([
+        { flag: 'counted', variant: 'on', reason: 'STATIC', count: 3 },
+        { flag: 'counted', variant: null, reason: 'ERROR', count: 1 },
+        { flag: 'missing', variant: null, reason: 'ERROR', count: 1 },
+      ]),
+    );
+    expect(batch.events).toEqual([
+      { event: 'signup', key: 'ada', timestamp: expect.any(Number) },
+      { event: 'purchase', key: 'ada', value: 9.5, timestamp: expect.any(Number) },
+    ]);
+    expect(batch.dropped).toEqual({ evaluations: 0, events: 0 });
+    expect(batch.window.end).toBeGreaterThanOrEqual(batch.window.start);
+    await page.close();
+  });
+
+  it('sends the batch with keep-alive when the page is hidden or left', async () => {
+    const page = await open('/quiet');
+    await waitForStatus(page, 'ready');
+    const keepalive = await inPage(page, async (w) => {
+      const send = w.fetch.bind(w);
+      w.keepalive = [];
+      w.fetch = (url, init) => {
+        if (init?.method === 'POST') w.keepalive?.push(init.keepalive);
+        return send(url, init);
+      };
+      w.client.track('hidden');
+      w.dispatchEvent(new Event('pagehide'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return w.keepalive;
+    });
+    expect(keepalive).toEqual([true]);
+    await server.waitForExchange(
+      (e) => e.method === 'POST' && (e.body as EventBatch).events.some((t) => t.event === 'hidden'),
+      5000,
+    );
+    await page.close();
+  });
+
+  it('serves a bootstrap rather than the cache, then the server', async () => {
+    const page = await open();
+    await waitForStatus(page, 'ready');
+    const cached = await page.textContent('#banner');
+    await page.close();
+    const other = cached !== 'true';
+    pages.set('/bootstrapped', flagPage('banner', { ...pageOptions, bootstrap: { banner: other } }));
+    const bootstrapped = await open('/bootstrapped');
+    expect(await inPage(bootstrapped, (w) => w.firstPaint)).toEqual({ text: String(other), status: 'initializing' });
+    await waitForText(bootstrapped, 'banner', String(cached), 5000);
+    await bootstrapped.close();
+  });
+
+  it('stops for good when the server refuses the key: failed, UNAUTHORIZED, one request, no analytics', async () => {
+    const page = await open('/revoked');
+    const code = await inPage(page, (w) =>
+      w.client.waitForReady().then(
+        () => 'ready',
+        (err: { code: string }) => err.code,
+      ),
+    );
+    expect(code).toBe('UNAUTHORIZED');
+    expect(await inPage(page, (w) => w.client.status)).toBe('failed');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await page.goto('about:blank');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const requests = server.exchanges.filter((e) => e.url.includes(revokedKey));
+    expect(requests.map((e) => [e.method, e.status])).toEqual([['GET', 401]]);
     await page.close();
   });
 });

@@ -96,7 +96,7 @@ function breakdown(metafile: Metafile): string[][] {
       : path.includes('core/src/')
         ? 'core/src (evaluation engine)'
         : path.includes('sdk-browser/src/')
-          ? 'sdk-browser/src (browser adapters, client)'
+          ? 'sdk-browser/src (browser client)'
           : 'other';
     areas.set(area, (areas.get(area) ?? 0) + input.bytesInOutput);
   }

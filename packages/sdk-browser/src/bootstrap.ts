@@ -9,26 +9,21 @@ export type Bootstrap = Ruleset | Readonly<Record<string, FlagValue>>;
 /** The variant key bootstrapped values are served under until the server's ruleset arrives. */
 export const BOOTSTRAP_VARIANT = 'bootstrap';
 
-const typeOf = (value: FlagValue): FlagType => {
-  const t = typeof value;
-  return t === 'boolean' || t === 'string' || t === 'number' ? t : 'json';
-};
-
 /**
- * A ruleset for the shared client. Values become flags that serve that one value to everyone
- * (`STATIC`), which is what they are: already evaluated for this page's context. A JSON flag
- * whose value is a string, number or boolean is typed after its value (`allFlags` does not say).
- * A ruleset is recognised by its `schemaVersion`, which no flag key can spell (keys are lower case).
+ * A ruleset to compile. Values become flags that serve that one value to everyone (`STATIC`),
+ * which is what they are: already evaluated for this page's context. A JSON flag whose value is
+ * a string, number or boolean is typed after its value (`allFlags` does not say). A ruleset is
+ * recognised by its `schemaVersion`, which no flag key can spell (keys are lower case).
  */
 export function bootstrapRuleset(bootstrap: Bootstrap): Ruleset {
   if ('schemaVersion' in bootstrap) return bootstrap as Ruleset;
-  const flags: Flag[] = Object.keys(bootstrap).map((key) => {
+  const flags = Object.keys(bootstrap).map((key): Flag => {
     const value = bootstrap[key] as FlagValue;
     return {
       key,
-      type: typeOf(value),
+      // JSON values are objects, arrays and null; the other values are typed by `typeof`.
+      type: (typeof value === 'object' ? 'json' : typeof value) as FlagType,
       variants: [{ key: BOOTSTRAP_VARIANT, value }],
-      clientSide: true,
       enabled: true,
       defaultServe: { variant: BOOTSTRAP_VARIANT },
       version: 0,

@@ -38,11 +38,14 @@ export async function waitForStatus(page: Page, status: string, timeout = 10_000
 export interface DomLike {
   document: { getElementById(id: string): { textContent: string | null } | null };
   localStorage: { getItem(key: string): string | null; clear(): void };
-  fetch(url: string): Promise<{ json(): Promise<unknown> }>;
+  fetch(url: string, init?: { method?: string; keepalive?: boolean }): Promise<{ json(): Promise<unknown> }>;
+  dispatchEvent(event: Event): boolean;
 }
 
 export interface ClientPage extends DomLike {
   client: import('@switchyard/sdk-browser').BrowserClient;
   firstPaint: { text: string; status: string };
   marker?: string;
+  /** The `keepalive` option of each POST the page made, when a test records them. */
+  keepalive?: (boolean | undefined)[];
 }

@@ -1,7 +1,7 @@
 import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
 import type { Flag, Ruleset } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient } from '../create-client.js';
+import { createClient } from '../client.js';
 import { clientFlag } from '../flags.fixture.js';
 import { toSwitchyardContext } from './context.js';
 import { SwitchyardWebProvider } from './provider.js';

@@ -1,0 +1,309 @@
+import {
+  type ChangeEvent,
+  type ClientStatus,
+  compile,
+  type EvaluationContext,
+  type EvaluationResult,
+  type Evaluator,
+  type FlagType,
+  type FlagValue,
+  type JsonValue,
+  type Logger,
+  type Ruleset,
+  type SwitchyardErrorCode,
+} from '@switchyard/core';
+import { type Bootstrap, bootstrapRuleset } from './bootstrap.js';
+import { readCache, writeCache } from './cache.js';
+import { SwitchyardError } from './errors.js';
+import { analytics } from './events.js';
+import { follow } from './stream.js';
+
+export interface BrowserClientOptions {
+  /** A client SDK key of one environment: public, it only reads `clientSide` flags. */
+  clientKey: string;
+  /** Where the flag server listens, e.g. `https://flags.example.com`. */
+  baseUrl: string;
+  /** Who the page evaluates flags for; `identify` changes it. */
+  context?: EvaluationContext;
+  /**
+   * Flags to serve until the server answers, instead of the cache: the Node SDK's
+   * `allFlags(context, {clientSideOnly: true})` for this page's user, or a whole ruleset.
+   */
+  bootstrap?: Bootstrap;
+  /** Keep the last ruleset in `localStorage` and serve it on the next page load (default `true`). */
+  cache?: boolean;
+  /** Where problems are reported, as warnings: the page goes on (default: the console). */
+  logger?: Pick<Logger, 'warn'>;
+  /** Serve `bootstrap` and never contact the server. */
+  offline?: boolean;
+  /** Send evaluation counts and track events to the server (default `true`). */
+  sendEvents?: boolean;
+  /** How often analytics are sent while the page is visible (default 10 s). */
+  flushIntervalMs?: number;
+  /** First reconnection delay ceiling (default 1 s), doubled per failure up to `maxRetryDelayMs` (default 30 s). */
+  initialRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** A stream that sends nothing, not even a heartbeat, for this long is reconnected (default 45 s). */
+  stallTimeoutMs?: number;
+}
+
+export interface ClientEvents {
+  /** Flags are current: once ready, and again after every `stale` period. */
+  ready: () => void;
+  /** Flags whose value for the current context changed, through the server or `identify`. */
+  change: (event: ChangeEvent) => void;
+  error: (error: SwitchyardError) => void;
+  /** The server cannot be reached; the last known flags are served. */
+  stale: (error: SwitchyardError) => void;
+}
+
+export interface BrowserClient {
+  /**
+   * - `initializing`: nothing from the server yet (cached or bootstrapped flags may be served);
+   * - `ready`: following the server, or offline;
+   * - `stale`: serving the last known flags while the server cannot be reached;
+   * - `failed`: the server refused the key, or an offline bootstrap is unusable;
+   * - `closed`.
+   */
+  readonly status: ClientStatus;
+  /** The version of the ruleset being served, if any. */
+  readonly version: number | undefined;
+  readonly context: EvaluationContext;
+  /**
+   * Resolves once flags are served: from the server, offline, or from the cache or a bootstrap
+   * when the server cannot be reached. Rejects with `TIMEOUT` (default 10 s), `UNAUTHORIZED` or
+   * `CLOSED`; the getters answer either way.
+   */
+  waitForReady(options?: { timeout?: number }): Promise<void>;
+  /** Evaluates every flag for a new context, locally, and fires `change` for the values that differ. */
+  identify(context: EvaluationContext): void;
+  getBoolean(key: string, defaultValue: boolean): boolean;
+  getString(key: string, defaultValue: string): string;
+  getNumber(key: string, defaultValue: number): number;
+  getJson<T extends JsonValue>(key: string, defaultValue: T): T;
+  /** Value, variant, reason, error code and message, rule id and flag metadata; `type` must be the flag's, if given. */
+  getDetail<T>(key: string, defaultValue: T, type?: FlagType): EvaluationResult<T>;
+  /** Every flag's value for the current context (flags that would serve the caller's default are left out). */
+  allFlags(): Record<string, FlagValue>;
+  /** Records a user action or outcome for the current context; sent with the next batch. */
+  track(event: string, value?: number): void;
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void;
+  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): void;
+  /** Sends the analytics held so far; never rejects. */
+  flush(): Promise<void>;
+  /** Stops following the server and sends the remaining analytics; the getters keep answering. */
+  close(): Promise<void>;
+}
+
+type Listener = (arg?: never) => void;
+
+/**
+ * Starts a client: it serves bootstrapped or cached flags at once, then follows the server.
+ * Rules are evaluated locally, so getters are synchronous and `identify` needs no request.
+ */
+export function createClient(options: BrowserClientOptions): BrowserClient {
+  const { clientKey, baseUrl, bootstrap, offline, logger = console } = options;
+  const cacheKey = `switchyard:${clientKey}`;
+  const cache = options.cache !== false && !offline;
+  const send = options.sendEvents !== false && !offline;
+  // Keys are URL-safe (base64url); in the query, a first connection needs no CORS preflight.
+  const url = (path: string) => `${baseUrl}/sdk/v1/${path}?key=${clientKey}`;
+  const listeners: { [E in keyof ClientEvents]?: Set<Listener> } = {};
+  let context = options.context ?? {};
+  let status: ClientStatus = 'initializing';
+  let evaluator: Evaluator | undefined;
+  /** Whether `evaluator` came from the server, not the cache or a bootstrap. */
+  let current = false;
+  let values: Record<string, FlagValue> = {};
+  let settle!: [() => void, (error: SwitchyardError) => void];
+  const ready = new Promise<void>((resolve, reject) => {
+    settle = [resolve, reject];
+  });
+  // Rejected when nobody waits, e.g. a page that never asks: not an unhandled rejection.
+  ready.catch(() => {});
+
+  const emit = <E extends keyof ClientEvents>(event: E, arg?: Parameters<ClientEvents[E]>[0]) => {
+    for (const listener of [...(listeners[event] ?? [])]) {
+      try {
+        (listener as (a: typeof arg) => void)(arg);
+      } catch (err) {
+        // The app's own error, surfaced as uncaught, without stopping the client's work.
+        setTimeout(() => {
+          throw err;
+        });
+      }
+    }
+  };
+
+  const off = <E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]) => {
+    listeners[event]?.delete(listener as Listener);
+  };
+
+  const report = (code: SwitchyardErrorCode, message: string, httpStatus?: number) => {
+    const error = new SwitchyardError(code, message, httpStatus);
+    logger.warn(error.message);
+    emit('error', error);
+    return error;
+  };
+
+  /** Ends for good: `waitForReady` rejects with `error` unless the client was ready. */
+  const finish = (last: 'failed' | 'closed', error: SwitchyardError) => {
+    status = last;
+    settle[1](error);
+  };
+
+  const setStatus = (next: 'ready' | 'stale', error?: SwitchyardError) => {
+    if (status === next || status === 'failed' || status === 'closed') return;
+    status = next;
+    if (next === 'ready') {
+      settle[0]();
+      emit('ready');
+    } else emit('stale', error);
+  };
+
+  /** Evaluates every flag for the context, and fires `change` for the values that differ from the last time. */
+  const refresh = () => {
+    const before = values;
+    const ev = evaluator;
+    values = {};
+    for (const key of ev?.flagKeys() ?? []) {
+      const result = (ev as Evaluator).evaluate<FlagValue | undefined>(key, context, undefined);
+      if (result.variant !== undefined) values[key] = result.value as FlagValue;
+    }
+    const flags = Object.keys({ ...before, ...values })
+      .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(values[key]))
+      .sort();
+    if (flags.length) emit('change', { flags, version: (ev as Evaluator).version });
+  };
+
+  // A bootstrap was rendered for this user now, and wins over the cache.
+  try {
+    evaluator = compile((bootstrap ? bootstrapRuleset(bootstrap) : cache && readCache(cacheKey)) as Ruleset);
+  } catch (err) {
+    // Without a bootstrap, nothing (usable) was cached.
+    if (bootstrap) {
+      const error = report('BOOTSTRAP_FAILED', `bad bootstrap: ${err}`);
+      if (offline) finish('failed', error);
+    }
+  }
+  refresh();
+
+  // Dropped when the key is refused: the server would refuse the analytics too.
+  let events = send ? analytics(url('events'), (why) => report('EVENTS_FAILED', `events not sent: ${why}`)) : undefined;
+  const flush = async () => {
+    await events?.flush();
+  };
+  // A page being hidden may never come back (mobile tab switching), and `pagehide` is the last
+  // reliable moment on unload. Flushing when a page shows again costs at most one early batch.
+  const watch = (method: typeof addEventListener) => {
+    method('pagehide', flush);
+    method('visibilitychange', flush);
+  };
+  let stop: (() => void) | undefined;
+  let flushTimer: ReturnType<typeof setInterval> | undefined;
+
+  if (offline) setStatus('ready');
+  else {
+    if (send) {
+      flushTimer = setInterval(flush, options.flushIntervalMs ?? 1e4);
+      watch(addEventListener);
+    }
+    stop = follow(
+      url('stream'),
+      {
+        // A resumed stream is live at once: it sends only what was missed, maybe nothing.
+        open: (resumedFrom) => resumedFrom && setStatus('ready'),
+        event(type, data) {
+          try {
+            const value = JSON.parse(data);
+            if (type === 'put') {
+              const next = compile(value);
+              // Two servers behind a load balancer may be a moment apart: an older put must not
+              // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
+              if (current && next.environment === evaluator?.environment && next.version < evaluator.version)
+                return false;
+              evaluator = next;
+              current = true;
+              // Patches apply to the server's own data only: a cache may be of another history.
+            } else if (!(current && evaluator?.applyPatch(value))) return false;
+          } catch (err) {
+            report('MALFORMED_DATA', `bad ${type} ignored: ${err}`);
+            return false;
+          }
+          if (cache) writeCache(cacheKey, evaluator.toRuleset());
+          setStatus('ready');
+          refresh();
+          return true;
+        },
+        lost(code, message, httpStatus) {
+          const error = report(code, message, httpStatus);
+          // Cached or bootstrapped flags are served when the server cannot be reached at first.
+          if (status === 'initializing' && evaluator) setStatus('ready');
+          if (status !== 'initializing') setStatus('stale', error);
+        },
+        refused(httpStatus) {
+          events = undefined;
+          finish('failed', report('UNAUTHORIZED', `key refused (${httpStatus})`, httpStatus));
+        },
+      },
+      options.initialRetryDelayMs,
+      options.maxRetryDelayMs,
+      options.stallTimeoutMs,
+    );
+  }
+
+  return {
+    get status() {
+      return status;
+    },
+    get version() {
+      return evaluator?.version;
+    },
+    get context() {
+      return context;
+    },
+    waitForReady: ({ timeout = 1e4 } = {}) =>
+      Promise.race([
+        ready,
+        new Promise<never>((_, reject) => setTimeout(reject, timeout, new SwitchyardError('TIMEOUT', 'not ready'))),
+      ]),
+    identify(next) {
+      context = next;
+      refresh();
+    },
+    getBoolean: typed('boolean'),
+    getString: typed('string'),
+    getNumber: typed('number'),
+    getJson: typed('json'),
+    getDetail: detail,
+    allFlags: () => ({ ...values }),
+    track: (event, value) => events?.track(event, context.key, value),
+    on(event, listener) {
+      listeners[event] = (listeners[event] ?? new Set()).add(listener as Listener);
+      return () => off(event, listener);
+    },
+    off,
+    flush,
+    close() {
+      if (status !== 'closed') {
+        stop?.();
+        clearInterval(flushTimer);
+        if (send) watch(removeEventListener);
+        finish('closed', new SwitchyardError('CLOSED', 'closed before ready'));
+      }
+      return flush();
+    },
+  };
+
+  function detail<T>(key: string, defaultValue: T, type?: FlagType): EvaluationResult<T> {
+    const result: EvaluationResult<T> = evaluator
+      ? evaluator.evaluate(key, context, defaultValue, type)
+      : { value: defaultValue, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' };
+    events?.count(key, result);
+    return result;
+  }
+
+  function typed(type: FlagType) {
+    return <T>(key: string, defaultValue: T): T => detail(key, defaultValue, type).value;
+  }
+}
