@@ -369,6 +369,19 @@ describe('the browser client following the server', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('runs outside a page, where there is no addEventListener (server-side rendering)', async () => {
+    const server = fakeServer();
+    vi.stubGlobal('addEventListener', undefined);
+    vi.stubGlobal('removeEventListener', undefined);
+    const { client } = online();
+    await settle();
+    server.last.send(putEvent(rulesetOf(4, [serving('banner', 'on')])));
+    await settle();
+    expect(client.getBoolean('banner', false)).toBe(true);
+    await client.close();
+    expect(client.status).toBe('closed');
+  });
+
   it('does not stop for a listener that throws: the others run, and the error surfaces uncaught', async () => {
     const server = fakeServer();
     const { client } = online();
@@ -452,6 +465,24 @@ describe('analytics', () => {
     expect(batch?.body.dropped).toEqual({ evaluations: 3, events: 3 });
     expect(batch?.body.events).toHaveLength(1000);
     expect(batch?.body.evaluations).toHaveLength(10_000);
+  });
+
+  it('drops, counting them, the track events and counters the server would refuse the whole batch for', async () => {
+    const { server, client } = await readyClient();
+    client.track('');
+    client.track('e'.repeat(201));
+    client.track(42 as unknown as string);
+    client.identify({ key: 'k'.repeat(257) });
+    client.track('too-long-key');
+    client.getBoolean('f'.repeat(129), false);
+    client.identify({ key: 'k'.repeat(256) });
+    client.track('e'.repeat(200));
+    await client.flush();
+    expect(server.posts[0]?.body).toMatchObject({
+      evaluations: [],
+      events: [{ event: 'e'.repeat(200), key: 'k'.repeat(256) }],
+      dropped: { evaluations: 0, events: 4 },
+    });
   });
 
   it('sends on an interval, when the page is hidden or left, and on close', async () => {

@@ -195,9 +195,10 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   };
   // A page being hidden may never come back (mobile tab switching), and `pagehide` is the last
   // reliable moment on unload. Flushing when a page shows again costs at most one early batch.
-  const watch = (method: typeof addEventListener) => {
-    method('pagehide', flush);
-    method('visibilitychange', flush);
+  // Outside a page (server-side rendering) there is nothing to watch.
+  const watch = (method: typeof addEventListener | undefined) => {
+    method?.('pagehide', flush);
+    method?.('visibilitychange', flush);
   };
   let stop: (() => void) | undefined;
   let flushTimer: ReturnType<typeof setInterval> | undefined;
@@ -206,7 +207,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   else {
     if (send) {
       flushTimer = setInterval(flush, options.flushIntervalMs ?? 1e4);
-      watch(addEventListener);
+      watch(globalThis.addEventListener);
     }
     stop = follow(
       url('stream'),
@@ -217,7 +218,8 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
           try {
             const value = JSON.parse(data);
             if (type === 'put') {
-              const next = compile(value);
+              // Definitions are kept only to be written to the cache.
+              const next = compile(value, { keepDefinitions: cache });
               // Two servers behind a load balancer may be a moment apart: an older put must not
               // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
               if (current && next.environment === evaluator?.environment && next.version < evaluator.version)
@@ -288,7 +290,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
       if (status !== 'closed') {
         stop?.();
         clearInterval(flushTimer);
-        if (send) watch(removeEventListener);
+        if (send) watch(globalThis.removeEventListener);
         finish('closed', new SwitchyardError('CLOSED', 'closed before ready'));
       }
       return flush();

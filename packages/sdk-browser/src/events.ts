@@ -31,6 +31,8 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
   let start = Date.now();
   return {
     count(flag, { variant, reason }) {
+      // No flag key is longer; the server would refuse the whole batch for one such counter.
+      if (flag.length > 128) return;
       // Variant keys and reasons have no comma, so the joined key names one tuple even when a
       // caller's made-up flag key has one.
       const key = [flag, variant, reason].join();
@@ -40,7 +42,10 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
       else droppedCounts++;
     },
     track(event, key, value) {
-      if (events.length >= MAX_EVENTS) droppedEvents++;
+      // What the server would refuse (and with it the whole batch) is dropped here instead.
+      const refused =
+        typeof event !== 'string' || !event || event.length > 200 || (typeof key === 'string' && key.length > 256);
+      if (refused || events.length >= MAX_EVENTS) droppedEvents++;
       // Undefined fields are left out of the JSON body.
       else
         events.push({
