@@ -13,8 +13,7 @@ export const SDK_VERSION = '0.1.0';
 /** The Node client: local evaluation, kept current over Server-Sent Events. */
 export type SwitchyardClient = FlagClient;
 
-export interface NodeClientOptions
-  extends Omit<ClientOptions, 'sdkKey' | 'baseUrl' | 'bootstrap' | 'keyInQuery' | 'cacheKey'> {
+export interface NodeClientOptions extends Omit<ClientOptions, 'sdkKey' | 'baseUrl' | 'bootstrap' | 'cacheKey'> {
   /** A server SDK key of one environment (`sy_server_…`). Not needed offline. */
   sdkKey?: string;
   /** Where the flag server listens, e.g. `http://127.0.0.1:4242`. Not needed offline. */

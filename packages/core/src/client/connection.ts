@@ -7,7 +7,6 @@ import type { SseEvent } from './sse-parser.js';
 export interface ConnectionSettings {
   sdkKey: string;
   baseUrl: string;
-  keyInQuery: boolean;
   stream: boolean;
   pollIntervalMs: number;
   initialRetryDelayMs: number;
@@ -88,12 +87,11 @@ export class Connection {
   }
 
   private url(path: string): string {
-    const base = `${this.settings.baseUrl}/sdk/v1/${path}`;
-    return this.settings.keyInQuery ? `${base}?key=${encodeURIComponent(this.settings.sdkKey)}` : base;
+    return `${this.settings.baseUrl}/sdk/v1/${path}`;
   }
 
   private headers(extra: Record<string, string>): Record<string, string> {
-    return this.settings.keyInQuery ? extra : { ...extra, authorization: `Bearer ${this.settings.sdkKey}` };
+    return { ...extra, authorization: `Bearer ${this.settings.sdkKey}` };
   }
 
   private connect(): void {
@@ -281,9 +279,7 @@ export class Connection {
     this.listener.fatal(
       new SwitchyardError(
         'UNAUTHORIZED',
-        `switchyard: the server refused the SDK key (${status}); check that it is a current ${
-          this.settings.keyInQuery ? 'client' : 'server'
-        } key. No further requests will be made.`,
+        `switchyard: the server refused the SDK key (${status}); check that it is a current server key. No further requests will be made.`,
         { status },
       ),
     );

@@ -43,8 +43,9 @@ type Listeners = { [E in keyof ClientEvents]: Set<ClientEvents[E]> };
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
 /**
- * The client logic every SDK shares: local evaluation from a store kept current by a
- * connection, change events, analytics. Getters are synchronous, never throw and never do I/O;
+ * The client the Node SDK builds on, pure and platform-injected: local evaluation from a store
+ * kept current by a connection, change events, analytics. (The browser SDK has a smaller one of
+ * its own.) Getters are synchronous, never throw and never do I/O;
  * everything that can fail is reported through `on('error')` and `waitForReady`.
  */
 export class FlagClient {

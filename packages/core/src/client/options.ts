@@ -3,12 +3,10 @@ import type { Logger } from './platform.js';
 
 /** What the shared client takes; each SDK builds it from its own options. */
 export interface ClientOptions {
-  /** An SDK key: a server key in Node, a client key in a browser. */
+  /** A server SDK key. */
   sdkKey: string;
   /** Where the flag server listens, e.g. `https://flags.example.com`. */
   baseUrl: string;
-  /** Send the key as `?key=` instead of `Authorization` (browsers' `EventSource` cannot set headers). */
-  keyInQuery?: boolean;
   /** Serve `bootstrap` (or nothing) and never contact the server. */
   offline?: boolean;
   /** A ruleset (object or JSON text) to serve until the server answers, or forever offline. */
@@ -41,7 +39,6 @@ export interface ClientOptions {
 export type ResolvedOptions = Required<Omit<ClientOptions, 'bootstrap'>> & { bootstrap: Ruleset | string | undefined };
 
 const DEFAULTS = {
-  keyInQuery: false,
   offline: false,
   stream: true,
   pollIntervalMs: 30_000,
@@ -62,7 +59,6 @@ const DEFAULTS = {
 
 const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 const CHECKS: Record<keyof typeof DEFAULTS, (v: unknown) => boolean> = {
-  keyInQuery: (v) => typeof v === 'boolean',
   offline: (v) => typeof v === 'boolean',
   stream: (v) => typeof v === 'boolean',
   pollIntervalMs: positive,

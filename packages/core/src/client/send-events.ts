@@ -6,16 +6,14 @@ export type SendOutcome = { sent: true } | { sent: false; problem: string; retry
 /** Posts one batch to `POST /sdk/v1/events`; never rejects. */
 export async function sendEvents(
   http: Http,
-  target: { baseUrl: string; sdkKey: string; keyInQuery: boolean; requestTimeoutMs: number },
+  target: { baseUrl: string; sdkKey: string; requestTimeoutMs: number },
   batch: EventBatch,
 ): Promise<SendOutcome> {
-  const query = target.keyInQuery ? `?key=${encodeURIComponent(target.sdkKey)}` : '';
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (!target.keyInQuery) headers.authorization = `Bearer ${target.sdkKey}`;
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${target.sdkKey}` };
   try {
     const response = await http.request({
       method: 'POST',
-      url: `${target.baseUrl}/sdk/v1/events${query}`,
+      url: `${target.baseUrl}/sdk/v1/events`,
       headers,
       body: JSON.stringify(batch),
       timeoutMs: target.requestTimeoutMs,
