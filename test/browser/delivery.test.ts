@@ -25,14 +25,7 @@ beforeAll(async () => {
   web = await webProject(server);
   await web.booleanFlag('banner', { clientSide: true, serve: 'off' });
   await web.booleanFlag('billing', { clientSide: false, serve: 'on' });
-  const revoked = await server.admin<{ id: string; token: string }>('POST', '/keys', {
-    name: 'revoked',
-    type: 'client',
-    project: 'web',
-    environment: 'prod',
-  });
-  await server.admin('POST', `/keys/${revoked.id}/revoke`, {});
-  revokedKey = revoked.token;
+  revokedKey = await web.revokedClientKey();
   pageOptions = { clientKey: web.clientKey, baseUrl: server.url, context: { key: 'ada' }, ...RETRIES };
   pages = await PageServer.start({
     '/': flagPage('banner', pageOptions),

@@ -58,17 +58,11 @@ beforeAll(async () => {
     serve: 'off',
     config: { targets: [{ variant: 'on', values: ['bob'] }] },
   });
-  const revoked = await server.admin<{ id: string; token: string }>('POST', '/keys', {
-    name: 'revoked',
-    type: 'client',
-    project: 'web',
-    environment: 'prod',
-  });
-  await server.admin('POST', `/keys/${revoked.id}/revoke`, {});
+  const revoked = await web.revokedClientKey();
   const base = { baseUrl: server.url, cache: false, ...RETRIES };
   pages = await PageServer.start({
     '/': page({ ...base, clientKey: web.clientKey }),
-    '/revoked': page({ ...base, clientKey: revoked.token }),
+    '/revoked': page({ ...base, clientKey: revoked }),
     '/page.js': { type: 'text/javascript; charset=utf-8', body: { file: bundle } },
   });
   chrome = await launchChromium();

@@ -129,6 +129,17 @@ export async function webProject(server: FlagServer) {
         ...options.config,
       });
     },
+    /** A client key of `prod` that has been revoked. */
+    async revokedClientKey(): Promise<string> {
+      const revoked = await server.admin<{ id: string; token: string }>('POST', '/keys', {
+        name: 'revoked',
+        type: 'client',
+        project: 'web',
+        environment: 'prod',
+      });
+      await server.admin('POST', `/keys/${revoked.id}/revoke`, {});
+      return revoked.token;
+    },
     /** Serves `variant` to everyone; resolves on the API's 200. */
     serve: (key: string, variant: 'on' | 'off') =>
       server.admin('PATCH', `/projects/web/flags/${key}/environments/prod`, { defaultServe: { variant } }),
