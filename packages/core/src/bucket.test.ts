@@ -43,16 +43,18 @@ describe('encodeUtf8', () => {
     expect([...out]).toEqual([0xaa, 0xaa, 0xaa, 0xc3, 0xa9, 0xaa, 0xaa, 0xaa]);
   });
 
-  it('returns -1 when the encoding does not fit, for every character width', () => {
-    expect(encodeUtf8('abcd', new Uint8Array(3), 0)).toBe(-1);
-    expect(encodeUtf8('aé', new Uint8Array(2), 0)).toBe(-1);
-    expect(encodeUtf8('a€', new Uint8Array(3), 0)).toBe(-1);
-    expect(encodeUtf8('a😀', new Uint8Array(4), 0)).toBe(-1);
-    expect(encodeUtf8('a\ud800', new Uint8Array(3), 0)).toBe(-1);
+  it('returns -1 unless the worst case fits, three bytes per UTF-16 unit, whatever the characters', () => {
+    expect(encodeUtf8('abcd', new Uint8Array(11), 0)).toBe(-1);
+    expect(encodeUtf8('abcd', new Uint8Array(12), 0)).toBe(4);
+    expect(encodeUtf8('aé', new Uint8Array(8), 3)).toBe(-1);
+    expect(encodeUtf8('aé', new Uint8Array(9), 3)).toBe(6);
   });
 
-  it('fills the buffer exactly when the encoding is as long as the buffer', () => {
-    expect(encodeUtf8('a😀', new Uint8Array(5), 0)).toBe(5);
+  it('fits the longest encodings in the worst-case room: 3 bytes for a lone unit, 4 for a pair', () => {
+    const out = new Uint8Array(9);
+    expect(encodeUtf8('€😀', out, 0)).toBe(7);
+    expect([...out.subarray(0, 7)]).toEqual([0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80]);
+    expect(encodeUtf8('\ud800\ud800\ud800', out, 0)).toBe(9);
   });
 });
 

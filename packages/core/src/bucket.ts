@@ -78,8 +78,9 @@ export function saltState(salt: string): SaltState {
 }
 
 /**
- * murmur3 x86_32 over the UTF-8 bytes of strings, with no allocation for inputs up to
- * {@link SCRATCH_BYTES} bytes: they are encoded into a buffer each compiled ruleset owns.
+ * murmur3 x86_32 over the UTF-8 bytes of strings, with no allocation for inputs of up to a
+ * third of {@link SCRATCH_BYTES} UTF-16 units (see `encodeUtf8`): they are encoded into a
+ * buffer each compiled ruleset owns. Context keys and bucketing attributes are far shorter.
  */
 export class Murmur3Utf8 {
   private readonly bytes = new Uint8Array(SCRATCH_BYTES);
@@ -116,29 +117,29 @@ export class Murmur3Utf8 {
 
 /**
  * Writes the UTF-8 encoding of `input` into `out` from `offset` and returns where it ends, or
- * -1 when it does not fit. Unpaired surrogates become U+FFFD, as `TextEncoder` does.
+ * -1 when the worst case, three bytes per UTF-16 unit, would not fit: one check up front rather
+ * than one per character. Unpaired surrogates become U+FFFD, as `TextEncoder` does.
  */
 export function encodeUtf8(input: string, out: Uint8Array, offset: number): number {
-  const capacity = out.length;
+  if (offset + input.length * 3 > out.length) return -1;
   let n = offset;
   for (let i = 0; i < input.length; i++) {
     let c = input.charCodeAt(i);
     if (c < 0x80) {
-      if (n >= capacity) return -1;
       out[n++] = c;
       continue;
     }
     if (c < 0x800) {
-      if (n + 2 > capacity) return -1;
       out[n++] = 0xc0 | (c >> 6);
       out[n++] = 0x80 | (c & 0x3f);
       continue;
     }
     if (c >= 0xd800 && c <= 0xdfff) {
-      const next = i + 1 < input.length ? input.charCodeAt(i + 1) : 0;
+      // NaN past the end of the input, which is no low surrogate.
+      const next = input.charCodeAt(i + 1);
       if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        // Four bytes for two units: within the room checked for them.
         const codePoint = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-        if (n + 4 > capacity) return -1;
         out[n++] = 0xf0 | (codePoint >> 18);
         out[n++] = 0x80 | ((codePoint >> 12) & 0x3f);
         out[n++] = 0x80 | ((codePoint >> 6) & 0x3f);
@@ -148,7 +149,6 @@ export function encodeUtf8(input: string, out: Uint8Array, offset: number): numb
       }
       c = 0xfffd;
     }
-    if (n + 3 > capacity) return -1;
     out[n++] = 0xe0 | (c >> 12);
     out[n++] = 0x80 | ((c >> 6) & 0x3f);
     out[n++] = 0x80 | (c & 0x3f);
@@ -158,7 +158,7 @@ export function encodeUtf8(input: string, out: Uint8Array, offset: number): numb
 
 /** The UTF-8 bytes of `input` in a fresh array, for inputs too long for the scratch buffer. */
 export function utf8Bytes(input: string): Uint8Array {
-  // Three bytes per UTF-16 unit is the worst case: a surrogate pair takes four bytes for two units.
+  // Room for the worst case, which encodeUtf8 needs.
   const out = new Uint8Array(input.length * 3);
   // A copy of the exact length: a view would keep the whole worst-case buffer alive.
   return out.slice(0, encodeUtf8(input, out, 0));

@@ -71,9 +71,9 @@ export function newScope(): FlagScope {
   return { flags: new Map(), ...newEvalScope() };
 }
 
-/** Whether a context matches one clause (compiled at path `c`). */
+/** Whether a context matches one clause. */
 export function clauseMatches(clause: Clause, context: EvaluationContext, scope: EvalScope = newEvalScope()): boolean {
-  return allMatch([compileClause(clause, 'c')], context, scope);
+  return allMatch([compileClause(clause)], context, scope);
 }
 
 /** Whether a context is in a compiled segment, evaluated as an `inSegment` clause would. */
@@ -94,6 +94,6 @@ export function compiled(input: unknown, scope = newScope()): CompiledFlag {
 
 /** What a compiled flag serves to a context, with `caller-default` as the caller's default unless given. */
 export function served(flag: CompiledFlag, context: EvaluationContext = {}, defaultValue: unknown = 'caller-default') {
-  if (flag.error !== undefined) throw new Error(`served() on a broken flag: ${flag.error.message}`);
+  if (flag.invalid) throw new Error('served() on a broken flag');
   return runFlag(flag, context, defaultValue, scopes.get(flag) ?? newScope());
 }

@@ -1,7 +1,6 @@
-import { compileFlag } from './compile-flag.js';
-import { compileSegment } from './compile-segment.js';
-import type { ConfigError } from './config-error.js';
+import { ConfigError } from './config-error.js';
 import type { Flag, Segment } from './types.js';
+import { validateFlag, validateSegment } from './validate.js';
 
 export interface ConfigProblem {
   message: string;
@@ -15,12 +14,19 @@ export interface ConfigProblem {
  * and segments are not checked: they are looked up when evaluating.
  */
 export function checkFlag(flag: Flag): ConfigProblem | undefined {
-  return problem(compileFlag(flag, flag.key).error);
+  return problem(validateFlag, flag);
 }
 
 export function checkSegment(segment: Segment): ConfigProblem | undefined {
-  return problem(compileSegment(segment, segment.key).error);
+  return problem(validateSegment, segment);
 }
 
-const problem = (error: ConfigError | undefined): ConfigProblem | undefined =>
-  error === undefined ? undefined : { message: error.message, path: error.path };
+function problem<T>(validate: (input: T) => void, input: T): ConfigProblem | undefined {
+  try {
+    validate(input);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { message: err.message, path: err.path };
+  }
+}

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { boolFlag, checkoutFlag, compiled, newScope, ruleset, served, split } from './builders.fixture.js';
+import { checkFlag } from './check.js';
 import { valueHasType } from './compile-flag.js';
 import { compile } from './evaluator.js';
 import type { EvaluationContext, Flag, FlagMetadata } from './types.js';
 
-/** The error a flag compiles to, or `undefined` when it compiles. */
+/** What checkFlag finds wrong with a flag, or `undefined`; the engine must refuse exactly the same flags. */
 function errorOf(fields: Record<string, unknown>): string | undefined {
-  return compiled({ ...checkoutFlag(), ...fields }).error?.message;
+  const flag = { ...checkoutFlag(), ...fields };
+  const message = checkFlag(flag as Flag)?.message;
+  expect(compiled(flag).invalid).toBe(message !== undefined);
+  return message;
 }
 
 describe('compileFlag: configurations it cannot evaluate', () => {
@@ -117,13 +121,14 @@ describe('compileFlag: configurations it cannot evaluate', () => {
       'boolean',
       { owner: 'growth' },
     ]);
-    expect(flag.error?.path).toBe('offVariant');
+    expect(flag.invalid).toBe(true);
+    expect(checkFlag({ ...checkoutFlag(), offVariant: 'nope' })?.path).toBe('offVariant');
     const evaluator = compile(ruleset([{ ...checkoutFlag({ metadata: { owner: 'growth' } }), offVariant: 'nope' }]));
     expect(evaluator.evaluate('new-checkout', {}, 'caller-default')).toEqual({
       value: 'caller-default',
       reason: 'ERROR',
       errorCode: 'PARSE_ERROR',
-      errorMessage: 'offVariant: unknown variant "nope"',
+      errorMessage: 'flag "new-checkout" has an invalid configuration; checkFlag() tells why',
       flagMetadata: { owner: 'growth' },
     });
   });
@@ -136,13 +141,13 @@ describe('compileFlag: configurations it cannot evaluate', () => {
     for (const input of [null, 7, 'flag', []]) {
       const flag = compiled(input);
       expect(flag.key).toBe('fallback-key');
-      expect(flag.error).toBeDefined();
+      expect(flag.invalid).toBe(true);
     }
   });
 
   it('treats null prerequisites, targets and rules as none', () => {
     const flag = compiled({ ...checkoutFlag(), prerequisites: null, targets: null, rules: null });
-    expect(flag.error).toBeUndefined();
+    expect(flag.invalid).toBe(false);
     expect(served(flag).reason).toBe('STATIC');
   });
 

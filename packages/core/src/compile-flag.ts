@@ -1,6 +1,6 @@
 import { BUCKET_POINTS, type SaltState, saltState } from './bucket.js';
-import { clauses } from './compile-segment.js';
-import { ConfigError, list } from './config-error.js';
+import { clauses, NONE } from './compile-segment.js';
+import { bad, caught, list, nonEmpty, obj, str } from './config-error.js';
 import { allMatch, type CompiledClause } from './operators.js';
 import type { EvaluationResult, Reason } from './reasons.js';
 import { type EvalScope, enter, leave } from './scope.js';
@@ -26,8 +26,8 @@ export interface CompiledFlag {
   readonly version: number;
   readonly clientSide: boolean;
   readonly metadata: Readonly<FlagMetadata> | undefined;
-  /** Why the flag cannot be evaluated; it then always answers with `PARSE_ERROR`. */
-  readonly error: ConfigError | undefined;
+  /** The configuration cannot be evaluated: the flag always answers `PARSE_ERROR`. */
+  readonly invalid: boolean;
   readonly enabled: boolean;
   /** The off variant, reason `DISABLED`; without one a killed flag serves the caller's default. */
   readonly off: Result | undefined;
@@ -69,21 +69,17 @@ class Rollout implements SaltState {
   ) {}
 }
 
-const NONE: readonly never[] = Object.freeze([]);
-const NON_EMPTY = 'must be a non-empty array';
-
-/** Compiles one flag; a configuration that cannot be evaluated gives a flag holding the error. */
+/** Compiles one flag; a configuration that cannot be evaluated gives a flag marked invalid. */
 export function compileFlag(input: unknown, fallbackKey: string): CompiledFlag {
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const type = FLAG_TYPES.includes(raw.type as FlagType) ? (raw.type as FlagType) : undefined;
   const metadata = readMetadata(raw.metadata);
   let logic: Logic | undefined;
-  let error: ConfigError | undefined;
+  let invalid = false;
   try {
     logic = compileLogic(raw, type, metadata);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    error = err;
+    invalid = caught(err);
   }
   // One literal with every field: each compiled flag gets the same compact in-object layout.
   return {
@@ -92,7 +88,7 @@ export function compileFlag(input: unknown, fallbackKey: string): CompiledFlag {
     version: typeof raw.version === 'number' ? raw.version : 0,
     clientSide: raw.clientSide === true,
     metadata,
-    error,
+    invalid,
     enabled: logic?.enabled === true,
     off: logic?.off,
     prerequisiteFailed: logic?.prerequisiteFailed,
@@ -106,60 +102,41 @@ export function compileFlag(input: unknown, fallbackKey: string): CompiledFlag {
 
 type Logic = ReturnType<typeof compileLogic>;
 
+/** Makes every check `validate.ts` makes, without saying which one failed. */
 function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, metadata: FlagMetadata | undefined) {
-  const key = raw.key;
-  if (typeof key !== 'string' || key === '') throw new ConfigError('must be a non-empty string', 'key');
-  if (type === undefined) throw new ConfigError(`must be one of ${FLAG_TYPES.join(', ')}`, 'type');
-  if (typeof raw.enabled !== 'boolean') throw new ConfigError('must be a boolean', 'enabled');
+  const key = nonEmpty(raw.key);
+  const enabled = raw.enabled;
+  if (type === undefined || typeof enabled !== 'boolean') bad();
   const values = variantValues(raw.variants, type);
-  const variant = (name: unknown, path: string): string => {
-    if (typeof name !== 'string' || !values.has(name)) {
-      throw new ConfigError(`unknown variant ${JSON.stringify(name)}`, path);
-    }
-    return name;
-  };
-  const made = (name: string, reason: Reason, ruleId?: string) =>
-    frozenResult(values.get(name), name, reason, ruleId, metadata);
-  const salt = raw.salt ?? key;
-  if (typeof salt !== 'string') throw new ConfigError('must be a string', 'salt');
+  const variant = (name: unknown): string => (values.has(name as string) ? (name as string) : bad());
+  const made = (name: unknown, reason: Reason, ruleId?: string) =>
+    frozenResult(values.get(variant(name)), name as string, reason, ruleId, metadata);
+  const salt = str(raw.salt ?? key);
   const order = [...values.keys()];
-  const serve = (input: unknown, path: string, reason: Reason, ruleId?: string): Serve => {
-    if (typeof input !== 'object' || input === null) throw new ConfigError('must be {variant} or {rollout}', path);
-    if ('variant' in input) return made(variant(input.variant, `${path}.variant`), reason, ruleId);
-    const rollout = (input as { rollout?: unknown }).rollout;
-    if (typeof rollout !== 'object' || rollout === null) throw new ConfigError('must be {variant} or {rollout}', path);
-    const by = (rollout as { bucketBy?: unknown }).bucketBy ?? 'key';
-    if (typeof by !== 'string' || by === '') {
-      throw new ConfigError('must be a non-empty string', `${path}.rollout.bucketBy`);
-    }
-    const weights = rolloutWeights(rollout as Record<string, unknown>, `${path}.rollout`, variant);
+  const serve = (input: unknown, reason: Reason, ruleId?: string): Serve => {
+    const what = obj(input);
+    if ('variant' in what) return made(what.variant, reason, ruleId);
+    const rollout = obj(what.rollout);
+    const by = nonEmpty(rollout.bucketBy ?? 'key');
+    const weights = rolloutWeights(rollout.weights, variant);
     return rolloutOf(by, order, weights, salt, (name) => made(name, 'SPLIT', ruleId));
   };
 
-  const off = raw.offVariant === undefined ? undefined : made(variant(raw.offVariant, 'offVariant'), 'DISABLED');
-  const prerequisites = optionalList(raw.prerequisites, 'prerequisites')?.map((p, i) => {
-    const path = `prerequisites[${i}]`;
+  const off = raw.offVariant === undefined ? undefined : made(raw.offVariant, 'DISABLED');
+  const prerequisites = optionalList(raw.prerequisites)?.map((p) => {
     const { flag, variants } = (p ?? {}) as Record<string, unknown>;
-    if (typeof flag !== 'string') throw new ConfigError('must be a flag key', `${path}.flag`);
-    const names = list(variants, `${path}.variants`, 'must be an array of variant keys');
-    if (names.some((v) => typeof v !== 'string')) {
-      throw new ConfigError('must be an array of variant keys', `${path}.variants`);
-    }
-    return { flag, variants: names as string[] };
+    return { flag: str(flag), variants: list(variants).map(str) };
   });
-  const targets = compileTargets(raw.targets, variant, made);
-  const rules = list(raw.rules ?? [], 'rules').flatMap((input, i) => {
-    const path = `rules[${i}]`;
-    if (typeof input !== 'object' || input === null) throw new ConfigError('must be an object', path);
-    const { id, clauses: items } = input as Record<string, unknown>;
-    if (typeof id !== 'string' || id === '') throw new ConfigError('must be a non-empty string', `${path}.id`);
-    const matched = clauses(items, path);
-    return [matched, serve((input as { serve?: unknown }).serve, `${path}.serve`, 'TARGETING_MATCH', id)];
+  const targets = compileTargets(raw.targets, made);
+  const rules = list(raw.rules ?? []).flatMap((input) => {
+    const rule = obj(input);
+    const id = nonEmpty(rule.id);
+    return [clauses(rule.clauses), serve(rule.serve, 'TARGETING_MATCH', id)];
   });
   const dynamic = prerequisites !== undefined || targets !== undefined || rules.length > 0;
-  const fallthrough = serve(raw.defaultServe, 'defaultServe', dynamic ? 'DEFAULT' : 'STATIC');
+  const fallthrough = serve(raw.defaultServe, dynamic ? 'DEFAULT' : 'STATIC');
   return {
-    enabled: raw.enabled,
+    enabled,
     off,
     prerequisiteFailed:
       off?.variant === undefined || prerequisites === undefined ? undefined : made(off.variant, 'PREREQUISITE_FAILED'),
@@ -168,7 +145,7 @@ function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, 
     // slice() sizes the array exactly: flatMap leaves spare room in every flag.
     rules: rules.length === 0 ? NONE : rules.slice(),
     fallthrough,
-    constant: !raw.enabled ? off : dynamic || fallthrough instanceof Rollout ? undefined : fallthrough,
+    constant: !enabled ? off : dynamic || fallthrough instanceof Rollout ? undefined : fallthrough,
   };
 }
 
@@ -192,71 +169,49 @@ export function valueHasType(value: unknown, type: FlagType): boolean {
 }
 
 function variantValues(input: unknown, type: FlagType): Map<string, FlagValue> {
-  const items = list(input, 'variants', NON_EMPTY);
-  if (items.length === 0) throw new ConfigError(NON_EMPTY, 'variants');
   const values = new Map<string, FlagValue>();
-  (items as ({ key?: unknown; value?: unknown } | null)[]).forEach((v, i) => {
-    const path = `variants[${i}]`;
-    if (typeof v !== 'object' || v === null || typeof v.key !== 'string' || v.key === '') {
-      throw new ConfigError('must be an object with a non-empty string key', path);
-    }
-    if (values.has(v.key)) throw new ConfigError(`duplicate variant ${JSON.stringify(v.key)}`, `${path}.key`);
-    if (!valueHasType(v.value, type)) throw new ConfigError(`must be a ${type} value`, `${path}.value`);
-    values.set(v.key, frozenCopy(v.value as FlagValue));
-  });
-  return values;
+  for (const v of list(input)) {
+    const { key, value } = obj(v);
+    if (values.has(nonEmpty(key)) || !valueHasType(value, type)) bad();
+    values.set(key as string, frozenCopy(value as FlagValue));
+  }
+  return values.size === 0 ? bad() : values;
 }
 
-function optionalList(input: unknown, path: string): unknown[] | undefined {
+function optionalList(input: unknown): unknown[] | undefined {
   // null reads as none: JSON writers often send null for an empty field.
   if (input === undefined || input === null) return undefined;
-  const items = list(input, path);
+  const items = list(input);
   return items.length === 0 ? undefined : items;
 }
 
 function compileTargets(
   input: unknown,
-  variant: (name: unknown, path: string) => string,
-  made: (name: string, reason: Reason) => Result,
+  made: (name: unknown, reason: Reason) => Result,
 ): Map<string, Result> | undefined {
-  const items = optionalList(input, 'targets');
+  const items = optionalList(input);
   if (items === undefined) return undefined;
   const targets = new Map<string, Result>();
-  items.forEach((t, i) => {
-    const { variant: name, values } = (t ?? {}) as Record<string, unknown>;
-    const result = made(variant(name, `targets[${i}].variant`), 'TARGETING_MATCH');
-    list(values, `targets[${i}].values`).forEach((k, j) => {
-      if (typeof k !== 'string') throw new ConfigError('must be a string', `targets[${i}].values[${j}]`);
-      // The first target naming a key wins, as it is listed first.
-      if (!targets.has(k)) targets.set(k, result);
-    });
-  });
+  for (const t of items) {
+    const { variant, values } = (t ?? {}) as Record<string, unknown>;
+    const result = made(variant, 'TARGETING_MATCH');
+    // The first target naming a key wins, as it is listed first.
+    for (const k of list(values)) if (!targets.has(str(k))) targets.set(k as string, result);
+  }
   return targets;
 }
 
-function rolloutWeights(
-  rollout: Record<string, unknown>,
-  path: string,
-  variant: (name: unknown, path: string) => string,
-): Map<string, number> {
-  const at = `${path}.weights`;
-  const items = list(rollout.weights, at, NON_EMPTY);
-  if (items.length === 0) throw new ConfigError(NON_EMPTY, at);
+function rolloutWeights(input: unknown, variant: (name: unknown) => string): Map<string, number> {
   const weights = new Map<string, number>();
   let total = 0;
-  (items as ({ variant?: unknown; weight?: unknown } | null)[]).forEach((w, i) => {
-    const name = variant(w?.variant, `${at}[${i}].variant`);
-    if (weights.has(name))
-      throw new ConfigError(`variant ${JSON.stringify(name)} appears twice`, `${at}[${i}].variant`);
-    const weight = w?.weight;
-    if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0) {
-      throw new ConfigError('must be a non-negative integer (thousandths of a percent)', `${at}[${i}].weight`);
-    }
-    weights.set(name, weight);
-    total += weight;
-  });
-  if (total !== BUCKET_POINTS) throw new ConfigError(`weights sum to ${total}, not ${BUCKET_POINTS}`, at);
-  return weights;
+  for (const w of list(input)) {
+    const name = variant((w as { variant?: unknown } | undefined)?.variant);
+    const weight = (w as { weight?: unknown }).weight;
+    if (weights.has(name) || !Number.isInteger(weight) || (weight as number) < 0) bad();
+    weights.set(name, weight as number);
+    total += weight as number;
+  }
+  return total === BUCKET_POINTS ? weights : bad();
 }
 
 /**
@@ -348,7 +303,7 @@ function prerequisitesMet(
   for (const p of prerequisites) {
     const flag = scope.flags.get(p.flag);
     if (flag === undefined || !enter(scope, p.flag)) return false;
-    const result = flag.error === undefined ? runFlag(flag, context, undefined, scope) : undefined;
+    const result = !flag.invalid ? runFlag(flag, context, undefined, scope) : undefined;
     leave(scope);
     // A prerequisite that is killed, failed its own prerequisites or errored is not met,
     // whatever value it fell back to.

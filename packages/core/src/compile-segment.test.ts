@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isMember as member, newEvalScope } from './builders.fixture.js';
+import { checkSegment } from './check.js';
 import { clauses, compileSegment } from './compile-segment.js';
-import { ConfigError } from './config-error.js';
 import { allMatch } from './operators.js';
 import type { EvaluationContext, Segment } from './types.js';
 
@@ -28,7 +28,7 @@ describe('compileSegment', () => {
   it('keeps the segment’s key and version', () => {
     expect(segment.key).toBe('beta-testers');
     expect(segment.version).toBe(3);
-    expect(segment.error).toBeUndefined();
+    expect(segment.invalid).toBe(false);
   });
 
   it('includes a context whose key is listed in included', () => {
@@ -60,7 +60,7 @@ describe('compileSegment', () => {
 
   it('falls back to the given key and version 0 when the segment has none', () => {
     const bare = compileSegment({ rules: [] }, 'from-the-map');
-    expect([bare.key, bare.version, bare.error]).toEqual(['from-the-map', 0, undefined]);
+    expect([bare.key, bare.version, bare.invalid]).toEqual(['from-the-map', 0, false]);
   });
 
   it('treats an empty segment as matching nobody', () => {
@@ -85,7 +85,10 @@ describe('compileSegment', () => {
     ],
   ])('matches nobody and reports why when %s', (_what, fields, path) => {
     const broken = compileSegment({ key: 'broken', version: 1, ...fields }, 'broken');
-    expect(broken.error?.message).toMatch(new RegExp(`^${path.replace(/[[\].]/g, '\\$&')}: `));
+    expect(broken.invalid).toBe(true);
+    expect(checkSegment({ key: 'broken', version: 1, ...fields } as Segment)?.message).toMatch(
+      new RegExp(`^${path.replace(/[[\].]/g, '\\$&')}: `),
+    );
     expect(member(broken, { key: 'ann', a: '(' })).toBe(false);
   });
 
@@ -99,31 +102,32 @@ describe('compileSegment', () => {
 });
 
 describe('clauses', () => {
-  it('refuses clauses that are not an array, naming the rule', () => {
-    expect(() => clauses(undefined, 'rules[4]')).toThrow(new ConfigError('must be an array', 'rules[4].clauses'));
+  it('refuses clauses that are not an array; checkSegment names the rule', () => {
+    expect(() => clauses(undefined)).toThrow();
+    const rules = [...Array.from({ length: 4 }, () => ({ id: 'r', clauses: [] })), { id: 'r' }];
+    expect(checkSegment({ key: 's', version: 1, rules } as Segment)).toEqual({
+      message: 'rules[4].clauses: must be an array',
+      path: 'rules[4].clauses',
+    });
   });
 
-  it('names the failing clause by its index', () => {
-    expect(() =>
-      clauses(
-        [
-          { attribute: 'a', op: 'in', values: [] },
-          { op: 'nope', values: [] },
-        ],
-        'rules[0]',
-      ),
-    ).toThrow('rules[0].clauses[1].op');
+  it('refuses a bad clause; checkSegment names it by its index', () => {
+    const items = [
+      { attribute: 'a', op: 'in', values: [] },
+      { op: 'nope', values: [] },
+    ];
+    expect(() => clauses(items)).toThrow();
+    expect(checkSegment({ key: 's', version: 1, rules: [{ id: 'r', clauses: items }] } as Segment)?.path).toBe(
+      'rules[0].clauses[1].op',
+    );
   });
 
   it('stops at the first clause that does not match', () => {
     let secondCalls = 0;
-    const rule = clauses(
-      [
-        { attribute: 'a', op: 'in', values: ['x'] },
-        { attribute: 'b', op: 'in', values: ['y'] },
-      ],
-      'r',
-    );
+    const rule = clauses([
+      { attribute: 'a', op: 'in', values: ['x'] },
+      { attribute: 'b', op: 'in', values: ['y'] },
+    ]);
     const context = {
       a: 'no',
       get b() {

@@ -1,8 +1,9 @@
-import { ConfigError, list } from './config-error.js';
+import { caught, list, str } from './config-error.js';
 import { type CompiledClause, compileClause, IN_SEGMENT } from './operators.js';
 import type { CompiledSegment } from './scope.js';
 
-const NONE: readonly never[] = Object.freeze([]);
+/** Shared by every empty list of compiled flags and segments. */
+export const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * A segment that cannot be compiled matches nobody: flags that use it keep working, and the
@@ -12,23 +13,19 @@ export function compileSegment(input: unknown, fallbackKey: string): CompiledSeg
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const key = typeof raw.key === 'string' ? raw.key : fallbackKey;
   const version = typeof raw.version === 'number' ? raw.version : 0;
-  const broken = { key, version, included: undefined, excluded: undefined, rules: NONE };
   try {
-    const included = keySet(raw.included, 'included');
-    const excluded = keySet(raw.excluded, 'excluded');
-    const rules = list(raw.rules ?? [], 'rules').map((rule, i) =>
-      clauses((rule as { clauses?: unknown } | null)?.clauses, `rules[${i}]`),
-    );
-    return { key, version, included, excluded, rules, error: undefined };
+    const included = keySet(raw.included);
+    const excluded = keySet(raw.excluded);
+    const rules = list(raw.rules ?? []).map((rule) => clauses((rule as { clauses?: unknown } | null)?.clauses));
+    return { key, version, included, excluded, rules, invalid: false };
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return { ...broken, error: err };
+    return { key, version, included: undefined, excluded: undefined, rules: NONE, invalid: caught(err) };
   }
 }
 
 /** The clauses of a rule, all of which must match. */
-export function clauses(input: unknown, path: string): readonly CompiledClause[] {
-  const compiled = list(input, `${path}.clauses`).map((c, i) => compileClause(c, `${path}.clauses[${i}]`));
+export function clauses(input: unknown): readonly CompiledClause[] {
+  const compiled = list(input).map(compileClause);
   return compiled.length === 0 ? NONE : compiled;
 }
 
@@ -37,11 +34,8 @@ export function segmentsNamed(rules: readonly (readonly CompiledClause[])[]): st
   return rules.flatMap((rule) => rule.filter((c) => c.op === IN_SEGMENT).flatMap((c) => c.values as string[]));
 }
 
-function keySet(input: unknown, path: string): Set<string> | undefined {
+function keySet(input: unknown): Set<string> | undefined {
   if (input === undefined) return undefined;
-  const keys = list(input, path, 'must be an array of context keys');
-  keys.forEach((k, i) => {
-    if (typeof k !== 'string') throw new ConfigError('must be a string', `${path}[${i}]`);
-  });
-  return keys.length === 0 ? undefined : new Set(keys as string[]);
+  const keys = list(input).map(str);
+  return keys.length === 0 ? undefined : new Set(keys);
 }

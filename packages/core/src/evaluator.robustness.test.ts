@@ -1,10 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkFlag, checkSegment } from './check.js';
+import { compileFlag } from './compile-flag.js';
+import { compileSegment } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
 import { compile, type Evaluator } from './evaluator.js';
 import { OPERATORS } from './operators.js';
 import type { EvaluationResult, Reason } from './reasons.js';
-import type { EvaluationContext, FlagType, Operator, Patch, Ruleset } from './types.js';
+import type { EvaluationContext, Flag, FlagType, Operator, Patch, Ruleset, Segment } from './types.js';
 
 const REASONS: readonly Reason[] = [
   'STATIC',
@@ -456,7 +459,7 @@ describe('evaluation robustness', () => {
           } catch (err) {
             // Only a flag or segment without a usable key makes the whole ruleset unusable.
             expect(err).toBeInstanceOf(RulesetError);
-            expect((err as RulesetError).message).toMatch(/\.key must be a non-empty string$/);
+            expect((err as RulesetError).message).toMatch(/\.key$/);
             continue;
           }
           cases++;
@@ -500,5 +503,70 @@ describe('evaluation robustness', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+/** A value damaged in one to three places. */
+function damagedUpTo3(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+  const damage = fc.tuple(fc.nat(), garbage);
+  return fc
+    .tuple(valid, fc.array(damage, { minLength: 1, maxLength: 3 }))
+    .map(([v, damages]) => damages.reduce((out, [pick, replacement]) => damaged(out, pick, replacement), v));
+}
+
+// The engine compiles tersely and checkFlag/checkSegment validate with messages (validate.ts):
+// two walks of the same schema, which must refuse exactly the same configurations.
+describe('checkFlag and checkSegment agree with the engine', () => {
+  /** Whether the flag is refused, once both have said the same. */
+  const flagAgrees = (flag: unknown): boolean => {
+    const invalid = compileFlag(flag, 'fallback').invalid;
+    expect(checkFlag(flag as Flag) !== undefined).toBe(invalid);
+    return invalid;
+  };
+  const segmentAgrees = (segment: unknown): boolean => {
+    const invalid = compileSegment(segment, 'fallback').invalid;
+    expect(checkSegment(segment as Segment) !== undefined).toBe(invalid);
+    return invalid;
+  };
+
+  it('on flags and segments damaged anywhere', () => {
+    const flags = fc.constantFrom(...FLAG_KEYS).chain((k) => fc.oneof(validFlag(k), damagedUpTo3(validFlag(k))));
+    fc.assert(
+      fc.property(flags, (flag) => {
+        flagAgrees(flag);
+      }),
+      { numRuns: 2000 },
+    );
+    const segments = fc
+      .constantFrom(...SEGMENT_KEYS)
+      .chain((k) => fc.oneof(validSegment(k), damagedUpTo3(validSegment(k))));
+    fc.assert(
+      fc.property(segments, (segment) => {
+        segmentAgrees(segment);
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(garbage, (input) => {
+        flagAgrees(input);
+        segmentAgrees(input);
+      }),
+    );
+  });
+
+  it('on every node of a flag or segment using the whole schema replaced by each common mistake', () => {
+    let refused = 0;
+    for (const [valid, agrees] of [
+      [RICH_FLAG, flagAgrees],
+      [RICH_SEGMENT, segmentAgrees],
+    ] as const) {
+      agrees(valid);
+      for (let pick = 0; pick < paths(valid).length; pick++) {
+        for (const mistake of [...COMMON_MISTAKES, 'b', 'rich', 99_999, 100_000, [null], [{}]]) {
+          if (agrees(damaged(valid, pick, mistake))) refused++;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(500);
   });
 });

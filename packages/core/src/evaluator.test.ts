@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { boolFlag, inSegment, onFor, ruleset, split } from './builders.fixture.js';
+import { checkFlag } from './check.js';
 import { RulesetError } from './config-error.js';
 import { compile } from './evaluator.js';
 import type { Ruleset } from './types.js';
@@ -129,10 +130,11 @@ describe('evaluate: order and reasons', () => {
     });
   });
 
-  it('serves the caller’s default with PARSE_ERROR for a flag it cannot evaluate, naming the problem', () => {
+  it('serves the caller’s default with PARSE_ERROR for a flag it cannot evaluate, naming the flag', () => {
     const result = evaluator.evaluate('broken', {}, false);
     expect(result).toMatchObject({ value: false, reason: 'ERROR', errorCode: 'PARSE_ERROR' });
-    expect(result.errorMessage).toContain('defaultServe.variant');
+    expect(result.errorMessage).toBe('flag "broken" has an invalid configuration; checkFlag() tells why');
+    expect(checkFlag({ ...boolFlag('broken'), defaultServe: { variant: 'maybe' } })?.path).toBe('defaultServe.variant');
     expect(result).not.toHaveProperty('variant');
   });
 
@@ -373,7 +375,9 @@ describe('sparse arrays', () => {
     const flag = boolFlag('holey', { rules: [onFor('r', [{ attribute: 'country', op: 'in', values }])] });
     expect(compile(ruleset([flag])).evaluate('holey', { country: 'NL' }, false)).toMatchObject({
       errorCode: 'PARSE_ERROR',
-      errorMessage: 'rules[0].clauses[0].values[1]: must be a string, a finite number or a boolean',
     });
+    expect(checkFlag(flag)?.message).toBe(
+      'rules[0].clauses[0].values[1]: must be a string, a finite number or a boolean',
+    );
   });
 });

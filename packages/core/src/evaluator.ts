@@ -3,7 +3,7 @@ import { type CompiledFlag, compileFlag, type FlagScope, type Result, runFlag } 
 import { compileSegment } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
 import type { ErrorCode, EvaluationResult } from './reasons.js';
-import { semverMemo } from './scope.js';
+import { type CompiledSegment, semverMemo } from './scope.js';
 import {
   type EvaluationContext,
   type Flag,
@@ -51,8 +51,8 @@ export class Evaluator {
       stack: [],
       failure: undefined,
     };
-    for (const [i, s] of ruleset.segments.entries()) this.putSegment(s, keyOf(s, `segments[${i}]`));
-    for (const [i, f] of ruleset.flags.entries()) this.putFlag(f, keyOf(f, `flags[${i}]`));
+    for (const [i, s] of ruleset.segments.entries()) this.put('segment', keyOf(s, `segments[${i}]`), s);
+    for (const [i, f] of ruleset.flags.entries()) this.put('flag', keyOf(f, `flags[${i}]`), f);
   }
 
   /** The environment version this ruleset is at: the highest version loaded or patched in. */
@@ -68,7 +68,10 @@ export class Evaluator {
   ): EvaluationResult<T> {
     const flag = this.scope.flags.get(flagKey);
     if (flag === undefined) return failure(defaultValue, 'FLAG_NOT_FOUND', `flag ${JSON.stringify(flagKey)} not found`);
-    if (flag.error !== undefined) return failure(defaultValue, 'PARSE_ERROR', flag.error.message, flag);
+    if (flag.invalid) {
+      const message = `flag ${JSON.stringify(flagKey)} has an invalid configuration; checkFlag() tells why`;
+      return failure(defaultValue, 'PARSE_ERROR', message, flag);
+    }
     if (expectedType !== undefined && flag.type !== expectedType) {
       return failure(
         defaultValue,
@@ -101,22 +104,17 @@ export class Evaluator {
    * patch is not newer than what is held for that key.
    */
   applyPatch(patch: Patch): boolean {
-    if (!Number.isSafeInteger(patch.version) || patch.version < 0) return false;
-    const value: unknown = patch.value;
-    if (value !== null && (typeof value !== 'object' || (value as { key?: unknown }).key !== patch.key)) return false;
-    const held = this.heldVersion(patch.kind, patch.key);
-    if (held !== undefined && patch.version <= held) return false;
-    const id = `${patch.kind}:${patch.key}`;
-    if (patch.value === null) {
-      if (patch.kind === 'flag') this.removeFlag(patch.key);
-      else this.removeSegment(patch.key);
-      this.tombstones.set(id, patch.version);
-    } else {
-      this.tombstones.delete(id);
-      if (patch.kind === 'flag') this.putFlag(patch.value, patch.key);
-      else this.putSegment(patch.value, patch.key);
-    }
-    this.currentVersion = Math.max(this.currentVersion, patch.version);
+    const { kind, key, version, value } = patch;
+    if (!Number.isSafeInteger(version) || version < 0) return false;
+    if (value !== null && (typeof value !== 'object' || (value as { key?: unknown }).key !== key)) return false;
+    const id = `${kind}:${key}`;
+    const held =
+      (kind === 'flag' ? this.scope.flags : this.scope.segments).get(key)?.version ?? this.tombstones.get(id);
+    if (held !== undefined && version <= held) return false;
+    if (value === null) this.tombstones.set(id, version);
+    else this.tombstones.delete(id);
+    this.put(kind, key, value);
+    this.currentVersion = Math.max(this.currentVersion, version);
     return true;
   }
 
@@ -145,30 +143,21 @@ export class Evaluator {
     };
   }
 
-  private heldVersion(kind: Patch['kind'], key: string): number | undefined {
-    const held: { version: number } | undefined =
-      kind === 'flag' ? this.scope.flags.get(key) : this.scope.segments.get(key);
-    return held?.version ?? this.tombstones.get(`${kind}:${key}`);
-  }
-
-  private putFlag(flag: Flag, key: string): void {
-    this.definitions?.flags.set(key, flag);
-    this.scope.flags.set(key, compileFlag(flag, key));
-  }
-
-  private removeFlag(key: string): void {
-    this.definitions?.flags.delete(key);
-    this.scope.flags.delete(key);
-  }
-
-  private putSegment(segment: Segment, key: string): void {
-    this.definitions?.segments.set(key, segment);
-    this.scope.segments.set(key, compileSegment(segment, key));
-  }
-
-  private removeSegment(key: string): void {
-    this.definitions?.segments.delete(key);
-    this.scope.segments.delete(key);
+  /** Compiles and holds a flag or segment under `key`, or drops it when `value` is null. */
+  private put(kind: Patch['kind'], key: string, value: Flag | Segment | null): void {
+    const flag = kind === 'flag';
+    // Each map only ever gets its own kind: `kind` picks the map and the compiler together.
+    const compiled = (flag ? this.scope.flags : this.scope.segments) as Map<string, CompiledFlag | CompiledSegment>;
+    const kept = (flag ? this.definitions?.flags : this.definitions?.segments) as
+      | Map<string, Flag | Segment>
+      | undefined;
+    if (value === null) {
+      kept?.delete(key);
+      compiled.delete(key);
+    } else {
+      kept?.set(key, value);
+      compiled.set(key, (flag ? compileFlag : compileSegment)(value, key));
+    }
   }
 }
 
@@ -182,27 +171,25 @@ function failure<T>(value: T, errorCode: ErrorCode, errorMessage: string, flag?:
   return flag?.metadata === undefined ? result : { ...result, flagMetadata: flag.metadata };
 }
 
+const invalid = (what: string) => new RulesetError('INVALID_RULESET', `invalid ${what}`);
+
 function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
-  if (typeof ruleset !== 'object' || ruleset === null)
-    throw new RulesetError('INVALID_RULESET', 'the ruleset must be an object');
+  if (typeof ruleset !== 'object' || ruleset === null) throw invalid('ruleset');
   const r = ruleset as Partial<Ruleset>;
   if (r.schemaVersion !== SCHEMA_VERSION) {
     throw new RulesetError(
       'UNSUPPORTED_SCHEMA_VERSION',
-      `schemaVersion ${JSON.stringify(r.schemaVersion)} is not supported; this engine reads ${SCHEMA_VERSION}`,
+      `schemaVersion ${JSON.stringify(r.schemaVersion)}: this engine reads ${SCHEMA_VERSION}`,
     );
   }
-  if (typeof r.environment !== 'string') throw new RulesetError('INVALID_RULESET', 'environment must be a string');
-  if (typeof r.version !== 'number' || !Number.isInteger(r.version) || r.version < 0) {
-    throw new RulesetError('INVALID_RULESET', 'version must be a non-negative integer');
-  }
-  if (!Array.isArray(r.flags)) throw new RulesetError('INVALID_RULESET', 'flags must be an array');
-  if (!Array.isArray(r.segments)) throw new RulesetError('INVALID_RULESET', 'segments must be an array');
+  if (typeof r.environment !== 'string') throw invalid('environment');
+  if (!Number.isInteger(r.version) || (r.version as number) < 0) throw invalid('version');
+  if (!Array.isArray(r.flags)) throw invalid('flags');
+  if (!Array.isArray(r.segments)) throw invalid('segments');
 }
 
 function keyOf(item: unknown, path: string): string {
   const key = (item as { key?: unknown } | null)?.key;
-  if (typeof key !== 'string' || key === '')
-    throw new RulesetError('INVALID_RULESET', `${path}.key must be a non-empty string`);
+  if (typeof key !== 'string' || key === '') throw invalid(`${path}.key`);
   return key;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clauseMatches, scopeWithSegments } from './builders.fixture.js';
-import { ConfigError } from './config-error.js';
+import { checkoutFlag, clauseMatches, scopeWithSegments } from './builders.fixture.js';
+import { type ConfigProblem, checkFlag } from './check.js';
+import { compileFlag } from './compile-flag.js';
 import { compileClause, MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
 import type { Clause, ClauseValue, EvaluationContext, Operator } from './types.js';
 
@@ -14,14 +15,14 @@ function matches(c: Clause, value: unknown): boolean {
   return clauseMatches(c, context);
 }
 
-function compileError(c: unknown): ConfigError {
-  try {
-    compileClause(c as Clause, 'rules[0].clauses[1]');
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected the clause to be refused');
+/** Why a flag whose `rules[0].clauses[1]` is `c` is refused, once the engine has refused it too. */
+function compileError(c: unknown): ConfigProblem {
+  const clauses = [clause('in', ['x']), c];
+  const flag = checkoutFlag({ rules: [{ id: 'r', clauses, serve: { variant: 'on' } }] as never });
+  expect(compileFlag(flag, flag.key).invalid).toBe(true);
+  const problem = checkFlag(flag);
+  if (problem === undefined) throw new Error('expected the clause to be refused');
+  return problem;
 }
 
 const utc = (...parts: [number, number, number, number?, number?, number?, number?]) =>
@@ -46,7 +47,7 @@ describe('compileClause', () => {
   it('refuses a missing or empty attribute for every operator but inSegment', () => {
     expect(compileError({ attribute: '', op: 'in', values: ['x'] }).path).toBe('rules[0].clauses[1].attribute');
     expect(compileError({ op: 'lt', values: [1] }).path).toBe('rules[0].clauses[1].attribute');
-    expect(() => compileClause({ op: 'inSegment', values: ['beta'] } as unknown as Clause, 'c')).not.toThrow();
+    expect(() => compileClause({ op: 'inSegment', values: ['beta'] })).not.toThrow();
   });
 
   it('knows every operator of the schema', () => {

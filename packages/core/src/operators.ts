@@ -1,4 +1,4 @@
-import { ConfigError, list } from './config-error.js';
+import { bad, list, nonEmpty, obj, str } from './config-error.js';
 import { type CompiledSegment, type EvalScope, enter, leave } from './scope.js';
 import { compareSemver, parseSemver, type SemVer } from './semver.js';
 import type { EvaluationContext, Operator } from './types.js';
@@ -51,53 +51,35 @@ export interface CompiledClause {
 }
 
 /** Compiles a clause: all parsing and validation happen here, once. */
-export function compileClause(clause: unknown, path: string): CompiledClause {
-  if (typeof clause !== 'object' || clause === null) throw new ConfigError('must be an object', path);
-  const { attribute, op, values } = clause as Record<string, unknown>;
+export function compileClause(clause: unknown): CompiledClause {
+  const { attribute, op, values, negate } = obj(clause);
   const code = OPERATORS.indexOf(op as Operator);
-  if (code < 0) throw new ConfigError(`unknown operator ${JSON.stringify(op)}`, `${path}.op`);
-  const items = list(values, `${path}.values`);
-  if (code !== IN_SEGMENT && (typeof attribute !== 'string' || attribute === '')) {
-    throw new ConfigError('must be a non-empty string', `${path}.attribute`);
-  }
-  const parsed = items.map((v, i) => parseValue(code, v, `${path}.values[${i}]`));
+  if (code < 0) bad();
+  const parsed = list(values).map((v) => parseValue(code, v));
   return {
-    attribute: code === IN_SEGMENT ? '' : (attribute as string),
+    attribute: code === IN_SEGMENT ? '' : nonEmpty(attribute),
     op: code,
     values: code === IN && parsed.length >= SET_FROM ? new Set(parsed) : parsed,
-    negate: (clause as { negate?: unknown }).negate === true,
+    negate: negate === true,
   };
 }
 
-function parseValue(code: number, v: unknown, path: string): unknown {
-  if (code === IN) {
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return v;
-    throw new ConfigError('must be a string, a finite number or a boolean', path);
-  }
-  if (code >= LT && code < BEFORE) {
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    throw new ConfigError('must be a finite number', path);
-  }
-  if (code === BEFORE || code === AFTER) {
-    const t = toInstant(v);
-    if (t === undefined) throw new ConfigError('must be an ISO-8601 date or epoch milliseconds', path);
-    return t;
-  }
-  if (typeof v !== 'string') throw new ConfigError('must be a string', path);
+/** A clause value parsed for its operator; `validate.ts` says why one is refused. */
+function parseValue(code: number, v: unknown): unknown {
+  if (code === IN) return typeof v === 'string' || typeof v === 'boolean' || Number.isFinite(v) ? v : bad();
+  if (code >= LT && code < BEFORE) return Number.isFinite(v) ? v : bad();
+  if (code === BEFORE || code === AFTER) return toInstant(v) ?? bad();
+  const s = str(v);
   if (code === MATCHES) {
-    if (v.length > MAX_REGEX_LENGTH) throw new ConfigError(`longer than ${MAX_REGEX_LENGTH} characters`, path);
+    if (s.length > MAX_REGEX_LENGTH) bad();
     try {
-      return new RegExp(v, 'u');
-    } catch (err) {
-      throw new ConfigError(`not a valid regular expression: ${(err as Error).message}`, path);
+      return new RegExp(s, 'u');
+    } catch {
+      return bad();
     }
   }
-  if (code >= SEMVER_EQ && code < IN_SEGMENT) {
-    const version = parseSemver(v);
-    if (version === undefined) throw new ConfigError(`${JSON.stringify(v)} is not a semantic version`, path);
-    return version;
-  }
-  return v;
+  if (code >= SEMVER_EQ && code < IN_SEGMENT) return parseSemver(s) ?? bad();
+  return s;
 }
 
 /** Whether every clause matches (a rule without clauses matches everyone). */
@@ -177,8 +159,8 @@ function inSegment(key: string, context: EvaluationContext, scope: EvalScope): b
   const segment = scope.segments.get(key);
   if (segment === undefined) return false;
   // A broken segment must not silently match nobody: negated, that would match everybody.
-  if (segment.error !== undefined) {
-    scope.failure = `segment ${JSON.stringify(key)} cannot be evaluated: ${segment.error.message}`;
+  if (segment.invalid) {
+    scope.failure = `segment ${JSON.stringify(key)} has an invalid configuration`;
     return false;
   }
   if (!enter(scope, `segment:${key}`)) return false;

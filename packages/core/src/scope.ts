@@ -1,5 +1,4 @@
 import type { Murmur3Utf8 } from './bucket.js';
-import type { ConfigError } from './config-error.js';
 import type { CompiledClause } from './operators.js';
 import { parseSemver, type SemVer } from './semver.js';
 
@@ -10,8 +9,8 @@ export interface CompiledSegment {
   readonly excluded: ReadonlySet<string> | undefined;
   /** A context matching all clauses of any rule is in the segment. */
   readonly rules: readonly (readonly CompiledClause[])[];
-  /** Why the segment cannot be evaluated; a flag that reaches it answers `PARSE_ERROR`. */
-  readonly error: ConfigError | undefined;
+  /** The configuration cannot be evaluated: a flag that reaches the segment answers `PARSE_ERROR`. */
+  readonly invalid: boolean;
 }
 
 /**
