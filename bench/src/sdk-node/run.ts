@@ -114,6 +114,24 @@ interface MemoryFigures {
   jsonBytes: number;
 }
 
+/** Fresh clients measured in turn; the median is reported, with the range of `bytes`. */
+const MEMORY_SAMPLES = 7;
+
+async function medianClientMemory(): Promise<MemoryFigures & { low: number; high: number }> {
+  const samples: MemoryFigures[] = [];
+  for (let i = 0; i < MEMORY_SAMPLES; i++) samples.push(await clientMemory());
+  const median = (pick: (m: MemoryFigures) => number) =>
+    samples.map(pick).sort((a, b) => a - b)[Math.floor(MEMORY_SAMPLES / 2)] as number;
+  const bytes = samples.map((m) => m.bytes);
+  return {
+    bytes: median((m) => m.bytes),
+    withCounters: median((m) => m.withCounters),
+    jsonBytes: samples[0]?.jsonBytes ?? 0,
+    low: Math.min(...bytes),
+    high: Math.max(...bytes),
+  };
+}
+
 /**
  * Heap held by a ready client serving `MEMORY_FLAGS` flags: the heap minus the heap before the
  * client was made, both after full collections. The ruleset's JSON text exists before and after,
@@ -187,7 +205,7 @@ export async function runSdkNodeBenchmark(
       if (core?.onPerPass !== sdk?.onPerPass) warnings.push(`${ROW_TITLES[row]}: the getter and the core disagree`);
     }
     log('sdk-node: memory of a ready client with 1 000 flags');
-    const memory = await clientMemory();
+    const memory = await medianClientMemory();
     return { title: 'Node SDK getter', body: render(byId, memory, warnings, options) };
   } finally {
     await client.close();
@@ -196,7 +214,7 @@ export async function runSdkNodeBenchmark(
 
 function render(
   results: ReadonlyMap<string, CaseResult>,
-  memory: MemoryFigures,
+  memory: MemoryFigures & { low: number; high: number },
   warnings: readonly string[],
   options: Omit<HarnessOptions, 'onRound'>,
 ): string {
@@ -237,7 +255,7 @@ function render(
       [
         MEMORY_FLAGS.toLocaleString('en-US'),
         kib(memory.jsonBytes),
-        kib(memory.bytes),
+        `${kib(memory.bytes)} (${kib(memory.low)} – ${kib(memory.high)})`,
         `${(memory.bytes / MEMORY_FLAGS).toFixed(0)} B`,
         '≤ 1 MiB',
         memory.bytes <= MEMORY_BUDGET_BYTES ? 'yes' : '**no**',
@@ -261,7 +279,9 @@ function render(
     `Memory: a ready client serving ${MEMORY_FLAGS.toLocaleString('en-US')} typical flags (two variants, a ` +
       'rule on a list of five countries, a 25 % rollout, one metadata entry), received as one `put`, every ' +
       'flag then evaluated on its rule and on its rollout: `heapUsed` minus `heapUsed` before the client was ' +
-      'made, each after full collections, once the evaluation counts were sent. The last column is the same ' +
+      `made, each after full collections, once the evaluation counts were sent; the median of ${MEMORY_SAMPLES} fresh ` +
+      'clients, with the lowest and highest in brackets (a heap reading moves with what the collector ' +
+      'left). The last column is the same ' +
       'before they were sent: the analytics window holds one counter per flag, variant and reason evaluated ' +
       '(at most `maxEvaluationCounters`) until the next flush.',
     '',

@@ -67,20 +67,14 @@ export class Evaluator {
     expectedType?: FlagType,
   ): EvaluationResult<T> {
     const flag = this.scope.flags.get(flagKey);
-    if (flag === undefined) return failure(defaultValue, 'FLAG_NOT_FOUND', `flag ${JSON.stringify(flagKey)} not found`);
-    if (flag.invalid) {
-      const message = `flag ${JSON.stringify(flagKey)} has an invalid configuration; checkFlag() tells why`;
-      return failure(defaultValue, 'PARSE_ERROR', message, flag);
+    // Kept this small so that it inlines into an SDK's getters; the rest is out of line.
+    if (flag === undefined || flag.invalid || (expectedType !== undefined && flag.type !== expectedType)) {
+      return refusal(flagKey, flag, defaultValue, expectedType);
     }
-    if (expectedType !== undefined && flag.type !== expectedType) {
-      return failure(
-        defaultValue,
-        'TYPE_MISMATCH',
-        `flag ${JSON.stringify(flagKey)} is ${flag.type}, not ${expectedType}`,
-        flag,
-      );
-    }
-    if (flag.constant !== undefined) return flag.constant as EvaluationResult<T>;
+    return (flag.constant ?? this.run(flag, context, defaultValue)) as EvaluationResult<T>;
+  }
+
+  private run(flag: CompiledFlag, context: EvaluationContext, defaultValue: unknown): Result {
     const ctx = typeof context === 'object' && context !== null ? context : EMPTY_CONTEXT;
     const scope = this.scope;
     scope.failure = undefined;
@@ -95,8 +89,7 @@ export class Evaluator {
     } catch (err) {
       return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
     }
-    if (scope.failure !== undefined) return failure(defaultValue, 'PARSE_ERROR', scope.failure, flag);
-    return result as EvaluationResult<T>;
+    return scope.failure === undefined ? result : failure(defaultValue, 'PARSE_ERROR', scope.failure, flag);
   }
 
   /**
@@ -164,6 +157,26 @@ export class Evaluator {
 /** Compiles a ruleset. Throws {@link RulesetError} only when the ruleset as a whole is unusable. */
 export function compile(ruleset: Ruleset, options?: CompileOptions): Evaluator {
   return new Evaluator(ruleset, options);
+}
+
+/** Why a flag cannot be served: unknown, invalid, or of another type than the caller expects. */
+function refusal<T>(
+  key: string,
+  flag: CompiledFlag | undefined,
+  defaultValue: T,
+  expectedType: FlagType | undefined,
+): EvaluationResult<T> {
+  const name = JSON.stringify(key);
+  if (flag === undefined) return failure(defaultValue, 'FLAG_NOT_FOUND', `flag ${name} not found`);
+  if (flag.invalid) {
+    return failure(
+      defaultValue,
+      'PARSE_ERROR',
+      `flag ${name} has an invalid configuration; checkFlag() tells why`,
+      flag,
+    );
+  }
+  return failure(defaultValue, 'TYPE_MISMATCH', `flag ${name} is ${flag.type}, not ${expectedType}`, flag);
 }
 
 function failure<T>(value: T, errorCode: ErrorCode, errorMessage: string, flag?: CompiledFlag): EvaluationResult<T> {
