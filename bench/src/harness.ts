@@ -64,9 +64,15 @@ const LOOP_BODY = (awaited: boolean) => `
 
 const AsyncFunction = (async () => {}).constructor as FunctionConstructor;
 
+let loopsMade = 0;
+
 function makeLoop(async: boolean): Loop {
   const Ctor = async ? AsyncFunction : Function;
-  return new Ctor('fn', 'size', 'passes', LOOP_BODY(async)) as Loop;
+  // V8 caches what it compiles by source text: loops of the same text would share one function,
+  // and with it one call site for every case, which goes megamorphic and stops inlining. A
+  // numbered first line makes each loop's text, and so its function, its own.
+  loopsMade++;
+  return new Ctor('fn', 'size', 'passes', `// loop ${loopsMade}\n${LOOP_BODY(async)}`) as Loop;
 }
 
 interface Runner {
