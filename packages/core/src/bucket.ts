@@ -69,7 +69,10 @@ export interface SaltState {
 }
 
 export function saltState(salt: string): SaltState {
-  const bytes = utf8Bytes(salt);
+  return stateOf(utf8Bytes(salt));
+}
+
+function stateOf(bytes: Uint8Array): SaltState {
   const length = bytes.length;
   const at = length & ~3;
   let tail = (length - at) << 24;
@@ -78,11 +81,22 @@ export function saltState(salt: string): SaltState {
 }
 
 /**
+ * How rollouts hash `salt + value`: murmur3 x86_32 over its UTF-8 bytes, which every
+ * implementation must give alike. Each compiled ruleset holds one.
+ */
+export interface Hasher {
+  /** The state {@link Hasher.point} goes on from, worked out once per rollout. */
+  salt(salt: string): SaltState;
+  /** The point (0 … 99 999) of `salt + value`, by multiplication so no point is favoured. */
+  point(salt: SaltState, value: string): number;
+}
+
+/**
  * murmur3 x86_32 over the UTF-8 bytes of strings, with no allocation for inputs of up to a
  * third of {@link SCRATCH_BYTES} UTF-16 units (see `encodeUtf8`): they are encoded into a
  * buffer each compiled ruleset owns. Context keys and bucketing attributes are far shorter.
  */
-export class Murmur3Utf8 {
+export class Murmur3Utf8 implements Hasher {
   private readonly bytes = new Uint8Array(SCRATCH_BYTES);
 
   hash(input: string, seed = 0): number {
@@ -92,27 +106,47 @@ export class Murmur3Utf8 {
     return murmur3(long, long.length, seed);
   }
 
+  salt(salt: string): SaltState {
+    return saltState(salt);
+  }
+
   /**
-   * The point (0 … 99 999) of `salt + value`, by multiplication so no point is favoured. The
-   * hash goes on from the salt's state: only its tail bytes and the value are encoded, into the
-   * scratch buffer, so no concatenated string is made.
+   * The hash goes on from the salt's state: only its tail bytes and the value are encoded, into
+   * the scratch buffer, so no concatenated string is made.
    */
   point(salt: SaltState, value: string): number {
     const tail = salt.tail;
     const n = tail >>> 24;
-    let bytes = this.bytes;
+    const bytes = this.bytes;
     for (let i = 0; i < n; i++) bytes[i] = tail >>> (8 * i);
-    let end = encodeUtf8(value, bytes, n);
-    if (end < 0) {
-      const rest = utf8Bytes(value);
-      bytes = new Uint8Array(n + rest.length);
-      bytes.set(this.bytes.subarray(0, n));
-      bytes.set(rest, n);
-      end = bytes.length;
-    }
+    const end = encodeUtf8(value, bytes, n);
+    if (end < 0) return pointAfter(salt, utf8Bytes(value));
     const h = murmur3(bytes, end, salt.seed, salt.saltLength - n + end);
     return Math.floor((h * BUCKET_POINTS) / TWO_POW_32);
   }
+}
+
+/**
+ * Hashes with an encoder the platform already has, such as a `TextEncoder`, rather than
+ * {@link Murmur3Utf8}'s own, to spare a browser bundle the engine's encoder. The hashes are the
+ * same: a `TextEncoder` also writes U+FFFD for unpaired surrogates. Each point allocates.
+ */
+export function encoderHasher(encoder: { encode(input: string): Uint8Array }): Hasher {
+  return {
+    salt: (salt) => stateOf(encoder.encode(salt)),
+    point: (salt, value) => pointAfter(salt, encoder.encode(value)),
+  };
+}
+
+/** {@link Hasher.point} from the value's bytes, with the salt's tail bytes put before them in a fresh array. */
+function pointAfter(salt: SaltState, rest: Uint8Array): number {
+  const tail = salt.tail;
+  const n = tail >>> 24;
+  const bytes = new Uint8Array(n + rest.length);
+  for (let i = 0; i < n; i++) bytes[i] = tail >>> (8 * i);
+  bytes.set(rest, n);
+  const h = murmur3(bytes, bytes.length, salt.seed, salt.saltLength + rest.length);
+  return Math.floor((h * BUCKET_POINTS) / TWO_POW_32);
 }
 
 /**

@@ -86,7 +86,7 @@ const scopes = new WeakMap<CompiledFlag, FlagScope>();
 
 /** Compiles a flag into `scope` (a fresh one by default), where later flags can find it as a prerequisite. */
 export function compiled(input: unknown, scope = newScope()): CompiledFlag {
-  const flag = compileFlag(input, 'fallback-key');
+  const flag = compileFlag(input, 'fallback-key', scope.hasher);
   scope.flags.set(flag.key, flag);
   scopes.set(flag, scope);
   return flag;

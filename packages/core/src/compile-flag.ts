@@ -1,4 +1,4 @@
-import { BUCKET_POINTS, type SaltState, saltState } from './bucket.js';
+import { BUCKET_POINTS, type Hasher, type SaltState } from './bucket.js';
 import { clauses, NONE } from './compile-segment.js';
 import { bad, caught, list, nonEmpty, obj, str } from './config-error.js';
 import { allMatch, type CompiledClause } from './operators.js';
@@ -70,14 +70,14 @@ class Rollout implements SaltState {
 }
 
 /** Compiles one flag; a configuration that cannot be evaluated gives a flag marked invalid. */
-export function compileFlag(input: unknown, fallbackKey: string): CompiledFlag {
+export function compileFlag(input: unknown, fallbackKey: string, hasher: Hasher): CompiledFlag {
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const type = FLAG_TYPES.includes(raw.type as FlagType) ? (raw.type as FlagType) : undefined;
   const metadata = readMetadata(raw.metadata);
   let logic: Logic | undefined;
   let invalid = false;
   try {
-    logic = compileLogic(raw, type, metadata);
+    logic = compileLogic(raw, type, metadata, hasher);
   } catch (err) {
     invalid = caught(err);
   }
@@ -103,7 +103,12 @@ export function compileFlag(input: unknown, fallbackKey: string): CompiledFlag {
 type Logic = ReturnType<typeof compileLogic>;
 
 /** Makes every check `validate.ts` makes, without saying which one failed. */
-function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, metadata: FlagMetadata | undefined) {
+function compileLogic(
+  raw: Record<string, unknown>,
+  type: FlagType | undefined,
+  metadata: FlagMetadata | undefined,
+  hasher: Hasher,
+) {
   const key = nonEmpty(raw.key);
   const enabled = raw.enabled;
   if (type === undefined || typeof enabled !== 'boolean') bad();
@@ -119,7 +124,7 @@ function compileLogic(raw: Record<string, unknown>, type: FlagType | undefined, 
     const rollout = obj(what.rollout);
     const by = nonEmpty(rollout.bucketBy ?? 'key');
     const weights = rolloutWeights(rollout.weights, variant);
-    return rolloutOf(by, order, weights, salt, (name) => made(name, 'SPLIT', ruleId));
+    return rolloutOf(by, order, weights, salt, hasher, (name) => made(name, 'SPLIT', ruleId));
   };
 
   const off = raw.offVariant === undefined ? undefined : made(raw.offVariant, 'DISABLED');
@@ -156,16 +161,9 @@ export function ruleClauses(flag: CompiledFlag): (readonly CompiledClause[])[] {
 
 /** Whether a value may be served by a flag of `type`. */
 export function valueHasType(value: unknown, type: FlagType): boolean {
-  switch (type) {
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'string':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'json':
-      return value !== undefined;
-  }
+  // The other types are typeof names; a number must also be finite.
+  if (type === 'json') return value !== undefined;
+  return typeof value === type && (type !== 'number' || Number.isFinite(value));
 }
 
 function variantValues(input: unknown, type: FlagType): Map<string, FlagValue> {
@@ -224,6 +222,7 @@ function rolloutOf(
   order: readonly string[],
   weights: ReadonlyMap<string, number>,
   salt: string,
+  hasher: Hasher,
   made: (variant: string) => Result,
 ): Rollout | Result {
   const buckets: (number | Result)[] = [];
@@ -244,9 +243,8 @@ function rolloutOf(
   if (buckets.length === 2) return unbucketed as Result;
   // A salt ending in half a surrogate pair would pair up with the value's first code unit in
   // utf8(salt + value), so such a salt is prefixed to the value as a string instead.
-  const last = salt.charCodeAt(salt.length - 1);
-  const split = last >= 0xd800 && last <= 0xdbff;
-  const { seed, tail, saltLength } = saltState(split ? '' : salt);
+  const split = /[\ud800-\udbff]$/.test(salt);
+  const { seed, tail, saltLength } = hasher.salt(split ? '' : salt);
   // slice() keeps exactly the buckets, without the spare room push() grew.
   return new Rollout(by, buckets.slice(), unbucketed as Result, split ? salt : '', seed, tail, saltLength);
 }

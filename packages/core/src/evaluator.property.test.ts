@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encoderHasher } from './bucket.js';
 import { ruleset } from './builders.fixture.js';
-import { compile, type Evaluator } from './evaluator.js';
+import { compile, Evaluator } from './evaluator.js';
 import type { Flag, Ruleset, WeightedVariant } from './types.js';
 
 /** The rulesets these properties run on: flags only, in environment `test` at version 1. */
@@ -73,6 +74,20 @@ describe('determinism', () => {
     rules: fc.array(fc.array(clause, { minLength: 1, maxLength: 3 }), { maxLength: 3 }),
     targets: fc.array(anyKey, { maxLength: 3 }),
   });
+  const flagsOf = (specs: (typeof flagArb extends fc.Arbitrary<infer T> ? T : never)[]): Flag[] =>
+    specs.map((s, i) =>
+      rolloutFlag(`f${i}`, s.weights, {
+        ...(s.salt === undefined ? {} : { salt: s.salt }),
+        targets: [{ variant: 'v1', values: s.targets }],
+        rules: s.rules.map((clauses, r) => ({ id: `r${r}`, clauses, serve: { variant: 'v0' } })),
+        defaultServe: {
+          rollout: {
+            bucketBy: s.bucketBy,
+            weights: s.weights.map((weight, v) => ({ variant: `v${v}`, weight })),
+          },
+        },
+      }),
+    );
   const contextArb = fc.record(
     {
       key: anyKey,
@@ -91,19 +106,7 @@ describe('determinism', () => {
         fc.array(flagArb, { minLength: 1, maxLength: 4 }),
         fc.array(contextArb, { minLength: 1, maxLength: 8 }),
         (specs, contexts) => {
-          const flags = specs.map((s, i) =>
-            rolloutFlag(`f${i}`, s.weights, {
-              ...(s.salt === undefined ? {} : { salt: s.salt }),
-              targets: [{ variant: 'v1', values: s.targets }],
-              rules: s.rules.map((clauses, r) => ({ id: `r${r}`, clauses, serve: { variant: 'v0' } })),
-              defaultServe: {
-                rollout: {
-                  bucketBy: s.bucketBy,
-                  weights: s.weights.map((weight, v) => ({ variant: `v${v}`, weight })),
-                },
-              },
-            }),
-          );
+          const flags = flagsOf(specs);
           const definition = testRuleset(flags);
           const first = compile(definition);
           const second = compile(JSON.parse(JSON.stringify(definition)));
@@ -113,6 +116,29 @@ describe('determinism', () => {
               expect(result.reason).not.toBe('ERROR');
               expect(first.evaluate(flag.key, context, null)).toEqual(result);
               expect(second.evaluate(flag.key, { ...context }, null)).toEqual(result);
+            }
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('gives the same results hashing with TextEncoder (as the browser SDK does) as with its own encoder', () => {
+    const encoder = new (
+      globalThis as unknown as { TextEncoder: new () => { encode(input: string): Uint8Array } }
+    ).TextEncoder();
+    fc.assert(
+      fc.property(
+        fc.array(flagArb, { minLength: 1, maxLength: 4 }),
+        fc.array(contextArb, { minLength: 1, maxLength: 8 }),
+        (specs, contexts) => {
+          const flags = flagsOf(specs);
+          const own = compile(testRuleset(flags));
+          const platform = new Evaluator(testRuleset(flags), { hasher: encoderHasher(encoder) });
+          for (const context of contexts) {
+            for (const flag of flags) {
+              expect(platform.evaluate(flag.key, context, null)).toStrictEqual(own.evaluate(flag.key, context, null));
             }
           }
         },

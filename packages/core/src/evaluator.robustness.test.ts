@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Murmur3Utf8 } from './bucket.js';
 import { checkFlag, checkSegment } from './check.js';
 import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
@@ -519,7 +520,7 @@ function damagedUpTo3(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
 describe('checkFlag and checkSegment agree with the engine', () => {
   /** Whether the flag is refused, once both have said the same. */
   const flagAgrees = (flag: unknown): boolean => {
-    const invalid = compileFlag(flag, 'fallback').invalid;
+    const invalid = compileFlag(flag, 'fallback', new Murmur3Utf8()).invalid;
     expect(checkFlag(flag as Flag) !== undefined).toBe(invalid);
     return invalid;
   };

@@ -1,4 +1,4 @@
-import { Murmur3Utf8 } from './bucket.js';
+import { type Hasher, Murmur3Utf8 } from './bucket.js';
 import { type CompiledFlag, compileFlag, type FlagScope, type Result, runFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
@@ -25,6 +25,11 @@ export interface CompileOptions {
   keepDefinitions?: boolean;
 }
 
+export interface EvaluatorOptions extends CompileOptions {
+  /** How rollouts hash; {@link compile} gives each ruleset a {@link Murmur3Utf8} of its own. */
+  hasher: Hasher;
+}
+
 /**
  * A compiled ruleset: evaluates flags locally and takes patches. It never throws from
  * `evaluate`; every problem comes back as a result with reason `ERROR` and an error code.
@@ -38,7 +43,7 @@ export class Evaluator {
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
   private readonly tombstones = new Map<string, number>();
 
-  constructor(ruleset: Ruleset, options: CompileOptions = {}) {
+  constructor(ruleset: Ruleset, options: EvaluatorOptions) {
     assertRuleset(ruleset);
     this.environment = ruleset.environment;
     this.currentVersion = ruleset.version;
@@ -46,7 +51,7 @@ export class Evaluator {
     this.scope = {
       flags: new Map(),
       segments: new Map(),
-      hasher: new Murmur3Utf8(),
+      hasher: options.hasher,
       semver: semverMemo(),
       stack: [],
       failure: undefined,
@@ -149,14 +154,14 @@ export class Evaluator {
       compiled.delete(key);
     } else {
       kept?.set(key, value);
-      compiled.set(key, (flag ? compileFlag : compileSegment)(value, key));
+      compiled.set(key, flag ? compileFlag(value, key, this.scope.hasher) : compileSegment(value, key));
     }
   }
 }
 
 /** Compiles a ruleset. Throws {@link RulesetError} only when the ruleset as a whole is unusable. */
 export function compile(ruleset: Ruleset, options?: CompileOptions): Evaluator {
-  return new Evaluator(ruleset, options);
+  return new Evaluator(ruleset, { ...options, hasher: new Murmur3Utf8() });
 }
 
 /** Why a flag cannot be served: unknown, invalid, or of another type than the caller expects. */

@@ -1,4 +1,12 @@
-export { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, utf8Bytes } from './bucket.js';
+export {
+  BUCKET_POINTS,
+  encoderHasher,
+  encodeUtf8,
+  type Hasher,
+  Murmur3Utf8,
+  type SaltState,
+  utf8Bytes,
+} from './bucket.js';
 export { affectedFlags, changedFlags } from './changes.js';
 export { type ConfigProblem, checkFlag, checkSegment } from './check.js';
 export { Backoff } from './client/backoff.js';
@@ -31,7 +39,7 @@ export type {
 export { type SseEvent, SseParser } from './client/sse-parser.js';
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';
-export { type CompileOptions, compile, Evaluator } from './evaluator.js';
+export { type CompileOptions, compile, Evaluator, type EvaluatorOptions } from './evaluator.js';
 export { MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
 export type { ErrorCode, EvaluationResult, Reason } from './reasons.js';
 export { compareSemver, parseSemver, type SemVer } from './semver.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Murmur3Utf8 } from './bucket.js';
 import { checkoutFlag, clauseMatches, scopeWithSegments } from './builders.fixture.js';
 import { type ConfigProblem, checkFlag } from './check.js';
 import { compileFlag } from './compile-flag.js';
@@ -19,7 +20,7 @@ function matches(c: Clause, value: unknown): boolean {
 function compileError(c: unknown): ConfigProblem {
   const clauses = [clause('in', ['x']), c];
   const flag = checkoutFlag({ rules: [{ id: 'r', clauses, serve: { variant: 'on' } }] as never });
-  expect(compileFlag(flag, flag.key).invalid).toBe(true);
+  expect(compileFlag(flag, flag.key, new Murmur3Utf8()).invalid).toBe(true);
   const problem = checkFlag(flag);
   if (problem === undefined) throw new Error('expected the clause to be refused');
   return problem;

@@ -216,5 +216,6 @@ export function toInstant(v: unknown): number | undefined {
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  // 31 days in odd months up to July and even months from August.
+  return 30 + ((month + (month >> 3)) & 1);
 }

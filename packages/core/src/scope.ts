@@ -1,4 +1,4 @@
-import type { Murmur3Utf8 } from './bucket.js';
+import type { Hasher } from './bucket.js';
 import type { CompiledClause } from './operators.js';
 import { parseSemver, type SemVer } from './semver.js';
 
@@ -26,7 +26,7 @@ export const MAX_NESTING = 64;
  */
 export interface EvalScope {
   readonly segments: Map<string, CompiledSegment>;
-  readonly hasher: Murmur3Utf8;
+  readonly hasher: Hasher;
   /** Parses a context's semver, remembering the few versions the field sends. */
   readonly semver: (v: string) => SemVer | undefined;
   /** Flags and segments being evaluated, innermost last: a key met again is a cycle. */

@@ -12,7 +12,7 @@ export interface SemVer {
 }
 
 const SEMVER =
-  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$/;
+  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][\da-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][\da-zA-Z-]*))*))?(?:\+[\da-zA-Z-]+(?:\.[\da-zA-Z-]+)*)?$/;
 
 const NUMERIC = /^\d+$/;
 
@@ -24,35 +24,29 @@ export function parseSemver(input: string): SemVer | undefined {
   const major = Number(m[1]);
   const minor = Number(m[2]);
   const patch = Number(m[3]);
-  if (!Number.isSafeInteger(major) || !Number.isSafeInteger(minor) || !Number.isSafeInteger(patch)) {
-    return undefined;
-  }
   const pre = m[4];
   const prerelease = pre === undefined ? [] : pre.split('.').map((id) => (NUMERIC.test(id) ? Number(id) : id));
-  // Numeric identifiers compare numerically; past 2^53 - 1 two different ones could compare equal.
-  for (const id of prerelease) if (typeof id === 'number' && !Number.isSafeInteger(id)) return undefined;
+  // Numbers past 2^53 - 1 could compare equal to different ones.
+  for (const n of [major, minor, patch, ...prerelease])
+    if (typeof n === 'number' && !Number.isSafeInteger(n)) return undefined;
   return { major, minor, patch, prerelease };
 }
 
 /** Negative when `a` orders before `b`, zero when equal in precedence, positive after. */
 export function compareSemver(a: SemVer, b: SemVer): number {
-  if (a.major !== b.major) return a.major - b.major;
-  if (a.minor !== b.minor) return a.minor - b.minor;
-  if (a.patch !== b.patch) return a.patch - b.patch;
+  // Differences of safe integers are exact, so nonzero whenever the parts differ.
+  const release = a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+  if (release !== 0) return release;
   const pa = a.prerelease;
   const pb = b.prerelease;
   if (pa.length === 0 || pb.length === 0) return pb.length - pa.length;
-  const n = Math.min(pa.length, pb.length);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < pa.length && i < pb.length; i++) {
     const x = pa[i] as string | number;
     const y = pb[i] as string | number;
     if (x === y) continue;
-    const xNum = typeof x === 'number';
-    const yNum = typeof y === 'number';
-    // Numeric identifiers order before alphanumeric ones, which compare in ASCII order.
-    if (xNum && yNum) return x - y;
-    if (xNum) return -1;
-    if (yNum) return 1;
+    // Numeric identifiers order before alphanumeric ones; alike, numbers compare numerically and
+    // strings in ASCII order.
+    if (typeof x !== typeof y) return typeof x === 'number' ? -1 : 1;
     return x < y ? -1 : 1;
   }
   return pa.length - pb.length;
