@@ -1,20 +1,12 @@
-import {
-  compile,
-  type EvaluationContext,
-  type Evaluator,
-  type Flag,
-  FlagClient,
-  type HttpResponse,
-  type Platform,
-  type Ruleset,
-  type StreamHandlers,
-} from '@switchyard/core';
+import { compile, type EvaluationContext, type Evaluator, type Ruleset } from '@switchyard/core';
 import { generateContexts } from '../evaluation/contexts.js';
 import { CONTEXT_COUNT, CONTEXT_SEED } from '../evaluation/run.js';
 import { FLAG_IDS, FLAG_TITLES, type FlagId, ROLLOUT_FLAG, RULES_FLAG, STATIC_FLAG } from '../evaluation/scenario.js';
 import { switchyardRuleset } from '../evaluation/switchyard.js';
 import { type BenchCase, type CaseResult, type HarnessOptions, measure } from '../harness.js';
 import { formatNs, type Section, table } from '../report.js';
+import { clientMemoryInFreshProcess, MEMORY_FLAGS, MEMORY_SAMPLES, type MemoryResult } from './memory.js';
+import { readyClient } from './ready-client.js';
 
 const KEYS: Record<FlagId, string> = { a: STATIC_FLAG.key, b: ROLLOUT_FLAG.key, c: RULES_FLAG.key };
 /** The three flags in turn, so that consecutive calls never share a result (no last-result shortcut). */
@@ -23,150 +15,7 @@ type Row = FlagId | 'mixed';
 const ROWS: readonly Row[] = [...FLAG_IDS, 'mixed'];
 const ROW_TITLES: Record<Row, string> = { ...FLAG_TITLES, mixed: '(a), (b), (c) in turn' };
 const MAX_OVERHEAD = 0.2;
-const MEMORY_FLAGS = 1_000;
 const MEMORY_BUDGET_BYTES = 1024 * 1024;
-
-/**
- * A platform whose stream delivers `ruleset` as its `put` as soon as it opens, and whose HTTP
- * accepts event batches: the client behind it is exactly the one the Node SDK's
- * `createClient` returns (`FlagClient`, analytics on), ready, without a network in the timing.
- */
-function inProcessPlatform(ruleset: string): Platform {
-  const timers = new Set<NodeJS.Timeout>();
-  return {
-    clock: {
-      now: () => Date.now(),
-      setTimeout(fn, ms) {
-        const t = setTimeout(fn, ms);
-        t.unref();
-        timers.add(t);
-        return () => clearTimeout(t);
-      },
-    },
-    http: {
-      request: async (): Promise<HttpResponse> => ({ status: 202, header: () => undefined, body: '' }),
-    },
-    stream: {
-      open(_request, handlers: StreamHandlers) {
-        queueMicrotask(() => {
-          handlers.onOpen();
-          handlers.onData();
-          handlers.onEvent({ event: 'put', data: ruleset, lastEventId: '1' });
-        });
-        return { close() {} };
-      },
-    },
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
-  };
-}
-
-async function readyClient(ruleset: Ruleset | string): Promise<FlagClient> {
-  const text = typeof ruleset === 'string' ? ruleset : JSON.stringify(ruleset);
-  const client = new FlagClient(
-    // Analytics stay on (every getter counts), flushed far less often than a slice lasts.
-    { sdkKey: 'bench', baseUrl: 'http://bench.invalid', flushIntervalMs: 3_600_000 },
-    inProcessPlatform(text),
-  );
-  await client.waitForReady({ timeout: 5_000 });
-  return client;
-}
-
-/** A typical server-side flag: two variants, a rule on a country list, a 25 % rollout otherwise. */
-function typicalFlag(i: number): Flag {
-  return {
-    key: `flag-${String(i).padStart(4, '0')}`,
-    type: 'boolean',
-    variants: [
-      { key: 'on', value: true },
-      { key: 'off', value: false },
-    ],
-    metadata: { owner: `team-${i % 20}` },
-    enabled: true,
-    rules: [
-      {
-        id: 'pilot',
-        clauses: [{ attribute: 'country', op: 'in', values: ['NL', 'BE', 'LU', 'DE', 'FR'] }],
-        serve: { variant: 'on' },
-      },
-    ],
-    defaultServe: {
-      rollout: {
-        weights: [
-          { variant: 'on', weight: 25_000 },
-          { variant: 'off', weight: 75_000 },
-        ],
-      },
-    },
-    version: i + 1,
-  };
-}
-
-function gc(): void {
-  const collect = (globalThis as { gc?: () => void }).gc;
-  if (collect === undefined) throw new Error('the memory measurement needs node --expose-gc');
-  for (let i = 0; i < 3; i++) collect();
-}
-
-interface MemoryFigures {
-  /** Heap held for the flags: every flag evaluated, then the analytics window sent. */
-  bytes: number;
-  /** The same before the analytics were sent: one window with two counters per flag. */
-  withCounters: number;
-  jsonBytes: number;
-}
-
-/** Fresh clients measured in turn; the median is reported, with the range of `bytes`. */
-const MEMORY_SAMPLES = 7;
-
-async function medianClientMemory(): Promise<MemoryFigures & { low: number; high: number }> {
-  const samples: MemoryFigures[] = [];
-  for (let i = 0; i < MEMORY_SAMPLES; i++) samples.push(await clientMemory());
-  const median = (pick: (m: MemoryFigures) => number) =>
-    samples.map(pick).sort((a, b) => a - b)[Math.floor(MEMORY_SAMPLES / 2)] as number;
-  const bytes = samples.map((m) => m.bytes);
-  return {
-    bytes: median((m) => m.bytes),
-    withCounters: median((m) => m.withCounters),
-    jsonBytes: samples[0]?.jsonBytes ?? 0,
-    low: Math.min(...bytes),
-    high: Math.max(...bytes),
-  };
-}
-
-/**
- * Heap held by a ready client serving `MEMORY_FLAGS` flags: the heap minus the heap before the
- * client was made, both after full collections. The ruleset's JSON text exists before and after,
- * so only what the client keeps counts. Every flag is evaluated, on its rule and on its rollout,
- * before the heap is read, so whatever an engine builds on first use counts too; the evaluation
- * counters that makes are read once with the flags and once after they were sent.
- */
-async function clientMemory(): Promise<MemoryFigures> {
-  const ruleset: Ruleset = {
-    schemaVersion: 1,
-    environment: 'bench',
-    version: MEMORY_FLAGS,
-    segments: [],
-    flags: Array.from({ length: MEMORY_FLAGS }, (_, i) => typicalFlag(i)),
-  };
-  const text = JSON.stringify(ruleset);
-  gc();
-  const before = process.memoryUsage().heapUsed;
-  const client = await readyClient(text);
-  for (let i = 0; i < MEMORY_FLAGS; i++) {
-    const key = typicalFlag(i).key;
-    if (client.getBoolean(key, { key: 'u', country: 'NL' }, false) !== true) {
-      throw new Error(`the memory client does not serve ${key}`);
-    }
-    client.getBoolean(key, { key: `user-${i}`, country: 'SE' }, false);
-  }
-  gc();
-  const withCounters = process.memoryUsage().heapUsed - before;
-  await client.flush();
-  gc();
-  const bytes = process.memoryUsage().heapUsed - before;
-  await client.close();
-  return { bytes, withCounters, jsonBytes: Buffer.byteLength(text) };
-}
 
 export async function runSdkNodeBenchmark(
   options: Omit<HarnessOptions, 'onRound'>,
@@ -221,7 +70,7 @@ export async function runSdkNodeBenchmark(
       if (core?.onPerPass !== sdk?.onPerPass) warnings.push(`${ROW_TITLES[row]}: the getter and the core disagree`);
     }
     log('sdk-node: memory of a ready client with 1 000 flags');
-    const memory = await medianClientMemory();
+    const memory = clientMemoryInFreshProcess();
     return { title: 'Node SDK getter', body: render(byId, memory, warnings, options) };
   } finally {
     await client.close();
@@ -230,7 +79,7 @@ export async function runSdkNodeBenchmark(
 
 function render(
   results: ReadonlyMap<string, CaseResult>,
-  memory: MemoryFigures & { low: number; high: number },
+  memory: MemoryResult,
   warnings: readonly string[],
   options: Omit<HarnessOptions, 'onRound'>,
 ): string {
@@ -299,7 +148,8 @@ function render(
       'flag then evaluated on its rule and on its rollout: `heapUsed` minus `heapUsed` before the client was ' +
       `made, each after full collections, once the evaluation counts were sent; the median of ${MEMORY_SAMPLES} fresh ` +
       'clients, with the lowest and highest in brackets (a heap reading moves with what the collector ' +
-      'left). The last column is the same ' +
+      'left), measured in a node process of their own so that the benchmarks run before leave nothing on ' +
+      'its heap. The last column is the same ' +
       'before they were sent: the analytics window holds one counter per flag, variant and reason evaluated ' +
       '(at most `maxEvaluationCounters`) until the next flush.',
     '',

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encoderHasher } from './bucket.js';
 import { ruleset } from './builders.fixture.js';
 import { compile, Evaluator } from './evaluator.js';
-import type { Flag, Ruleset, WeightedVariant } from './types.js';
+import type { EvaluationContext, Flag, Ruleset, WeightedVariant } from './types.js';
 
 /** The rulesets these properties run on: flags only, in environment `test` at version 1. */
 function testRuleset(flags: Flag[]): Ruleset {
@@ -100,51 +100,46 @@ describe('determinism', () => {
     { requiredKeys: [] },
   );
 
-  it('gives the same result for the same ruleset and context, from one evaluator or two', () => {
+  /** Checks a property on sampled flags (a ruleset of them) and contexts. */
+  const forSamples = (check: (flags: Flag[], contexts: EvaluationContext[]) => void) =>
     fc.assert(
       fc.property(
         fc.array(flagArb, { minLength: 1, maxLength: 4 }),
         fc.array(contextArb, { minLength: 1, maxLength: 8 }),
-        (specs, contexts) => {
-          const flags = flagsOf(specs);
-          const definition = testRuleset(flags);
-          const first = compile(definition);
-          const second = compile(JSON.parse(JSON.stringify(definition)));
-          for (const context of contexts) {
-            for (const flag of flags) {
-              const result = first.evaluate(flag.key, context, null);
-              expect(result.reason).not.toBe('ERROR');
-              expect(first.evaluate(flag.key, context, null)).toEqual(result);
-              expect(second.evaluate(flag.key, { ...context }, null)).toEqual(result);
-            }
-          }
-        },
+        (specs, contexts) => check(flagsOf(specs), contexts),
       ),
       { numRuns: 150 },
     );
+
+  it('gives the same result for the same ruleset and context, from one evaluator or two', () => {
+    forSamples((flags, contexts) => {
+      const definition = testRuleset(flags);
+      const first = compile(definition);
+      const second = compile(JSON.parse(JSON.stringify(definition)));
+      for (const context of contexts) {
+        for (const flag of flags) {
+          const result = first.evaluate(flag.key, context, null);
+          expect(result.reason).not.toBe('ERROR');
+          expect(first.evaluate(flag.key, context, null)).toEqual(result);
+          expect(second.evaluate(flag.key, { ...context }, null)).toEqual(result);
+        }
+      }
+    });
   });
 
   it('gives the same results hashing with TextEncoder (as the browser SDK does) as with its own encoder', () => {
     const encoder = new (
       globalThis as unknown as { TextEncoder: new () => { encode(input: string): Uint8Array } }
     ).TextEncoder();
-    fc.assert(
-      fc.property(
-        fc.array(flagArb, { minLength: 1, maxLength: 4 }),
-        fc.array(contextArb, { minLength: 1, maxLength: 8 }),
-        (specs, contexts) => {
-          const flags = flagsOf(specs);
-          const own = compile(testRuleset(flags));
-          const platform = new Evaluator(testRuleset(flags), { hasher: encoderHasher(encoder) });
-          for (const context of contexts) {
-            for (const flag of flags) {
-              expect(platform.evaluate(flag.key, context, null)).toStrictEqual(own.evaluate(flag.key, context, null));
-            }
-          }
-        },
-      ),
-      { numRuns: 150 },
-    );
+    forSamples((flags, contexts) => {
+      const own = compile(testRuleset(flags));
+      const platform = new Evaluator(testRuleset(flags), { hasher: encoderHasher(encoder) });
+      for (const context of contexts) {
+        for (const flag of flags) {
+          expect(platform.evaluate(flag.key, context, null)).toStrictEqual(own.evaluate(flag.key, context, null));
+        }
+      }
+    });
   });
 });
 

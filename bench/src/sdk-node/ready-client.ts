@@ -1,0 +1,46 @@
+import { FlagClient, type HttpResponse, type Platform, type Ruleset, type StreamHandlers } from '@switchyard/core';
+
+/**
+ * A platform whose stream delivers `ruleset` as its `put` as soon as it opens, and whose HTTP
+ * accepts event batches: the client behind it is exactly the one the Node SDK's
+ * `createClient` returns (`FlagClient`, analytics on), ready, without a network in the timing.
+ */
+function inProcessPlatform(ruleset: string): Platform {
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    clock: {
+      now: () => Date.now(),
+      setTimeout(fn, ms) {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        timers.add(t);
+        return () => clearTimeout(t);
+      },
+    },
+    http: {
+      request: async (): Promise<HttpResponse> => ({ status: 202, header: () => undefined, body: '' }),
+    },
+    stream: {
+      open(_request, handlers: StreamHandlers) {
+        queueMicrotask(() => {
+          handlers.onOpen();
+          handlers.onData();
+          handlers.onEvent({ event: 'put', data: ruleset, lastEventId: '1' });
+        });
+        return { close() {} };
+      },
+    },
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  };
+}
+
+export async function readyClient(ruleset: Ruleset | string): Promise<FlagClient> {
+  const text = typeof ruleset === 'string' ? ruleset : JSON.stringify(ruleset);
+  const client = new FlagClient(
+    // Analytics stay on (every getter counts), flushed far less often than a slice lasts.
+    { sdkKey: 'bench', baseUrl: 'http://bench.invalid', flushIntervalMs: 3_600_000 },
+    inProcessPlatform(text),
+  );
+  await client.waitForReady({ timeout: 5_000 });
+  return client;
+}
