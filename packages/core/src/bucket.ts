@@ -126,18 +126,6 @@ export class Murmur3Utf8 implements Hasher {
   }
 }
 
-/**
- * Hashes with an encoder the platform already has, such as a `TextEncoder`, rather than
- * {@link Murmur3Utf8}'s own, to spare a browser bundle the engine's encoder. The hashes are the
- * same: a `TextEncoder` also writes U+FFFD for unpaired surrogates. Each point allocates.
- */
-export function encoderHasher(encoder: { encode(input: string): Uint8Array }): Hasher {
-  return {
-    salt: (salt) => stateOf(encoder.encode(salt)),
-    point: (salt, value) => pointAfter(salt, encoder.encode(value)),
-  };
-}
-
 /** {@link Hasher.point} from the value's bytes, with the salt's tail bytes put before them in a fresh array. */
 function pointAfter(salt: SaltState, rest: Uint8Array): number {
   const tail = salt.tail;

@@ -58,7 +58,7 @@ export const onFor = (id: string, clauses: Clause[]): Rule => ({
 
 /** A fresh evaluation scope over the given compiled segments, with nothing under way. */
 export function newEvalScope(segments: Map<string, CompiledSegment> = new Map()): EvalScope {
-  return { segments, hasher: new Murmur3Utf8(), semver: semverMemo(), stack: [], failure: undefined };
+  return { segments, semver: semverMemo(), stack: [], failure: undefined };
 }
 
 /** A scope holding the given segments, compiled. */
@@ -68,7 +68,7 @@ export function scopeWithSegments(segments: Segment[]): EvalScope {
 
 /** A fresh scope to compile flags into: no flags, no segments. */
 export function newScope(): FlagScope {
-  return { flags: new Map(), ...newEvalScope() };
+  return { flags: new Map(), hasher: new Murmur3Utf8(), ...newEvalScope() };
 }
 
 /** Whether a context matches one clause. */

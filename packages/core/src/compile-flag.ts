@@ -10,6 +10,7 @@ export const FLAG_TYPES: readonly FlagType[] = ['boolean', 'string', 'number', '
 
 export interface FlagScope extends EvalScope {
   readonly flags: Map<string, CompiledFlag>;
+  readonly hasher: Hasher;
 }
 
 export type Result = EvaluationResult<unknown>;
@@ -276,11 +277,11 @@ export function runFlag(
   return serve(flag.fallthrough as Serve, context, scope);
 }
 
-function serve(what: Serve, context: EvaluationContext, scope: EvalScope): Result {
+function serve(what: Serve, context: EvaluationContext, scope: FlagScope): Result {
   return what instanceof Rollout ? bucket(what, context, scope) : what;
 }
 
-function bucket(rollout: Rollout, context: EvaluationContext, scope: EvalScope): Result {
+function bucket(rollout: Rollout, context: EvaluationContext, scope: FlagScope): Result {
   const value = context[rollout.by];
   let input: string;
   if (typeof value === 'string') input = value;
@@ -361,10 +362,8 @@ function readMetadata(input: unknown): Readonly<FlagMetadata> | undefined {
  * Served values are shared by every evaluation, so a caller must not be able to change them;
  * a copy keeps the caller's own ruleset objects unfrozen.
  */
-function frozenCopy(value: FlagValue): FlagValue {
-  return typeof value === 'object' && value !== null
-    ? deepFreeze(JSON.parse(JSON.stringify(value)) as FlagValue)
-    : value;
+export function frozenCopy<T>(value: T): T {
+  return typeof value === 'object' && value !== null ? deepFreeze(JSON.parse(JSON.stringify(value)) as T) : value;
 }
 
 function deepFreeze<T>(value: T): T {

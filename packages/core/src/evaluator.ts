@@ -7,6 +7,7 @@ import { type CompiledSegment, semverMemo } from './scope.js';
 import {
   type EvaluationContext,
   type Flag,
+  type FlagMetadata,
   type FlagType,
   type Patch,
   type Ruleset,
@@ -164,10 +165,17 @@ export function compile(ruleset: Ruleset, options?: CompileOptions): Evaluator {
   return new Evaluator(ruleset, { ...options, hasher: new Murmur3Utf8() });
 }
 
+/** What both engines' flags tell about themselves when they cannot be served. */
+interface Refusable {
+  readonly invalid?: boolean | undefined;
+  readonly type: FlagType | undefined;
+  readonly metadata?: Readonly<FlagMetadata> | undefined;
+}
+
 /** Why a flag cannot be served: unknown, invalid, or of another type than the caller expects. */
-function refusal<T>(
+export function refusal<T>(
   key: string,
-  flag: CompiledFlag | undefined,
+  flag: Refusable | undefined,
   defaultValue: T,
   expectedType: FlagType | undefined,
 ): EvaluationResult<T> {
@@ -184,14 +192,19 @@ function refusal<T>(
   return failure(defaultValue, 'TYPE_MISMATCH', `flag ${name} is ${flag.type}, not ${expectedType}`, flag);
 }
 
-function failure<T>(value: T, errorCode: ErrorCode, errorMessage: string, flag?: CompiledFlag): EvaluationResult<T> {
+export function failure<T>(
+  value: T,
+  errorCode: ErrorCode,
+  errorMessage: string,
+  flag?: Refusable,
+): EvaluationResult<T> {
   const result = { value, reason: 'ERROR', errorCode, errorMessage } as const;
   return flag?.metadata === undefined ? result : { ...result, flagMetadata: flag.metadata };
 }
 
 const invalid = (what: string) => new RulesetError('INVALID_RULESET', `invalid ${what}`);
 
-function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
+export function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
   if (typeof ruleset !== 'object' || ruleset === null) throw invalid('ruleset');
   const r = ruleset as Partial<Ruleset>;
   if (r.schemaVersion !== SCHEMA_VERSION) {
@@ -206,7 +219,7 @@ function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
   if (!Array.isArray(r.segments)) throw invalid('segments');
 }
 
-function keyOf(item: unknown, path: string): string {
+export function keyOf(item: unknown, path: string): string {
   const key = (item as { key?: unknown } | null)?.key;
   if (typeof key !== 'string' || key === '') throw invalid(`${path}.key`);
   return key;

@@ -1,6 +1,5 @@
 export {
   BUCKET_POINTS,
-  encoderHasher,
   encodeUtf8,
   type Hasher,
   Murmur3Utf8,
@@ -37,6 +36,7 @@ export type {
   StreamRequest,
 } from './client/platform.js';
 export { type SseEvent, SseParser } from './client/sse-parser.js';
+export { clientView, type Viewed, viewFlag, viewSegment } from './client-view.js';
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';
 export { type CompileOptions, compile, Evaluator, type EvaluatorOptions } from './evaluator.js';
@@ -44,3 +44,4 @@ export { MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
 export type { ErrorCode, EvaluationResult, Reason } from './reasons.js';
 export { compareSemver, parseSemver, type SemVer } from './semver.js';
 export * from './types.js';
+export { type ViewEvaluator, viewEvaluator } from './view-evaluator.js';

@@ -1,5 +1,5 @@
 import { bad, list, nonEmpty, obj, str } from './config-error.js';
-import { type CompiledSegment, type EvalScope, enter, leave } from './scope.js';
+import { type CompiledSegment, type EvalScope, enter, invalidSegment, leave } from './scope.js';
 import { compareSemver, parseSemver, type SemVer } from './semver.js';
 import type { EvaluationContext, Operator } from './types.js';
 
@@ -160,7 +160,7 @@ function inSegment(key: string, context: EvaluationContext, scope: EvalScope): b
   if (segment === undefined) return false;
   // A broken segment must not silently match nobody: negated, that would match everybody.
   if (segment.invalid) {
-    scope.failure = `segment ${JSON.stringify(key)} has an invalid configuration`;
+    scope.failure = invalidSegment(key);
     return false;
   }
   if (!enter(scope, `segment:${key}`)) return false;

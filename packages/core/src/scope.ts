@@ -1,4 +1,3 @@
-import type { Hasher } from './bucket.js';
 import type { CompiledClause } from './operators.js';
 import { parseSemver, type SemVer } from './semver.js';
 
@@ -26,7 +25,6 @@ export const MAX_NESTING = 64;
  */
 export interface EvalScope {
   readonly segments: Map<string, CompiledSegment>;
-  readonly hasher: Hasher;
   /** Parses a context's semver, remembering the few versions the field sends. */
   readonly semver: (v: string) => SemVer | undefined;
   /** Flags and segments being evaluated, innermost last: a key met again is a cycle. */
@@ -40,7 +38,7 @@ export interface EvalScope {
  * Each `true` is paired with {@link leave}; the evaluator clears the stack before every call,
  * so a throwing matcher cannot leave it dirty.
  */
-export function enter(scope: EvalScope, key: string): boolean {
+export function enter(scope: Pick<EvalScope, 'stack' | 'failure'>, key: string): boolean {
   if (scope.stack.includes(key)) {
     scope.failure = `cycle through ${[...scope.stack, key].join(' -> ')}`;
     return false;
@@ -53,7 +51,10 @@ export function enter(scope: EvalScope, key: string): boolean {
   return true;
 }
 
-export function leave(scope: EvalScope): void {
+/** Why an evaluation that reached a segment which cannot be evaluated fails. */
+export const invalidSegment = (key: string) => `segment ${JSON.stringify(key)} has an invalid configuration`;
+
+export function leave(scope: Pick<EvalScope, 'stack'>): void {
   scope.stack.pop();
 }
 

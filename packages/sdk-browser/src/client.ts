@@ -3,14 +3,14 @@ import {
   type ClientStatus,
   type EvaluationContext,
   type EvaluationResult,
-  Evaluator,
-  encoderHasher,
   type FlagType,
   type FlagValue,
   type JsonValue,
   type Logger,
   type Ruleset,
   type SwitchyardErrorCode,
+  type ViewEvaluator,
+  viewEvaluator,
 } from '@switchyard/core';
 import { type Bootstrap, bootstrapRuleset } from './bootstrap.js';
 import { readCache, writeCache } from './cache.js';
@@ -110,11 +110,12 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   const url = (path: string) => `${baseUrl}/sdk/v1/${path}?key=${clientKey}`;
   // Rollouts hash with the browser's own UTF-8 encoder: the engine's hand-written one, faster in
   // Node, stays out of the bundle.
-  const hasher = encoderHasher(new TextEncoder());
+  const encoder = new TextEncoder();
+  const load = (ruleset: unknown) => viewEvaluator(ruleset as Ruleset, (input) => encoder.encode(input));
   const listeners: { [E in keyof ClientEvents]?: Set<Listener> } = {};
   let context = options.context ?? {};
   let status: ClientStatus = 'initializing';
-  let evaluator: Evaluator | undefined;
+  let evaluator: ViewEvaluator | undefined;
   /** Whether `evaluator` came from the server, not the cache or a bootstrap. */
   let current = false;
   let values: Record<string, FlagValue> = {};
@@ -170,20 +171,18 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     const ev = evaluator;
     values = {};
     for (const key of ev?.flagKeys() ?? []) {
-      const result = (ev as Evaluator).evaluate<FlagValue | undefined>(key, context, undefined);
+      const result = (ev as ViewEvaluator).evaluate<FlagValue | undefined>(key, context, undefined);
       if (result.variant !== undefined) values[key] = result.value as FlagValue;
     }
     const flags = Object.keys({ ...before, ...values })
       .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(values[key]))
       .sort();
-    if (flags.length) emit('change', { flags, version: (ev as Evaluator).version });
+    if (flags.length) emit('change', { flags, version: (ev as ViewEvaluator).version });
   };
 
   // A bootstrap was rendered for this user now, and wins over the cache.
   try {
-    evaluator = new Evaluator((bootstrap ? bootstrapRuleset(bootstrap) : cache && readCache(cacheKey)) as Ruleset, {
-      hasher,
-    });
+    evaluator = load(bootstrap ? bootstrapRuleset(bootstrap) : cache && readCache(cacheKey));
   } catch (err) {
     // Without a bootstrap, nothing (usable) was cached.
     if (bootstrap) {
@@ -223,8 +222,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
           try {
             const value = JSON.parse(data);
             if (type === 'put') {
-              // Definitions are kept only to be written to the cache.
-              const next = new Evaluator(value, { keepDefinitions: cache, hasher });
+              const next = load(value);
               // Two servers behind a load balancer may be a moment apart: an older put must not
               // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
               if (current && next.environment === evaluator?.environment && next.version < evaluator.version)

@@ -1,5 +1,5 @@
 import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
-import type { Flag, Ruleset } from '@switchyard/core';
+import { clientView, type Flag, type Ruleset } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../client.js';
 import { clientFlag } from '../flags.fixture.js';
@@ -9,7 +9,8 @@ import { SwitchyardWebProvider } from './provider.js';
 const boolean = (key: string, extra: Partial<Flag> = {}): Flag =>
   clientFlag(key, { defaultServe: { variant: 'on' }, ...extra });
 
-const ruleset: Ruleset = {
+/** As the server sends it to browsers: its client view, `broken` marked invalid. */
+const ruleset: Ruleset = clientView({
   schemaVersion: 1,
   environment: 'web/prod',
   version: 3,
@@ -33,7 +34,7 @@ const ruleset: Ruleset = {
       version: 1,
     },
   ],
-};
+});
 
 const provider = () => new SwitchyardWebProvider({ clientKey: '', baseUrl: '', offline: true, bootstrap: ruleset });
 

@@ -1,5 +1,13 @@
 import { brotliCompressSync, gzipSync } from 'node:zlib';
-import { type Flag, type Patch, type Ruleset, SCHEMA_VERSION, type Segment } from '@switchyard/core';
+import {
+  type Flag,
+  type Patch,
+  type Ruleset,
+  SCHEMA_VERSION,
+  type Segment,
+  viewFlag,
+  viewSegment,
+} from '@switchyard/core';
 import type { ChangeBatch, EnvironmentSnapshot } from './loader.js';
 
 /** What a key reads: server keys the whole ruleset, client keys only what browsers may see. */
@@ -178,15 +186,30 @@ export class EnvironmentState {
     // prerequisite that is not clientSide stays on the server, so in a browser it is not met.
     const clientFlags = [...this.flags.values()].filter((f) => f.clientSide === true);
     for (const f of clientFlags) {
-      items.set(`flag:${f.key}`, f);
+      items.set(`flag:${f.key}`, viewed(f, viewFlag));
       need(f.rules);
     }
     for (const key of [...needed].sort()) {
       const s = this.segments.get(key);
-      if (s !== undefined) items.set(`segment:${key}`, s);
+      if (s !== undefined) items.set(`segment:${key}`, viewed(s, viewSegment));
     }
     return items;
   }
+}
+
+/**
+ * Browsers evaluate flags as the client view gives them, checked here (see `clientView`).
+ * Remembered per stored object, so an unchanged item keeps its identity from one diff to the next.
+ */
+const views = new WeakMap<Item, Item>();
+
+function viewed<T extends Item>(item: T, view: (item: T) => T): T {
+  let v = views.get(item) as T | undefined;
+  if (v === undefined) {
+    v = view(item);
+    views.set(item, v);
+  }
+  return v;
 }
 
 function patchOf(id: ItemId, version: number, value: Item | null): Patch {

@@ -1,0 +1,231 @@
+import { BUCKET_POINTS, murmur3 } from './bucket.js';
+import type { Viewed } from './client-view.js';
+import { frozenCopy } from './compile-flag.js';
+import { assertRuleset, failure, keyOf, refusal } from './evaluator.js';
+import { OPERATORS, toInstant } from './operators.js';
+import type { EvaluationResult, Reason } from './reasons.js';
+import { enter, invalidSegment, leave } from './scope.js';
+import { compareSemver, parseSemver, type SemVer } from './semver.js';
+import {
+  type Clause,
+  type ClauseValue,
+  type EvaluationContext,
+  type Flag,
+  type FlagType,
+  type Patch,
+  type Ruleset,
+  SCHEMA_VERSION,
+  type Segment,
+  type Serve,
+  type Variant,
+} from './types.js';
+
+type Result = EvaluationResult<unknown>;
+
+/** What {@link viewEvaluator} gives: the part of {@link Evaluator}'s interface a browser client uses. */
+export interface ViewEvaluator {
+  readonly environment: string;
+  /** The environment version this ruleset is at: the highest version loaded or patched in. */
+  readonly version: number;
+  evaluate<T>(
+    flagKey: string,
+    context: EvaluationContext,
+    defaultValue: T,
+    expectedType?: FlagType,
+  ): EvaluationResult<T>;
+  /** Applies a change to one flag or segment; `false`, changing nothing, when it is not newer than what is held. */
+  applyPatch(patch: Patch): boolean;
+  flagKeys(): string[];
+  /** Flags and segments as they stand, for a cache. */
+  toRuleset(): Ruleset;
+}
+
+const TWO_POW_32 = 4_294_967_296;
+const IN_SEGMENT = 14;
+
+/**
+ * Evaluates a client view (see {@link clientView}) as {@link compile} evaluates the ruleset it
+ * came from, to the byte, in a fraction of the code: the view's flags are valid or marked
+ * invalid, so nothing is checked here, and the rules are read as they are, with no compiled form
+ * and no memo. This is the browser's engine, where bundle size is what counts; rollouts hash
+ * through `encode`, the platform's UTF-8 encoder. Throws a {@link RulesetError} when the
+ * ruleset as a whole is unusable.
+ */
+export function viewEvaluator(ruleset: Ruleset, encode: (input: string) => Uint8Array): ViewEvaluator {
+  assertRuleset(ruleset);
+  let version = ruleset.version;
+  const held = { flag: new Map<string, Viewed<Flag>>(), segment: new Map<string, Viewed<Segment>>() };
+  /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
+  const tombstones = new Map<string, number>();
+  const state = { stack: [] as string[], failure: undefined as string | undefined };
+  // Held as frozen copies: served values are shared by every evaluation, and a caller's own
+  // objects stay theirs.
+  const put = (kind: Patch['kind'], key: string, value: Flag | Segment | null) =>
+    value === null ? held[kind].delete(key) : held[kind].set(key, frozenCopy(value) as Flag & Segment);
+  for (const [i, s] of ruleset.segments.entries()) put('segment', keyOf(s, `segments[${i}]`), s);
+  for (const [i, f] of ruleset.flags.entries()) put('flag', keyOf(f, `flags[${i}]`), f);
+
+  const inSegment = (key: string, context: EvaluationContext): boolean => {
+    const segment = held.segment.get(key);
+    if (segment === undefined) return false;
+    if (segment.invalid) {
+      state.failure = invalidSegment(key);
+      return false;
+    }
+    if (!enter(state, `segment:${key}`)) return false;
+    const matched =
+      !segment.excluded?.includes(context.key as string) &&
+      (segment.included?.includes(context.key as string) ||
+        (segment.rules ?? []).some((rule) => allMatch(rule.clauses, context)));
+    leave(state);
+    return matched;
+  };
+
+  const allMatch = (clauses: readonly Clause[], context: EvaluationContext): boolean =>
+    clauses.every((clause) => {
+      const op = OPERATORS.indexOf(clause.op);
+      const value = context[clause.attribute];
+      const matched =
+        op === IN_SEGMENT
+          ? clause.values.some((key) => inSegment(key as string, context))
+          : (Array.isArray(value) ? value : [value]).some(
+              (v) =>
+                (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') &&
+                clause.values.some((b) => holds(op, v, b)),
+            );
+      return matched !== (clause.negate === true);
+    });
+
+  const run = (flag: Viewed<Flag>, context: EvaluationContext, defaultValue: unknown): Result => {
+    const made = (variant: string | undefined, reason: Reason, ruleId?: string) =>
+      ({
+        // A variant the flag lacks throws, and the evaluation fails: only outside a client view.
+        value: (flag.variants.find((v) => v.key === variant) as Variant).value,
+        variant,
+        reason,
+        ruleId,
+        flagMetadata: flag.metadata,
+      }) as Result;
+    const off = (reason: Reason) =>
+      flag.offVariant === undefined
+        ? ({ value: defaultValue, reason, flagMetadata: flag.metadata } as Result)
+        : made(flag.offVariant, reason);
+    const serve = (what: Serve, reason: Reason, ruleId?: string): Result => {
+      if ('variant' in what) return made(what.variant, reason, ruleId);
+      const value = context[what.rollout.bucketBy ?? 'key'];
+      // Without the attribute a context cannot be bucketed; it gets what most contexts get.
+      let point: number | undefined;
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        const bytes = encode((flag.salt ?? flag.key) + value);
+        point = Math.floor((murmur3(bytes, bytes.length, 0) * BUCKET_POINTS) / TWO_POW_32);
+      }
+      let bound = 0;
+      let largest = 0;
+      let most: string | undefined;
+      for (const { key } of flag.variants) {
+        const weight = what.rollout.weights.find((w) => w.variant === key)?.weight ?? 0;
+        bound += weight;
+        if ((point as number) < bound) return made(key, 'SPLIT', ruleId);
+        if (weight > largest) {
+          largest = weight;
+          most = key;
+        }
+      }
+      return made(most, 'SPLIT', ruleId);
+    };
+
+    if (!flag.enabled) return off('DISABLED');
+    for (const p of flag.prerequisites ?? []) {
+      const prerequisite = held.flag.get(p.flag);
+      if (prerequisite === undefined || !enter(state, p.flag)) return off('PREREQUISITE_FAILED');
+      const result = prerequisite.invalid ? undefined : run(prerequisite, context, undefined);
+      leave(state);
+      // A prerequisite that is killed, failed its own prerequisites or errored is not met,
+      // whatever value it fell back to.
+      if (
+        result === undefined ||
+        result.reason === 'DISABLED' ||
+        result.reason === 'PREREQUISITE_FAILED' ||
+        !p.variants.includes(result.variant as string)
+      )
+        return off('PREREQUISITE_FAILED');
+    }
+    const target = flag.targets?.find((t) => t.values.includes(context.key as string));
+    if (target !== undefined) return made(target.variant, 'TARGETING_MATCH');
+    for (const rule of flag.rules ?? []) {
+      if (allMatch(rule.clauses, context)) return serve(rule.serve, 'TARGETING_MATCH', rule.id);
+    }
+    const dynamic = flag.prerequisites?.length || flag.targets?.length || flag.rules?.length;
+    return serve(flag.defaultServe, dynamic ? 'DEFAULT' : 'STATIC');
+  };
+
+  return {
+    environment: ruleset.environment,
+    get version() {
+      return version;
+    },
+    evaluate<T>(flagKey: string, context: EvaluationContext, defaultValue: T, expectedType?: FlagType) {
+      const flag = held.flag.get(flagKey);
+      if (flag === undefined || flag.invalid || (expectedType !== undefined && flag.type !== expectedType))
+        return refusal(flagKey, flag, defaultValue, expectedType);
+      state.failure = undefined;
+      state.stack = [flagKey];
+      let result: Result;
+      try {
+        result = run(flag, typeof context === 'object' && context !== null ? context : {}, defaultValue);
+      } catch (err) {
+        return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
+      }
+      return (
+        state.failure === undefined ? result : failure(defaultValue, 'PARSE_ERROR', state.failure, flag)
+      ) as EvaluationResult<T>;
+    },
+    applyPatch({ kind, key, version: next, value }) {
+      const id = `${kind}:${key}`;
+      const last = held[kind].get(key)?.version ?? tombstones.get(id);
+      if (
+        !Number.isSafeInteger(next) ||
+        next < 0 ||
+        (value !== null && (typeof value !== 'object' || value.key !== key)) ||
+        (last !== undefined && next <= last)
+      )
+        return false;
+      if (value === null) tombstones.set(id, next);
+      else tombstones.delete(id);
+      put(kind, key, value);
+      version = Math.max(version, next);
+      return true;
+    },
+    flagKeys: () => [...held.flag.keys()],
+    toRuleset: () => ({
+      schemaVersion: SCHEMA_VERSION,
+      environment: ruleset.environment,
+      version,
+      flags: [...held.flag.values()],
+      segments: [...held.segment.values()],
+    }),
+  };
+}
+
+/**
+ * Whether operator `op` holds between a context value and a clause value. Comparisons work on
+ * the difference, which is NaN (holding nothing) when either side is not of the operator's kind.
+ */
+function holds(op: number, v: ClauseValue, b: ClauseValue): boolean {
+  if (op === 0) return v === b;
+  if (op < 5) {
+    const s = b as string;
+    return (
+      typeof v === 'string' &&
+      (op === 1 ? v.startsWith(s) : op === 2 ? v.endsWith(s) : op === 3 ? v.includes(s) : new RegExp(s, 'u').test(v))
+    );
+  }
+  let d: number;
+  if (op < 9) d = typeof v === 'number' ? v - (b as number) : Number.NaN;
+  else if (op < 11) d = (toInstant(v) as number) - (toInstant(b) as number);
+  else {
+    const version = typeof v === 'string' ? parseSemver(v) : undefined;
+    d = version === undefined ? Number.NaN : compareSemver(version, parseSemver(b as string) as SemVer);
+  }
+  return [d < 0, d <= 0, d > 0, d >= 0, d < 0, d > 0, d === 0, d < 0, d > 0][op - 5] as boolean;
+}
