@@ -15,7 +15,7 @@ import {
   type Segment,
 } from './types.js';
 
-const EMPTY_CONTEXT: EvaluationContext = Object.freeze({});
+const EMPTY_CONTEXT: EvaluationContext = /* @__PURE__ */ Object.freeze({});
 
 export interface CompileOptions {
   /**
@@ -204,7 +204,7 @@ export function failure<T>(
 
 const invalid = (what: string) => new RulesetError('INVALID_RULESET', `invalid ${what}`);
 
-export function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
+function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
   if (typeof ruleset !== 'object' || ruleset === null) throw invalid('ruleset');
   const r = ruleset as Partial<Ruleset>;
   if (r.schemaVersion !== SCHEMA_VERSION) {
@@ -219,7 +219,7 @@ export function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
   if (!Array.isArray(r.segments)) throw invalid('segments');
 }
 
-export function keyOf(item: unknown, path: string): string {
+function keyOf(item: unknown, path: string): string {
   const key = (item as { key?: unknown } | null)?.key;
   if (typeof key !== 'string' || key === '') throw invalid(`${path}.key`);
   return key;

@@ -1,7 +1,8 @@
 import { BUCKET_POINTS, murmur3 } from './bucket.js';
 import type { Viewed } from './client-view.js';
 import { frozenCopy } from './compile-flag.js';
-import { assertRuleset, failure, keyOf, refusal } from './evaluator.js';
+import { RulesetError } from './config-error.js';
+import { failure, refusal } from './evaluator.js';
 import { OPERATORS, toInstant } from './operators.js';
 import type { EvaluationResult, Reason } from './reasons.js';
 import { enter, invalidSegment, leave } from './scope.js';
@@ -52,7 +53,16 @@ const IN_SEGMENT = 14;
  * ruleset as a whole is unusable.
  */
 export function viewEvaluator(ruleset: Ruleset, encode: (input: string) => Uint8Array): ViewEvaluator {
-  assertRuleset(ruleset);
+  // One check and one message, not the core's several: what reaches a browser is the server's
+  // own view, or a cache or bootstrap made from it.
+  if (
+    ruleset?.schemaVersion !== SCHEMA_VERSION ||
+    typeof ruleset.environment !== 'string' ||
+    !Number.isSafeInteger(ruleset.version) ||
+    ruleset.version < 0 ||
+    ![...ruleset.flags, ...ruleset.segments].every((item) => typeof item?.key === 'string' && item.key !== '')
+  )
+    throw new RulesetError('INVALID_RULESET', 'not a ruleset of schemaVersion 1');
   let version = ruleset.version;
   const held = { flag: new Map<string, Viewed<Flag>>(), segment: new Map<string, Viewed<Segment>>() };
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
@@ -62,8 +72,8 @@ export function viewEvaluator(ruleset: Ruleset, encode: (input: string) => Uint8
   // objects stay theirs.
   const put = (kind: Patch['kind'], key: string, value: Flag | Segment | null) =>
     value === null ? held[kind].delete(key) : held[kind].set(key, frozenCopy(value) as Flag & Segment);
-  for (const [i, s] of ruleset.segments.entries()) put('segment', keyOf(s, `segments[${i}]`), s);
-  for (const [i, f] of ruleset.flags.entries()) put('flag', keyOf(f, `flags[${i}]`), f);
+  for (const s of ruleset.segments) put('segment', s.key, s);
+  for (const f of ruleset.flags) put('flag', f.key, f);
 
   const inSegment = (key: string, context: EvaluationContext): boolean => {
     const segment = held.segment.get(key);

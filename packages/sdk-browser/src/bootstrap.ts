@@ -1,7 +1,7 @@
 import type { Flag, FlagType, FlagValue, Ruleset } from '@switchyard/core';
 
 /**
- * What `bootstrap` takes: a whole (client-side) ruleset, or the values a server computed for
+ * What `bootstrap` takes: a whole client view of a ruleset, or the values a server computed for
  * this page's user, as the Node SDK's `allFlags(context, {clientSideOnly: true})` returns them.
  */
 export type Bootstrap = Ruleset | Readonly<Record<string, FlagValue>>;

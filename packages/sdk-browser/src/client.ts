@@ -27,7 +27,8 @@ export interface BrowserClientOptions {
   context?: EvaluationContext;
   /**
    * Flags to serve until the server answers, instead of the cache: the Node SDK's
-   * `allFlags(context, {clientSideOnly: true})` for this page's user, or a whole ruleset.
+   * `allFlags(context, {clientSideOnly: true})` for this page's user, or a whole ruleset as a
+   * client view (what the server sends a client key, or `clientView(ruleset)` from the core).
    */
   bootstrap?: Bootstrap;
   /** Keep the last ruleset in `localStorage` and serve it on the next page load (default `true`). */
