@@ -1,5 +1,5 @@
 import { Murmur3Utf8 } from './bucket.js';
-import { compileFlag, FLAG_TYPES } from './compile-flag.js';
+import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
 import type { Flag, Ruleset, Segment } from './types.js';
 
@@ -18,8 +18,7 @@ export function clientView(ruleset: Ruleset): Ruleset {
 
 export function viewFlag(flag: Flag): Viewed<Flag> {
   const compiled = compileFlag(flag, flag.key, new Murmur3Utf8());
-  const { key, version, metadata } = compiled;
-  const type = FLAG_TYPES.includes(flag.type) ? flag.type : undefined;
+  const { key, version, metadata, type } = compiled;
   if (compiled.invalid) return { key, version, type, metadata, invalid: true } as unknown as Viewed<Flag>;
   const viewed = { ...flag, version };
   if (metadata === undefined) delete viewed.metadata;
