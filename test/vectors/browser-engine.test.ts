@@ -21,7 +21,7 @@ const encoder = new TextEncoder();
 /** Each case of a suite as JSON text, from `compile` and from the browser engine given the client view over the wire. */
 function bothEngines(ruleset: Ruleset, cases: VectorSuite['cases']): { core: string[]; browser: string[] } {
   const core = compile(ruleset);
-  const browser = viewEvaluator(JSON.parse(JSON.stringify(clientView(ruleset))), (s) => encoder.encode(s));
+  const browser = viewEvaluator(JSON.parse(JSON.stringify(clientView(ruleset))), encoder);
   const answers = (engine: Pick<typeof core, 'evaluate'>) =>
     cases.map((c) => JSON.stringify(engine.evaluate(c.flag, c.context as Record<string, never>, c.default, c.type)));
   return { core: answers(core), browser: answers(browser) };
@@ -59,7 +59,7 @@ describe("the browser engine (viewEvaluator over a ruleset's client view)", () =
           } catch (err) {
             // The ruleset as a whole became unusable (a key damaged): both refuse it.
             expect(err).toBeInstanceOf(RulesetError);
-            expect(() => viewEvaluator(clientView(ruleset), (s) => encoder.encode(s))).toThrow(RulesetError);
+            expect(() => viewEvaluator(clientView(ruleset), encoder)).toThrow(RulesetError);
             return;
           }
           expect(core.browser).toEqual(core.core);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, saltState, utf8Bytes } from './bucket.js';
+import { BUCKET_POINTS, encodeUtf8, Murmur3Utf8, pointOf, saltState, utf8Bytes } from './bucket.js';
 
 /** The runtime's own encoder, typed by hand: the core's tsconfig carries no DOM or Node types on purpose. */
 const platform = new (
@@ -163,6 +163,34 @@ describe('Murmur3Utf8', () => {
     expect(hasher.point(saltState(''), 'SI7p-')).toBe(49_999);
     expect(hasher.point(saltState(''), '6LvT0')).toBe(50_000);
     expect(hasher.point(saltState(''), 'ceQdGm')).toBe(99_999);
+  });
+});
+
+describe('pointOf', () => {
+  it("gives the reference hash's point for every length modulo 4, high bytes included", () => {
+    let seed = 7;
+    const byte = () => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed >>> 24;
+    };
+    for (let length = 0; length <= 64; length++) {
+      for (let round = 0; round < 20; round++) {
+        const bytes = Uint8Array.from({ length }, byte);
+        expect(pointOf(bytes), `${bytes}`).toBe(Math.floor((referenceHash(bytes) * BUCKET_POINTS) / TWO_POW_32));
+      }
+    }
+  });
+
+  it('agrees with Murmur3Utf8 on salt and value hashed together', () => {
+    const hasher = new Murmur3Utf8();
+    for (const [salt, value] of [
+      ['', 'fractional-flagjack'],
+      ['abc', 'd'],
+      ['🚀 rollout', 'ünïcode-ključ'],
+      ['x'.repeat(999), 'y'],
+    ] as const) {
+      expect(pointOf(platform.encode(salt + value))).toBe(hasher.point(saltState(salt), value));
+    }
   });
 });
 

@@ -26,7 +26,32 @@ export function murmur3(bytes: Uint8Array, length: number, seed: number, total =
     if (tail > 2) k ^= (bytes[at + 2] as number) << 16;
     h ^= scramble(k);
   }
-  h ^= total;
+  return finish(h ^ total);
+}
+
+/**
+ * The rollout point of `bytes`, hashed whole, in the least code: the browser's engine, which
+ * hashes `salt + value` anew each time, needs nothing of {@link murmur3}'s resumable state. Past
+ * its end a typed array reads `undefined`, which shifts and ors as 0, so the last partial block
+ * is read as the whole ones are; unlike them it is not mixed into the state.
+ */
+export function pointOf(bytes: Uint8Array): number {
+  const length = bytes.length;
+  let h = 0;
+  for (let i = 0; i < length; i += 4) {
+    h ^= scramble(
+      (bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24),
+    );
+    if (i + 4 <= length) h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+  }
+  return Math.floor((finish(h ^ length) * BUCKET_POINTS) / TWO_POW_32);
+}
+
+/** murmur3's final avalanche, as an unsigned 32-bit integer. */
+function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -363,13 +363,8 @@ function readMetadata(input: unknown): Readonly<FlagMetadata> | undefined {
  * a copy keeps the caller's own ruleset objects unfrozen.
  */
 export function frozenCopy<T>(value: T): T {
-  return typeof value === 'object' && value !== null ? deepFreeze(JSON.parse(JSON.stringify(value)) as T) : value;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
+  // The reviver sees every value, innermost first; freezing a primitive leaves it as it is.
+  return typeof value === 'object' && value !== null
+    ? (JSON.parse(JSON.stringify(value), (_key, v) => Object.freeze(v)) as T)
+    : value;
 }

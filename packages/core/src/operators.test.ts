@@ -292,6 +292,8 @@ describe('toInstant', () => {
     const year99 = new Date(0);
     year99.setUTCFullYear(99, 0, 1);
     expect(toInstant('0099-01-01')).toBe(year99.getTime());
+    // Year 0 is a leap year in the proleptic Gregorian calendar.
+    expect(toInstant('0000-02-29')).toBe((toInstant('0000-03-01') as number) - 86_400_000);
   });
 
   it('passes finite epoch milliseconds through', () => {
@@ -311,10 +313,12 @@ describe('toInstant', () => {
     ['month 13', '2025-13-01'],
     ['month 0', '2025-00-10'],
     ['day 0', '2025-01-00'],
+    ['day 32', '2025-01-32'],
     ['hour 24', '2025-03-01T24:00:00Z'],
     ['minute 60', '2025-03-01T23:60:00Z'],
     ['second 60', '2025-03-01T23:59:60Z'],
     ['an offset of 24 hours', '2025-03-01T12:00:00+24:00'],
+    ['an offset of 60 minutes', '2025-03-01T12:00:00-01:60'],
     ['an offset without a colon', '2025-03-01T12:00:00+0200'],
     ['more than nine fraction digits', '2025-03-01T12:00:00.1234567890Z'],
     ['a human date', 'March 1, 2025'],

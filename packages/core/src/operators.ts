@@ -181,13 +181,10 @@ function segmentMatches(segment: CompiledSegment, context: EvaluationContext, sc
 }
 
 // Dates: an ISO-8601 calendar date (UTC) or a date-time with an explicit offset. A local
-// date-time without an offset would mean a different instant in every SDK's time zone.
+// date-time without an offset would mean a different instant in every SDK's time zone. Hours,
+// minutes and seconds are bounded here; month and day by the calendar, below.
 const ISO_DATE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
-const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
-/** 400 Gregorian years are exactly 146 097 days. */
-const FOUR_CENTURIES_MS = 146_097 * DAY_MS;
+  /^(\d{4})-(\d\d)-(\d\d)(?:T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,9}))?)?(?:Z|([+-])([01]\d|2[0-3]):([0-5]\d)))?$/;
 
 /** Epoch milliseconds of a date clause or attribute value, or `undefined` when it is not a date. */
 export function toInstant(v: unknown): number | undefined {
@@ -197,25 +194,18 @@ export function toInstant(v: unknown): number | undefined {
   if (m === null) return undefined;
   // Parsed by hand rather than by Date.parse, which engines answer differently outside the
   // strict ECMAScript format (2025-02-30, 24:00, more or fewer than three fraction digits).
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4] ?? 0);
-  const minute = Number(m[5] ?? 0);
-  const second = Number(m[6] ?? 0);
-  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  const offsetHours = Number(m[9] ?? 0);
-  const offsetMinutes = Number(m[10] ?? 0);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
-  // Date.UTC reads years 0-99 as 1900-1999; four centuries later the calendar repeats exactly.
-  const local = Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - FOUR_CENTURIES_MS;
-  const offset = (offsetHours * 60 + offsetMinutes) * MINUTE_MS;
-  return m[8] === '-' ? local + offset : local - offset;
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
-  // 31 days in odd months up to July and even months from August.
-  return 30 + ((month + (month >> 3)) & 1);
+  // setUTCFullYear, unlike Date.UTC, takes years 0-99 as they are. A month or day out of range
+  // rolls the date over into another month or day, which is how it is caught.
+  const [, year, month, day, hour, minute, second, fraction = '', sign, offsetHours, offsetMinutes] = m;
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  if (date.getUTCMonth() !== Number(month) - 1 || date.getUTCDate() !== Number(day)) return undefined;
+  const local = date.setUTCHours(
+    Number(hour ?? 0),
+    Number(minute ?? 0),
+    Number(second ?? 0),
+    Number(`${fraction}00`.slice(0, 3)),
+  );
+  const offset = (Number(offsetHours ?? 0) * 60 + Number(offsetMinutes ?? 0)) * 60_000;
+  return sign === '-' ? local + offset : local - offset;
 }

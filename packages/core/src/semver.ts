@@ -34,12 +34,12 @@ export function parseSemver(input: string): SemVer | undefined {
 
 /** Negative when `a` orders before `b`, zero when equal in precedence, positive after. */
 export function compareSemver(a: SemVer, b: SemVer): number {
-  // Differences of safe integers are exact, so nonzero whenever the parts differ.
-  const release = a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-  if (release !== 0) return release;
   const pa = a.prerelease;
   const pb = b.prerelease;
-  if (pa.length === 0 || pb.length === 0) return pb.length - pa.length;
+  // Differences of safe integers are exact, so nonzero whenever the parts differ. A release
+  // (no pre-release) orders after its pre-releases.
+  const order = a.major - b.major || a.minor - b.minor || a.patch - b.patch || Number(!pa.length) - Number(!pb.length);
+  if (order !== 0) return order;
   for (let i = 0; i < pa.length && i < pb.length; i++) {
     const x = pa[i] as string | number;
     const y = pb[i] as string | number;

@@ -10,7 +10,7 @@ import { viewEvaluator } from './view-evaluator.js';
 const encoder = new (
   globalThis as unknown as { TextEncoder: new () => { encode(input: string): Uint8Array } }
 ).TextEncoder();
-const browser = (r: Ruleset) => viewEvaluator(clientView(r), (input) => encoder.encode(input));
+const browser = (r: Ruleset) => viewEvaluator(clientView(r), encoder);
 const json = (value: unknown) => JSON.stringify(value);
 
 describe('viewEvaluator', () => {
@@ -100,13 +100,13 @@ describe('viewEvaluator', () => {
       { ...good, flags: [{ ...boolFlag('a'), key: '' }] },
       { ...good, segments: [{ version: 1 }] },
     ]) {
-      expect(() => viewEvaluator(bad as Ruleset, (s) => encoder.encode(s)), json(bad)).toThrow(RulesetError);
+      expect(() => viewEvaluator(bad as Ruleset, encoder), json(bad)).toThrow(RulesetError);
     }
   });
 
   it('fails an evaluation it cannot make sense of outside a client view, rather than serve something', () => {
     const raw = ruleset([boolFlag('a', { defaultServe: { variant: 'nope' } })]);
-    const result = viewEvaluator(raw, (s) => encoder.encode(s)).evaluate('a', {}, true);
+    const result = viewEvaluator(raw, encoder).evaluate('a', {}, true);
     expect(result).toMatchObject({ value: true, reason: 'ERROR', errorCode: 'GENERAL' });
   });
 
@@ -119,7 +119,7 @@ describe('viewEvaluator', () => {
       defaultServe: { variant: 'dark' },
       version: 1,
     };
-    const view = viewEvaluator(ruleset([flag]), (s) => encoder.encode(s));
+    const view = viewEvaluator(ruleset([flag]), encoder);
     const value = view.evaluate<unknown>('theme', {}, null).value as { colours: string[] };
     expect(Object.isFrozen(value.colours)).toBe(true);
     expect(Object.isFrozen(flag.variants[0]?.value)).toBe(false);

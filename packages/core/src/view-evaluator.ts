@@ -1,4 +1,4 @@
-import { BUCKET_POINTS, murmur3 } from './bucket.js';
+import { pointOf } from './bucket.js';
 import type { Viewed } from './client-view.js';
 import { frozenCopy } from './compile-flag.js';
 import { RulesetError } from './config-error.js';
@@ -41,7 +41,6 @@ export interface ViewEvaluator {
   toRuleset(): Ruleset;
 }
 
-const TWO_POW_32 = 4_294_967_296;
 const IN_SEGMENT = 14;
 
 /**
@@ -49,10 +48,10 @@ const IN_SEGMENT = 14;
  * came from, to the byte, in a fraction of the code: the view's flags are valid or marked
  * invalid, so nothing is checked here, and the rules are read as they are, with no compiled form
  * and no memo. This is the browser's engine, where bundle size is what counts; rollouts hash
- * through `encode`, the platform's UTF-8 encoder. Throws a {@link RulesetError} when the
+ * through `encoder`, the platform's UTF-8 encoder (`TextEncoder`). Throws a {@link RulesetError} when the
  * ruleset as a whole is unusable.
  */
-export function viewEvaluator(ruleset: Ruleset, encode: (input: string) => Uint8Array): ViewEvaluator {
+export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string): Uint8Array }): ViewEvaluator {
   // One check and one message, not the core's several: what reaches a browser is the server's
   // own view, or a cache or bootstrap made from it.
   if (
@@ -126,8 +125,7 @@ export function viewEvaluator(ruleset: Ruleset, encode: (input: string) => Uint8
       // Without the attribute a context cannot be bucketed; it gets what most contexts get.
       let point: number | undefined;
       if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-        const bytes = encode((flag.salt ?? flag.key) + value);
-        point = Math.floor((murmur3(bytes, bytes.length, 0) * BUCKET_POINTS) / TWO_POW_32);
+        point = pointOf(encoder.encode((flag.salt ?? flag.key) + value));
       }
       let bound = 0;
       let largest = 0;

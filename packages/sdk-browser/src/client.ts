@@ -112,7 +112,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   // Rollouts hash with the browser's own UTF-8 encoder: the engine's hand-written one, faster in
   // Node, stays out of the bundle.
   const encoder = new TextEncoder();
-  const load = (ruleset: unknown) => viewEvaluator(ruleset as Ruleset, (input) => encoder.encode(input));
+  const load = (ruleset: unknown) => viewEvaluator(ruleset as Ruleset, encoder);
   const listeners: { [E in keyof ClientEvents]?: Set<Listener> } = {};
   let context = options.context ?? {};
   let status: ClientStatus = 'initializing';
