@@ -39,12 +39,7 @@ export function pointOf(bytes: Uint8Array): number {
   const length = bytes.length;
   let h = 0;
   for (let i = 0; i < length; i += 4) {
-    h ^= scramble(
-      (bytes[i] as number) |
-        ((bytes[i + 1] as number) << 8) |
-        ((bytes[i + 2] as number) << 16) |
-        ((bytes[i + 3] as number) << 24),
-    );
+    h ^= scramble(word(bytes, i));
     if (i + 4 <= length) h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
   }
   return Math.floor((finish(h ^ length) * BUCKET_POINTS) / TWO_POW_32);
@@ -64,16 +59,21 @@ function finish(h: number): number {
 function blocks(bytes: Uint8Array, length: number, h: number): number {
   const end = length & ~3;
   for (let i = 0; i < end; i += 4) {
-    h ^= scramble(
-      (bytes[i] as number) |
-        ((bytes[i + 1] as number) << 8) |
-        ((bytes[i + 2] as number) << 16) |
-        ((bytes[i + 3] as number) << 24),
-    );
+    h ^= scramble(word(bytes, i));
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
   return h;
+}
+
+/** The little-endian 32-bit word at `i`. */
+function word(bytes: Uint8Array, i: number): number {
+  return (
+    (bytes[i] as number) |
+    ((bytes[i + 1] as number) << 8) |
+    ((bytes[i + 2] as number) << 16) |
+    ((bytes[i + 3] as number) << 24)
+  );
 }
 
 function scramble(k: number): number {
