@@ -253,6 +253,12 @@ function rolloutOf(
 /**
  * Serves a flag's own logic. Type checks, cycle reporting and exception safety belong to the
  * evaluator that calls it; a flag holding an error is never run.
+ *
+ * One function from prerequisites to the rollout's bucket, and deliberately so: at well over
+ * 460 bytes of bytecode it is more than TurboFan inlines anywhere, so the evaluator's small
+ * `evaluate` never carries it. Otherwise whether `evaluate` fits the inlining budget of an SDK's
+ * getter would depend on what the JIT happened to have inlined into it first, and a flag served
+ * without running (a constant) would sometimes pay for a real call to `evaluate`.
  */
 export function runFlag(
   flag: CompiledFlag,
@@ -261,62 +267,53 @@ export function runFlag(
   scope: FlagScope,
 ): Result {
   if (!flag.enabled) return flag.off ?? withDefault(defaultValue, 'DISABLED', flag.metadata);
-  if (flag.prerequisites !== undefined && !prerequisitesMet(flag.prerequisites, context, scope)) {
-    return flag.prerequisiteFailed ?? withDefault(defaultValue, 'PREREQUISITE_FAILED', flag.metadata);
+  const prerequisites = flag.prerequisites;
+  if (prerequisites !== undefined) {
+    for (let i = 0; i < prerequisites.length; i++) {
+      const p = prerequisites[i] as (typeof prerequisites)[number];
+      const prerequisite = scope.flags.get(p.flag);
+      let result: Result | undefined;
+      if (prerequisite !== undefined && enter(scope, p.flag)) {
+        result = !prerequisite.invalid ? runFlag(prerequisite, context, undefined, scope) : undefined;
+        leave(scope);
+      }
+      // A prerequisite that is missing, killed, failed its own prerequisites or errored is not
+      // met, whatever value it fell back to.
+      if (
+        result === undefined ||
+        result.reason === 'DISABLED' ||
+        result.reason === 'PREREQUISITE_FAILED' ||
+        result.variant === undefined ||
+        !p.variants.includes(result.variant)
+      ) {
+        return flag.prerequisiteFailed ?? withDefault(defaultValue, 'PREREQUISITE_FAILED', flag.metadata);
+      }
+    }
   }
   if (flag.targets !== undefined) {
     const key = context.key;
     const targeted = typeof key === 'string' ? flag.targets.get(key) : undefined;
     if (targeted !== undefined) return targeted;
   }
+  let served = flag.fallthrough as Serve;
   const rules = flag.rules;
   for (let i = 0; i < rules.length; i += 2) {
-    if (allMatch(rules[i] as readonly CompiledClause[], context, scope))
-      return serve(rules[i + 1] as Serve, context, scope);
+    if (allMatch(rules[i] as readonly CompiledClause[], context, scope)) {
+      served = rules[i + 1] as Serve;
+      break;
+    }
   }
-  return serve(flag.fallthrough as Serve, context, scope);
-}
-
-function serve(what: Serve, context: EvaluationContext, scope: FlagScope): Result {
-  return what instanceof Rollout ? bucket(what, context, scope) : what;
-}
-
-function bucket(rollout: Rollout, context: EvaluationContext, scope: FlagScope): Result {
-  const value = context[rollout.by];
+  if (!(served instanceof Rollout)) return served;
+  const value = context[served.by];
   let input: string;
   if (typeof value === 'string') input = value;
   else if (typeof value === 'number' || typeof value === 'boolean') input = String(value);
   // Without the attribute a context cannot be bucketed; it gets what most contexts get.
-  else return rollout.unbucketed;
-  const point = scope.hasher.point(rollout, rollout.prefix === '' ? input : rollout.prefix + input);
-  const buckets = rollout.buckets;
+  else return served.unbucketed;
+  const point = scope.hasher.point(served, served.prefix === '' ? input : served.prefix + input);
+  const buckets = served.buckets;
   for (let i = 0; i < buckets.length; i += 2) if ((buckets[i] as number) > point) return buckets[i + 1] as Result;
-  return rollout.unbucketed;
-}
-
-function prerequisitesMet(
-  prerequisites: NonNullable<CompiledFlag['prerequisites']>,
-  context: EvaluationContext,
-  scope: FlagScope,
-): boolean {
-  for (const p of prerequisites) {
-    const flag = scope.flags.get(p.flag);
-    if (flag === undefined || !enter(scope, p.flag)) return false;
-    const result = !flag.invalid ? runFlag(flag, context, undefined, scope) : undefined;
-    leave(scope);
-    // A prerequisite that is killed, failed its own prerequisites or errored is not met,
-    // whatever value it fell back to.
-    if (
-      result === undefined ||
-      result.reason === 'DISABLED' ||
-      result.reason === 'PREREQUISITE_FAILED' ||
-      result.variant === undefined ||
-      !p.variants.includes(result.variant)
-    ) {
-      return false;
-    }
-  }
-  return true;
+  return served.unbucketed;
 }
 
 function frozenResult(
