@@ -53,6 +53,34 @@ describe('EventAggregator', () => {
     expect(agg.drain().window).toEqual({ start: 250, end: 250 });
   });
 
+  it('adds up runs of one result across other results, served defaults, drains and restores', () => {
+    const evaluator = compile(ruleset);
+    const agg = new EventAggregator({ maxCounters: 10, maxEvents: 10 }, () => 0);
+    const on = evaluator.evaluate('banner', { key: 'ann' }, false);
+    const nl = evaluator.evaluate('banner', { key: 'bob', country: 'NL' }, false);
+    const off = evaluator.evaluate('banner', { key: 'cy' }, false);
+    const wrongType = () => evaluator.evaluate('banner', {}, 'x', 'string');
+    const counts = (batch: ReturnType<EventAggregator['drain']>) =>
+      Object.fromEntries(batch.evaluations.map((e) => [`${e.variant}/${e.reason}`, e.count]));
+    for (let i = 0; i < 3; i++) agg.count('banner', off);
+    for (let i = 0; i < 2; i++) agg.count('banner', on);
+    agg.count('banner', off);
+    agg.count('banner', wrongType());
+    for (let i = 0; i < 4; i++) agg.count('banner', off);
+    agg.count('banner', nl);
+    const first = agg.drain();
+    expect(counts(first)).toEqual({ 'off/DEFAULT': 8, 'on/TARGETING_MATCH': 3, 'null/ERROR': 1 });
+    // A run going on over a drain belongs half to each window.
+    agg.count('banner', nl);
+    expect(agg.isEmpty).toBe(false);
+    expect(counts(agg.drain())).toEqual({ 'on/TARGETING_MATCH': 1 });
+    for (let i = 0; i < 5; i++) agg.count('banner', off);
+    agg.restore(first);
+    agg.count('banner', off);
+    expect(counts(agg.drain())).toEqual({ 'off/DEFAULT': 14, 'on/TARGETING_MATCH': 3, 'null/ERROR': 1 });
+    expect(agg.drain().evaluations).toEqual([]);
+  });
+
   it('drops and counts what exceeds its bounds instead of growing', () => {
     const evaluator = compile(ruleset);
     const agg = new EventAggregator({ maxCounters: 2, maxEvents: 3 }, () => 0);

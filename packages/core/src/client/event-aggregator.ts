@@ -51,11 +51,14 @@ export class EventAggregator {
   /** Counters for results made per call (the caller's default was served), by a composite key. */
   private byKey = new Map<string, Counter>();
   /**
-   * The last shared result counted, and its counter: a getter called in a loop, or a hot flag
-   * evaluated for request after request, counts with one comparison instead of a lookup.
+   * The last shared result counted and its counter. A getter called in a loop, or a hot flag
+   * evaluated for request after request, counts with one comparison instead of a lookup; such a
+   * run of counts adds up in `lastCount`, a field of this object, so that the increment touches
+   * no other object, and goes to the counter when the run ends or the window is drained.
    */
-  private lastResult: object | undefined;
-  private lastCounter: Counter | undefined;
+  private lastResult: object | undefined = undefined;
+  private lastCounter: Counter | undefined = undefined;
+  private lastCount = 0;
   private counters = 0;
   private events: TrackEvent[] = [];
   private droppedEvaluations = 0;
@@ -69,31 +72,39 @@ export class EventAggregator {
     this.windowStart = now();
   }
 
+  /**
+   * Counts one evaluation of `flag` that served `result`, which must be what evaluating `flag`
+   * returned: a shared result is told apart by its identity alone.
+   */
   count(flag: string, result: EvaluationResult<unknown>): void {
-    const last = this.lastCounter;
-    if (result === this.lastResult && last !== undefined && last.flag === flag) last.count++;
+    if (result === this.lastResult) this.lastCount++;
     // Out of line, so that the common case above stays small enough to inline into every getter.
     else this.countSlowly(flag, result);
   }
 
   private countSlowly(flag: string, result: EvaluationResult<unknown>): void {
+    this.settle();
     if (result.variant === undefined) {
       this.countByKey(flag, result);
       return;
     }
     let counter = this.byResult.get(result);
     if (counter === undefined) {
-      counter = this.newCounter(flag, result);
+      // Several result objects may share one (flag, variant, reason) (a rule and a target serving
+      // the same variant): they share the keyed counter, so each tuple is reported once.
+      counter = this.counterFor(flag, result.variant, result.reason);
       if (counter === undefined) return;
       this.byResult.set(result, counter);
-    } else if (counter.flag === flag) {
-      counter.count++;
-    } else {
-      this.countByKey(flag, result);
-      return;
     }
     this.lastResult = result;
     this.lastCounter = counter;
+    this.lastCount = 1;
+  }
+
+  /** Adds the run of counts held in `lastCount` to its counter. */
+  private settle(): void {
+    if (this.lastCounter !== undefined) this.lastCounter.count += this.lastCount;
+    this.lastCount = 0;
   }
 
   /** Queues a track event; returns `false` when the queue was full and the event was dropped. */
@@ -113,6 +124,7 @@ export class EventAggregator {
 
   /** Takes everything held as one batch and starts a new window. */
   drain(): EventBatch {
+    this.settle();
     const end = this.now();
     const counters = new Set<Counter>([...this.byResult.values(), ...this.byKey.values()]);
     const batch: EventBatch = {
@@ -166,14 +178,6 @@ export class EventAggregator {
       if (counter === undefined) return undefined;
       this.byKey.set(key, counter);
     }
-    return counter;
-  }
-
-  private newCounter(flag: string, result: EvaluationResult<unknown>): Counter | undefined {
-    // Several result objects may share one (flag, variant, reason) (a rule and a target serving
-    // the same variant): they share the keyed counter, so each tuple is reported once.
-    const counter = this.counterFor(flag, result.variant ?? null, result.reason);
-    if (counter !== undefined) counter.count++;
     return counter;
   }
 
