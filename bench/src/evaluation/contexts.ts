@@ -53,6 +53,10 @@ const RELEASES: readonly (readonly [string, number])[] = [
 
 const KEY_CHARS: readonly string[] = [...'0123456789abcdefghijklmnopqrstuvwxyz'];
 
+/** How many contexts every evaluation benchmark runs through, and the seed they are drawn from. */
+export const CONTEXT_COUNT = 10_000;
+export const CONTEXT_SEED = 0x5717c4;
+
 /**
  * `count` contexts drawn from a fixed seed: the same contexts on every run and every machine.
  * A quarter are web users without `appVersion`; the rest run a release (most), an older 4.x

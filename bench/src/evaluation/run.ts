@@ -1,6 +1,6 @@
 import { type BenchCase, type CaseResult, type HarnessOptions, measure } from '../harness.js';
 import { formatNs, installedVersion, type Section, table } from '../report.js';
-import { generateContexts } from './contexts.js';
+import { CONTEXT_COUNT, CONTEXT_SEED, generateContexts } from './contexts.js';
 import { createFlagd } from './flagd.js';
 import { createGrowthbook } from './growthbook.js';
 import type { CreateImplementation, Implementation } from './implementation.js';
@@ -9,9 +9,6 @@ import { FLAG_IDS, FLAG_TITLES, type FlagId } from './scenario.js';
 import { createSwitchyard } from './switchyard.js';
 import { createUnleash } from './unleash.js';
 import { type Verification, verify } from './verify.js';
-
-export const CONTEXT_COUNT = 10_000;
-export const CONTEXT_SEED = 0x5717c4;
 
 /** Switchyard first: it is the reference the others are compared with. */
 const IMPLEMENTATIONS: readonly CreateImplementation[] = [

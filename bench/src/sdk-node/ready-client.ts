@@ -1,11 +1,11 @@
 import { FlagClient, type HttpResponse, type Platform, type Ruleset, type StreamHandlers } from '@switchyard/core';
 
 /**
- * A platform whose stream delivers `ruleset` as its `put` as soon as it opens, and whose HTTP
- * accepts event batches: the client behind it is exactly the one the Node SDK's
+ * A platform whose stream delivers `ruleset` as its `put` `puts` times as soon as it opens, and
+ * whose HTTP accepts event batches: the client behind it is exactly the one the Node SDK's
  * `createClient` returns (`FlagClient`, analytics on), ready, without a network in the timing.
  */
-function inProcessPlatform(ruleset: string): Platform {
+function inProcessPlatform(ruleset: string, puts: number): Platform {
   const timers = new Set<NodeJS.Timeout>();
   return {
     clock: {
@@ -25,7 +25,7 @@ function inProcessPlatform(ruleset: string): Platform {
         queueMicrotask(() => {
           handlers.onOpen();
           handlers.onData();
-          handlers.onEvent({ event: 'put', data: ruleset, lastEventId: '1' });
+          for (let i = 1; i <= puts; i++) handlers.onEvent({ event: 'put', data: ruleset, lastEventId: `${i}` });
         });
         return { close() {} };
       },
@@ -34,12 +34,17 @@ function inProcessPlatform(ruleset: string): Platform {
   };
 }
 
-export async function readyClient(ruleset: Ruleset | string): Promise<FlagClient> {
+/**
+ * A ready client serving `ruleset`. With `puts` above 1 its store has replaced the evaluator it
+ * serves, as after a reconnection: until then the field holding it is written once, which V8
+ * treats as a constant that the JIT may fold into a getter inlined where the client is known.
+ */
+export async function readyClient(ruleset: Ruleset | string, puts = 1): Promise<FlagClient> {
   const text = typeof ruleset === 'string' ? ruleset : JSON.stringify(ruleset);
   const client = new FlagClient(
     // Analytics stay on (every getter counts), flushed far less often than a slice lasts.
     { sdkKey: 'bench', baseUrl: 'http://bench.invalid', flushIntervalMs: 3_600_000 },
-    inProcessPlatform(text),
+    inProcessPlatform(text, puts),
   );
   await client.waitForReady({ timeout: 5_000 });
   return client;
