@@ -128,7 +128,7 @@ describe('compileFlag: configurations it cannot evaluate', () => {
       value: 'caller-default',
       reason: 'ERROR',
       errorCode: 'PARSE_ERROR',
-      errorMessage: 'flag "new-checkout" has an invalid configuration; checkFlag() tells why',
+      errorMessage: 'flag "new-checkout" is invalid; checkFlag() tells why',
       flagMetadata: { owner: 'growth' },
     });
   });

@@ -133,7 +133,7 @@ describe('evaluate: order and reasons', () => {
   it('serves the caller’s default with PARSE_ERROR for a flag it cannot evaluate, naming the flag', () => {
     const result = evaluator.evaluate('broken', {}, false);
     expect(result).toMatchObject({ value: false, reason: 'ERROR', errorCode: 'PARSE_ERROR' });
-    expect(result.errorMessage).toBe('flag "broken" has an invalid configuration; checkFlag() tells why');
+    expect(result.errorMessage).toBe('flag "broken" is invalid; checkFlag() tells why');
     expect(checkFlag({ ...boolFlag('broken'), defaultServe: { variant: 'maybe' } })?.path).toBe('defaultServe.variant');
     expect(result).not.toHaveProperty('variant');
   });

@@ -182,12 +182,7 @@ export function refusal<T>(
   const name = JSON.stringify(key);
   if (flag === undefined) return failure(defaultValue, 'FLAG_NOT_FOUND', `flag ${name} not found`);
   if (flag.invalid) {
-    return failure(
-      defaultValue,
-      'PARSE_ERROR',
-      `flag ${name} has an invalid configuration; checkFlag() tells why`,
-      flag,
-    );
+    return failure(defaultValue, 'PARSE_ERROR', `flag ${name} is invalid; checkFlag() tells why`, flag);
   }
   return failure(defaultValue, 'TYPE_MISMATCH', `flag ${name} is ${flag.type}, not ${expectedType}`, flag);
 }

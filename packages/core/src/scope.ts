@@ -44,7 +44,7 @@ export function enter(scope: Pick<EvalScope, 'stack' | 'failure'>, key: string):
     return false;
   }
   if (scope.stack.length >= MAX_NESTING) {
-    scope.failure = `prerequisites and segments nest deeper than ${MAX_NESTING} levels`;
+    scope.failure = `nesting deeper than ${MAX_NESTING} levels`;
     return false;
   }
   scope.stack.push(key);
@@ -52,7 +52,7 @@ export function enter(scope: Pick<EvalScope, 'stack' | 'failure'>, key: string):
 }
 
 /** Why an evaluation that reached a segment which cannot be evaluated fails. */
-export const invalidSegment = (key: string) => `segment ${JSON.stringify(key)} has an invalid configuration`;
+export const invalidSegment = (key: string) => `segment ${JSON.stringify(key)} is invalid`;
 
 export function leave(scope: Pick<EvalScope, 'stack'>): void {
   scope.stack.pop();

@@ -95,7 +95,6 @@ describe('viewEvaluator', () => {
       null,
       { ...good, schemaVersion: 9 },
       { ...good, version: -1 },
-      { ...good, environment: 7 },
       { ...good, flags: 'a' },
       { ...good, flags: [{ ...boolFlag('a'), key: '' }] },
       { ...good, segments: [{ version: 1 }] },

@@ -53,10 +53,10 @@ const IN_SEGMENT = 14;
  */
 export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string): Uint8Array }): ViewEvaluator {
   // One check and one message, not the core's several: what reaches a browser is the server's
-  // own view, or a cache or bootstrap made from it.
+  // own view, or a cache or bootstrap made from it. The environment is only compared, never
+  // used, so it is not checked.
   if (
     ruleset?.schemaVersion !== SCHEMA_VERSION ||
-    typeof ruleset.environment !== 'string' ||
     !Number.isSafeInteger(ruleset.version) ||
     ruleset.version < 0 ||
     ![...ruleset.flags, ...ruleset.segments].every((item) => typeof item?.key === 'string' && item.key !== '')

@@ -17,9 +17,8 @@ export const BOOTSTRAP_VARIANT = 'bootstrap';
  */
 export function bootstrapRuleset(bootstrap: Bootstrap): Ruleset {
   if ('schemaVersion' in bootstrap) return bootstrap as Ruleset;
-  const flags = Object.keys(bootstrap).map((key): Flag => {
-    const value = bootstrap[key] as FlagValue;
-    return {
+  const flags = Object.entries(bootstrap).map(
+    ([key, value]): Flag => ({
       key,
       // JSON values are objects, arrays and null; the other values are typed by `typeof`.
       type: (typeof value === 'object' ? 'json' : typeof value) as FlagType,
@@ -27,7 +26,7 @@ export function bootstrapRuleset(bootstrap: Bootstrap): Ruleset {
       enabled: true,
       defaultServe: { variant: BOOTSTRAP_VARIANT },
       version: 0,
-    };
-  });
+    }),
+  );
   return { schemaVersion: 1, environment: BOOTSTRAP_VARIANT, version: 0, flags, segments: [] };
 }

@@ -151,7 +151,7 @@ describe('the browser client following the server', () => {
     expect(client.status).toBe('initializing');
     expect(client.getDetail('banner', false)).toMatchObject({ value: false, errorCode: 'PROVIDER_NOT_READY' });
     await settle();
-    expect(server.last.url).toBe(`https://flags.test/sdk/v1/stream?key=${KEY}`);
+    expect(server.last.url).toBe(`https://flags.test/sdk/v1/stream?key=${KEY}&lastEventId=`);
     server.last.send(putEvent(rulesetOf(4, [serving('banner', 'on'), serving('dark', 'off')])));
     await settle();
     await client.waitForReady();
@@ -228,10 +228,10 @@ describe('the browser client following the server', () => {
     expect(client.status).toBe('ready');
     expect(server.last.lastEventId).toBe('4');
     expect(events).toEqual(['ready ready', 'stale STREAM_FAILED stale', 'ready ready']);
-    expect(errors.map((e) => [e.code, e.status])).toEqual([
-      ['STREAM_FAILED', undefined],
-      ['STREAM_FAILED', undefined],
-      ['STREAM_FAILED', 503],
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['STREAM_FAILED', 'switchyard: stream lost'],
+      ['STREAM_FAILED', 'switchyard: stream lost'],
+      ['STREAM_FAILED', 'switchyard: stream lost'],
     ]);
   });
 
@@ -256,6 +256,7 @@ describe('the browser client following the server', () => {
     server.fire('pagehide');
     await client.close();
     expect(server.requests).toHaveLength(1);
+    expect(server.probes).toHaveLength(1);
     expect(server.posts).toEqual([]);
   });
 
@@ -369,7 +370,23 @@ describe('the browser client following the server', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('runs outside a page, where there is no addEventListener (server-side rendering)', async () => {
+  it('serves its bootstrap without contacting the server where there is no EventSource (server-side rendering)', async () => {
+    const server = fakeServer();
+    vi.stubGlobal('EventSource', undefined);
+    const { client, errors } = online({ bootstrap: { banner: true } });
+    await settle();
+    expect(client.status).toBe('ready');
+    await client.waitForReady();
+    expect(client.getBoolean('banner', false)).toBe(true);
+    client.track('rendered');
+    await client.close();
+    expect(server.requests).toEqual([]);
+    expect(server.posts).toEqual([]);
+    expect(server.listenerCount()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('follows the server where there is no addEventListener', async () => {
     const server = fakeServer();
     vi.stubGlobal('addEventListener', undefined);
     vi.stubGlobal('removeEventListener', undefined);

@@ -44,8 +44,6 @@ export interface BrowserClientOptions {
   /** First reconnection delay ceiling (default 1 s), doubled per failure up to `maxRetryDelayMs` (default 30 s). */
   initialRetryDelayMs?: number;
   maxRetryDelayMs?: number;
-  /** A stream that sends nothing, not even a heartbeat, for this long is reconnected (default 45 s). */
-  stallTimeoutMs?: number;
 }
 
 export interface ClientEvents {
@@ -103,7 +101,9 @@ type Listener = (arg?: never) => void;
  * Rules are evaluated locally, so getters are synchronous and `identify` needs no request.
  */
 export function createClient(options: BrowserClientOptions): BrowserClient {
-  const { clientKey, baseUrl, bootstrap, offline, logger = console } = options;
+  const { clientKey, baseUrl, bootstrap, logger = console } = options;
+  // Outside a browser (server-side rendering) there is no EventSource: serve the bootstrap.
+  const offline = options.offline || typeof EventSource === 'undefined';
   const cacheKey = `switchyard:${clientKey}`;
   const cache = options.cache !== false && !offline;
   const send = options.sendEvents !== false && !offline;
@@ -195,9 +195,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
 
   // Dropped when the key is refused: the server would refuse the analytics too.
   let events = send ? analytics(url('events'), (why) => report('EVENTS_FAILED', `events not sent: ${why}`)) : undefined;
-  const flush = async () => {
-    await events?.flush();
-  };
+  const flush = async () => events?.flush();
   // A page being hidden may never come back (mobile tab switching), and `pagehide` is the last
   // reliable moment on unload. Flushing when a page shows again costs at most one early batch.
   // Outside a page (server-side rendering) there is nothing to watch.
@@ -216,9 +214,11 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     }
     stop = follow(
       url('stream'),
+      url('ruleset'),
       {
-        // A resumed stream is live at once: it sends only what was missed, maybe nothing.
-        open: (resumedFrom) => resumedFrom && setStatus('ready'),
+        // With the server's ruleset the stream resumes, live at once: it sends only what was
+        // missed, maybe nothing.
+        open: () => current && setStatus('ready'),
         event(type, data) {
           try {
             const value = JSON.parse(data);
@@ -241,8 +241,8 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
           refresh();
           return true;
         },
-        lost(code, message, httpStatus) {
-          const error = report(code, message, httpStatus);
+        lost() {
+          const error = report('STREAM_FAILED', 'stream lost');
           // Cached or bootstrapped flags are served when the server cannot be reached at first.
           if (status === 'initializing' && evaluator) setStatus('ready');
           if (status !== 'initializing') setStatus('stale', error);
@@ -254,7 +254,6 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
       },
       options.initialRetryDelayMs,
       options.maxRetryDelayMs,
-      options.stallTimeoutMs,
     );
   }
 

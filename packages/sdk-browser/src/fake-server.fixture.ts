@@ -1,4 +1,5 @@
 import type { Flag, Patch, Ruleset } from '@switchyard/core';
+import { EventSource } from 'eventsource';
 import { vi } from 'vitest';
 import { clientFlag } from './flags.fixture.js';
 
@@ -17,6 +18,8 @@ export interface FakeStream {
 export interface FakePost {
   url: string;
   body: Record<string, unknown>;
+  /** The headers the client set (none: a string body goes as text/plain). */
+  headers: HeadersInit | undefined;
   keepalive: boolean | undefined;
 }
 
@@ -32,10 +35,12 @@ export async function elapse(ms: number): Promise<void> {
 }
 
 /**
- * `fetch` as the flag server would answer it, installed as the global one, with fake timers. Each stream request
- * takes the next planned answer (`200` by default; a status; or `'down'` for a network error),
- * POSTs are recorded and answered with `postStatus`. Also installs `addEventListener` and
- * `removeEventListener` as a page's, recording the listeners.
+ * `fetch` as the flag server would answer it, installed as the global one, with fake timers, and
+ * a spec-following `EventSource` (the `eventsource` package) reading its streams through that
+ * `fetch`. Each stream request takes the next planned answer (`200` by default; a status; or
+ * `'down'` for a network error), and a `HEAD` of the ruleset gets what the last stream request
+ * got (the same server). POSTs are recorded and answered with `postStatus`. Also installs
+ * `addEventListener` and `removeEventListener` as a page's, recording the listeners.
  */
 export function fakeServer() {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -43,11 +48,15 @@ export function fakeServer() {
   /** When each stream request was made, by the fake clock. */
   const requests: number[] = [];
   const posts: FakePost[] = [];
+  /** When each `HEAD` of the ruleset was made. */
+  const probes: number[] = [];
   const plan: (number | 'down')[] = [];
+  let lastAnswer: number | 'down' = 200;
   const pageListeners = new Map<string, Set<() => void>>();
   const server = {
     streams,
     requests,
+    probes,
     posts,
     postStatus: 202,
     /** What the next stream requests get, in order. */
@@ -65,13 +74,21 @@ export function fakeServer() {
     },
     listenerCount: () => [...pageListeners.values()].reduce((n, set) => n + set.size, 0),
   };
-  vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
+  vi.stubGlobal('EventSource', EventSource);
+  vi.stubGlobal('fetch', async (input: string | URL, init: RequestInit = {}) => {
+    const url = String(input);
     if (init.method === 'POST') {
-      posts.push({ url, body: JSON.parse(init.body as string), keepalive: init.keepalive });
+      posts.push({ url, body: JSON.parse(init.body as string), headers: init.headers, keepalive: init.keepalive });
       return new Response(null, { status: server.postStatus });
+    }
+    if (init.method === 'HEAD') {
+      probes.push(Date.now());
+      if (lastAnswer === 'down') throw new TypeError('fetch failed');
+      return new Response(null, { status: lastAnswer });
     }
     requests.push(Date.now());
     const answer = plan.shift() ?? 200;
+    lastAnswer = answer;
     if (answer === 'down') throw new TypeError('fetch failed');
     if (answer !== 200) return new Response(null, { status: answer });
     let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -92,14 +109,14 @@ export function fakeServer() {
     const encoder = new TextEncoder();
     streams.push({
       url,
-      lastEventId: (init.headers as Record<string, string>)['last-event-id'],
+      lastEventId: new URL(url).searchParams.get('lastEventId') || undefined,
       send: (chunk) => controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk),
       end: () => controller.close(),
       get aborted() {
         return aborted;
       },
     });
-    return new Response(body, { status: 200 });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
   });
   const listen = (add: boolean) => (type: string, listener: () => void) => {
     const set = pageListeners.get(type) ?? new Set();

@@ -3,7 +3,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Database, ping } from './db/database.js';
-import { AppError } from './errors.js';
 import { auditRoutes } from './features/audit/routes.js';
 import { type ChangeBus, InProcessBus } from './features/delivery/bus.js';
 import { Delivery } from './features/delivery/delivery.js';
@@ -15,6 +14,7 @@ import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
+import { parseJsonBody } from './http/json-body.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 
@@ -54,16 +54,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
-  // An empty body with a JSON content type is no body (`curl -X POST …/kill -H 'Content-Type:
-  // application/json'` in an incident), not an error.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(new AppError('VALIDATION_FAILED', `the body is not valid JSON: ${(err as Error).message}`), undefined);
-    }
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
 
   await app.register(swagger, {
     openapi: {

@@ -110,25 +110,33 @@ describe('GET /sdk/v1/stream', () => {
     }
   });
 
-  it('resumes from Last-Event-ID with exactly the missed patches', async () => {
-    const first = await TestSseClient.connect(`${url}/sdk/v1/stream`, { token: serverKey });
-    await first.waitFor((e) => e.length > 0);
-    const seen = Number(first.events[0]?.lastEventId);
-    first.close();
-    const a = await ok('PATCH', `${api}/flags/billing/environments/prod`, rollout(30_000));
-    const b = await ok('POST', `${api}/flags/banner/environments/prod/unkill`);
-    const resumed = await TestSseClient.connect(`${url}/sdk/v1/stream`, { token: serverKey, lastEventId: seen });
-    try {
-      await resumed.waitFor(() => patches(resumed).length >= 2);
-      expect(resumed.events.some((e) => e.event === 'put')).toBe(false);
-      expect(patches(resumed).map((p) => [p.key, p.version])).toEqual([
-        ['billing', a.version],
-        ['banner', b.version],
-      ]);
-    } finally {
-      resumed.close();
-    }
-  });
+  // The browser SDK passes the id in the query: its EventSource sends the header only on reconnections of its own.
+  it.each(['header', 'query'] as const)(
+    'resumes from Last-Event-ID in the %s with exactly the missed patches',
+    async (via) => {
+      const first = await TestSseClient.connect(`${url}/sdk/v1/stream`, { token: serverKey });
+      await first.waitFor((e) => e.length > 0);
+      const seen = Number(first.events[0]?.lastEventId);
+      first.close();
+      const a = await ok('PATCH', `${api}/flags/billing/environments/prod`, rollout(30_000));
+      // The first run unkills the banner, the second kills it again: each is a change.
+      const b = await ok('POST', `${api}/flags/banner/environments/prod/${via === 'header' ? 'unkill' : 'kill'}`);
+      const resumed =
+        via === 'header'
+          ? await TestSseClient.connect(`${url}/sdk/v1/stream`, { token: serverKey, lastEventId: seen })
+          : await TestSseClient.connect(`${url}/sdk/v1/stream?lastEventId=${seen}`, { token: serverKey });
+      try {
+        await resumed.waitFor(() => patches(resumed).length >= 2);
+        expect(resumed.events.some((e) => e.event === 'put')).toBe(false);
+        expect(patches(resumed).map((p) => [p.key, p.version])).toEqual([
+          ['billing', a.version],
+          ['banner', b.version],
+        ]);
+      } finally {
+        resumed.close();
+      }
+    },
+  );
 
   it('sends a fresh put when the Last-Event-ID is unknown to the server', async () => {
     const c = await TestSseClient.connect(`${url}/sdk/v1/stream`, { token: serverKey, lastEventId: 999_999 });

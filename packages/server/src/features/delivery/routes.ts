@@ -52,7 +52,10 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
   // server's logger instead of keeping a child logger of its own (about 0.6 KiB each).
   app.get('/stream', { schema: { hide: true }, childLoggerFactory: (logger) => logger }, async (request, reply) => {
     const principal = await sdkPrincipal(request, keys);
-    const lastEventId = parseLastEventId(request.headers['last-event-id']);
+    // A browser's `EventSource` sends the header only on a reconnection of its own; the browser
+    // SDK reconnects on its own terms and passes where it stopped in the query instead.
+    const query = request.query as { lastEventId?: unknown } | undefined;
+    const lastEventId = parseLastEventId(request.headers['last-event-id'] ?? query?.lastEventId);
     reply.hijack();
     const res = reply.raw;
     request.raw.socket.setNoDelay(true);
@@ -74,9 +77,9 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
   });
 };
 
-function parseLastEventId(header: string | string[] | undefined): number | undefined {
-  if (typeof header !== 'string' || !/^\d{1,15}$/.test(header.trim())) return undefined;
-  return Number(header.trim());
+function parseLastEventId(id: unknown): number | undefined {
+  if (typeof id !== 'string' || !/^\d{1,15}$/.test(id.trim())) return undefined;
+  return Number(id.trim());
 }
 
 function sendEncoded(

@@ -67,6 +67,27 @@ describe('POST /sdk/v1/events', () => {
     ]);
   });
 
+  it('takes a batch sent as text/plain, as a browser sends it to avoid a preflight, and refuses text that is not JSON', async () => {
+    const asText = (payload: string) =>
+      s.app.inject({
+        method: 'POST',
+        url: `/sdk/v1/events?key=${clientKey}`,
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        payload,
+      });
+    const before = (await batchesOf(s.testDb.database.db, environmentId)).length;
+    const res = await asText(JSON.stringify(batch({ events: [] })));
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ accepted: { evaluations: 2, events: 0 } });
+    const bad = await asText('{"window":');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/not valid JSON/),
+    });
+    expect(await batchesOf(s.testDb.database.db, environmentId)).toHaveLength(before + 1);
+  });
+
   it('refuses a missing key, an unknown key, an admin key and a server key in the URL', async () => {
     expect((await post(batch(), null)).statusCode).toBe(401);
     expect((await post(batch(), 'sy_server_unknown')).statusCode).toBe(401);

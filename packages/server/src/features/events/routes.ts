@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../../db/database.js';
+import { parseJsonBody } from '../../http/json-body.js';
 import { type SdkKeyCache, sdkPrincipal } from '../delivery/sdk-keys.js';
 import { EVENTS_BODY_LIMIT, EventBatchBody } from './schemas.js';
 import { insertBatch } from './store.js';
@@ -27,6 +28,10 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
     reply.headers(CORS);
   });
   app.options('/events', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
+  // A browser posts its batch as text/plain: a CORS-safelisted type needs no preflight request,
+  // which a page being closed might not live to see. The text is the same JSON.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, parseJsonBody);
 
   app.post(
     '/events',
