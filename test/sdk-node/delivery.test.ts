@@ -113,6 +113,7 @@ describe('the Node SDK against a live server', () => {
     expect(res.statusCode).toBe(200);
     await eventually(() => changes.length === 1, 'a change after the restart arrives');
     expect(client.getBoolean('banner', { key: 'bob' }, true)).toBe(false);
+    expect(client.connectionMode).toBe('streaming');
   });
 
   it('reloads the whole ruleset when changes were made while it was away', async () => {

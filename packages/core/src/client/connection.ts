@@ -43,6 +43,8 @@ const isAuthFailure = (status: number | undefined) => status === 401 || status =
  *     │  after `streamFailuresBeforePolling` failures in a row
  *     ▼
  * polling (If-None-Match) ──every streamRetryIntervalMs──► one stream attempt ──opens──► streaming
+ *     │  a poll fails: back to streaming (backoff); the first poll answered after
+ *     │  connection-refused streams: one stream attempt at once
  * any state ──401/403──► stopped (fatal; no retry)
  * ```
  *
@@ -58,6 +60,12 @@ export class Connection {
   /** Where a resumed stream starts: the id of the last complete version received. */
   private lastEventId: string | undefined;
   private pollingSince = 0;
+  /**
+   * Polling began after streams that got no answer at all (connection refused, reset before
+   * any response): the server was down, not refusing streams, so once a poll is answered the
+   * stream is tried again at once rather than after `streamRetryIntervalMs`.
+   */
+  private streamOnFirstAnswer = false;
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -126,7 +134,8 @@ export class Connection {
         if (this.handle !== handle) return;
         this.handle = undefined;
         const healthy = gotData && openedAt !== undefined && clock.now() - openedAt >= this.settings.healthyStreamMs;
-        this.streamEnded(failure, healthy, 'STREAM_FAILED');
+        const answered = openedAt !== undefined || failure.status !== undefined;
+        this.streamEnded(failure, healthy, 'STREAM_FAILED', answered);
       },
     });
     this.handle = handle;
@@ -173,11 +182,17 @@ export class Connection {
         { message: `no data, not even a heartbeat, for ${this.settings.stallTimeoutMs} ms` },
         false,
         'STREAM_STALLED',
+        true,
       );
     }, this.settings.stallTimeoutMs);
   }
 
-  private streamEnded(failure: StreamFailure, healthy: boolean, code: 'STREAM_FAILED' | 'STREAM_STALLED'): void {
+  private streamEnded(
+    failure: StreamFailure,
+    healthy: boolean,
+    code: 'STREAM_FAILED' | 'STREAM_STALLED',
+    answered: boolean,
+  ): void {
     this.stallTimer?.();
     this.stallTimer = undefined;
     if (this.mode === 'stopped') return;
@@ -205,6 +220,7 @@ export class Connection {
       );
       this.mode = 'polling';
       this.pollingSince = this.platform.clock.now();
+      this.streamOnFirstAnswer = !answered;
       this.schedule(() => this.poll(), 0);
       return;
     }
@@ -260,6 +276,11 @@ export class Connection {
                 status: response.status,
               }),
             );
+            return;
+          }
+          if (this.streamOnFirstAnswer) {
+            this.streamOnFirstAnswer = false;
+            this.connect();
             return;
           }
           next();

@@ -187,6 +187,32 @@ describe('FlagClient over a stream', () => {
     expect(t.client.status).toBe('ready');
   });
 
+  it('streams again at once when a poll is answered after streams that got no answer (the server came back)', async () => {
+    const t = setup();
+    const s = t.stream.last;
+    s.open();
+    s.send('put', ruleset(5, [flag('a', 5)]), '5');
+    // The server goes down: its stream ends, two connections are refused, and it is back for the poll.
+    s.end();
+    t.http.answer({ status: 304 });
+    for (let i = 0; i < 2; i++) {
+      t.clock.advance(10_000);
+      t.stream.last.handlers.onClose({ message: 'connect ECONNREFUSED' });
+    }
+    expect(t.client.connectionMode).toBe('polling');
+    t.clock.advance(0);
+    await settle();
+    expect(t.http.requests).toHaveLength(1);
+    expect(t.http.requests[0]?.headers['if-none-match']).toBe('"5"');
+    expect(t.stream.opened).toHaveLength(4);
+    const resumed = t.stream.last;
+    expect(resumed.request.lastEventId).toBe('5');
+    resumed.open();
+    expect(t.client.connectionMode).toBe('streaming');
+    resumed.send('patch', { kind: 'flag', key: 'a', version: 6, value: flag('a', 6, false) }, '6');
+    expect(t.client.getBoolean('a', {}, true)).toBe(false);
+  });
+
   it('treats a stream cut soon after every put as failing, and a long healthy one as not', () => {
     const t = setup({ healthyStreamMs: 60_000 });
     for (let i = 0; i < 2; i++) {
