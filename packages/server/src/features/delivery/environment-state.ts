@@ -8,7 +8,7 @@ import {
   viewFlag,
   viewSegment,
 } from '@switchyard/core';
-import type { ChangeBatch, EnvironmentSnapshot } from './loader.js';
+import type { ChangeBatch, EnvironmentSnapshot } from '../rulesets/read-model.js';
 
 /** What a key reads: server keys the whole ruleset, client keys only what browsers may see. */
 export type View = 'server' | 'client';
