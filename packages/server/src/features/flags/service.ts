@@ -95,22 +95,22 @@ export async function createFlag(w: Writer, actor: Actor, projectKey: string, bo
   const variants = checkVariants(body.type, body.variants as Variant[] | undefined);
   return commitChange(w, actor, async (tx) => {
     await lockProjectStructure(tx, project);
-    const flag = await store.insertFlag(tx, {
-      projectId: project.id,
-      key: body.key,
-      name: body.name,
-      description: body.description,
-      tags: body.tags,
-      type: body.type,
-      variants,
-      clientSide: body.clientSide,
-      archived: false,
-      metadata: body.metadata,
-    });
     const envs = await environmentsOf(tx, project);
     return {
-      entries: flagEntries(envs, flag.key),
+      entries: flagEntries(envs, body.key),
       apply: async (versions) => {
+        const flag = await store.insertFlag(tx, {
+          projectId: project.id,
+          key: body.key,
+          name: body.name,
+          description: body.description,
+          tags: body.tags,
+          type: body.type,
+          variants,
+          clientSide: body.clientSide,
+          archived: false,
+          metadata: body.metadata,
+        });
         const fields = initialConfig(flag);
         await store.insertConfigs(
           tx,
