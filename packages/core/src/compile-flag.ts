@@ -5,6 +5,8 @@ import { type CompiledFlag, type Result, Rollout, type Serve } from './flag-walk
 import type { CompiledClause } from './operators.js';
 import type { Reason } from './reasons.js';
 import type { FlagMetadata, FlagType, FlagValue } from './types.js';
+import { exactly } from './v8-exact-arrays.js';
+import { frozenResult } from './v8-in-object-results.js';
 
 export const FLAG_TYPES: readonly FlagType[] = ['boolean', 'string', 'number', 'json'];
 
@@ -20,7 +22,8 @@ export function compileFlag(input: unknown, fallbackKey: string, hasher: Hasher)
   } catch (err) {
     invalid = caught(err);
   }
-  // One literal with every field: each compiled flag gets the same compact in-object layout.
+  // One literal with every field: each compiled flag gets the same in-object layout (as results
+  // do, see v8-in-object-results.ts).
   return {
     key: typeof raw.key === 'string' ? raw.key : fallbackKey,
     type,
@@ -86,8 +89,7 @@ function compileLogic(
       off?.variant === undefined || prerequisites === undefined ? undefined : made(off.variant, 'PREREQUISITE_FAILED'),
     prerequisites,
     targets,
-    // slice() sizes the array exactly: flatMap leaves spare room in every flag.
-    rules: rules.length === 0 ? NONE : rules.slice(),
+    rules: rules.length === 0 ? NONE : exactly(rules),
     fallthrough,
     constant: !enabled ? off : dynamic || fallthrough instanceof Rollout ? undefined : fallthrough,
   };
@@ -180,29 +182,7 @@ function rolloutOf(
     }
   }
   if (buckets.length === 2) return unbucketed as Result;
-  // slice() keeps exactly the buckets, without the spare room push() grew.
-  return new Rollout(by, buckets.slice(), unbucketed as Result, hasher.salt(salt));
-}
-
-function frozenResult(
-  value: FlagValue | undefined,
-  variant: string,
-  reason: Reason,
-  ruleId: string | undefined,
-  metadata: Readonly<FlagMetadata> | undefined,
-): Result {
-  // Literals rather than properties added one by one: added ones would go to a separate,
-  // over-allocated property store in every result.
-  let result: Result;
-  if (ruleId === undefined) {
-    result = metadata === undefined ? { value, variant, reason } : { value, variant, reason, flagMetadata: metadata };
-  } else {
-    result =
-      metadata === undefined
-        ? { value, variant, reason, ruleId }
-        : { value, variant, reason, ruleId, flagMetadata: metadata };
-  }
-  return Object.freeze(result);
+  return new Rollout(by, exactly(buckets), unbucketed as Result, hasher.salt(salt));
 }
 
 function readMetadata(input: unknown): Readonly<FlagMetadata> | undefined {
