@@ -12,7 +12,7 @@ export interface FlagScope extends EvalScope {
 export type Result = EvaluationResult<unknown>;
 
 /**
- * A flag as plain data, ready for {@link runFlag}: what both engines evaluate. Every result that
+ * A flag as plain data, ready for {@link runFlag}. Every result that
  * does not involve the caller's default is built when the flag is loaded, frozen and shared, so
  * an evaluation allocates nothing on its usual paths. No closures and no copy of the definition
  * are kept: a thousand flags must fit an SDK's memory budget.
@@ -41,7 +41,7 @@ export interface CompiledFlag {
   /**
    * The result every context gets, when nothing about the context or the caller's default
    * matters: a killed flag with an off variant, or one serving a fixed variant with no targeting.
-   * The evaluators answer these without running the flag.
+   * The evaluator answers these without running the flag.
    */
   readonly constant: Result | undefined;
 }
@@ -74,8 +74,8 @@ export class Rollout implements SaltState {
 }
 
 /**
- * The flag walk, the one both engines run: off → prerequisites → individual targets → the first
- * matching rule → the default, each bucketing through the scope's hasher when it rolls out. Type
+ * The flag walk: off → prerequisites → individual targets → the first matching rule → the
+ * default, bucketing through the scope's hasher when what is served rolls out. Type
  * checks, cycle reporting and exception safety belong to the evaluator that calls it; a flag
  * holding an error is never run.
  *

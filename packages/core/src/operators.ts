@@ -7,9 +7,8 @@ import type { EvaluationContext, Operator } from './types.js';
 type Scalar = string | number | boolean;
 
 /**
- * What an operator means, in one place for both engines: how a clause value is prepared when a
- * ruleset is loaded or patched (so that evaluating parses nothing), how a context value is read
- * for it, and when the two match.
+ * What an operator means: how a clause value is prepared when a ruleset is loaded or patched (so
+ * that evaluating parses nothing), how a context value is read for it, and when the two match.
  */
 export interface OperatorSemantics {
   /** The clause value made ready to match, or `undefined` when this operator cannot take it. */
@@ -53,10 +52,12 @@ const version = (sign: number) =>
   op(semver, contextSemver, (a: SemVer, b: SemVer) => Math.sign(compareSemver(a, b)) === sign);
 
 /**
- * Every operator of the schema, in one table for both engines. A clause matches when the context
- * attribute, or any item of a list attribute, matches any of its values; an attribute the
- * operator cannot read (missing, or of another kind: `lt` on a string) matches nothing, before
- * `negate` is applied.
+ * Every operator of the schema, in one table: `compile` prepares and matches clauses with it and
+ * `checkFlag` takes its verdict on clause values from it. (The browser's compact engine is a
+ * second implementation, held to this one by tests: docs/architecture.md says why.) A clause
+ * matches when the context attribute, or any item of a list attribute, matches any of its
+ * values; an attribute the operator cannot read (missing, or of another kind: `lt` on a string)
+ * matches nothing, before `negate` is applied.
  */
 export const SEMANTICS: Readonly<Record<Operator, OperatorSemantics>> = {
   in: op(
