@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [evaluation|propagation|bundle-size|sdk-node]…`: runs the named benchmarks (all of them when none is
+ * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining]…`: runs the named benchmarks (all of them when none is
  * named), prints their sections and replaces those sections of bench/RESULTS.md, keeping the
  * others.
  *
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 // server runs with it set, so the benchmark does too. It is set before any peer is loaded.
 process.env.NODE_ENV ??= 'production';
 
-const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node'] as const;
+const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node', 'inlining'] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
 
 const { values, positionals } = parseArgs({
@@ -60,7 +60,9 @@ for (const id of selected) {
         ? await propagation()
         : id === 'sdk-node'
           ? await sdkNode()
-          : await bundleSize();
+          : id === 'inlining'
+            ? await inlining()
+            : await bundleSize();
   runs.push({ id, command, date, machine: describeMachine(), section });
 }
 
@@ -102,6 +104,11 @@ async function propagation() {
     },
     log,
   );
+}
+
+async function inlining() {
+  const { runInliningBenchmark } = await import('./inlining/run.js');
+  return runInliningBenchmark(log);
 }
 
 async function bundleSize() {

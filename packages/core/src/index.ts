@@ -40,7 +40,9 @@ export { clientView, type Viewed, viewFlag, viewSegment } from './client-view.js
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';
 export { type CompileOptions, compile, Evaluator, type EvaluatorOptions } from './evaluator.js';
-export { MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
+export { toInstant } from './instant.js';
+export { MAX_REGEX_LENGTH, type OperatorSemantics, SEMANTICS } from './operators.js';
+export { type PatchPart, patchProblem } from './patch.js';
 export type { ErrorCode, EvaluationResult, Reason } from './reasons.js';
 export { compareSemver, parseSemver, type SemVer } from './semver.js';
 export * from './types.js';
