@@ -72,7 +72,7 @@ export class FlagClient {
     // Definitions are kept only to be written to the cache.
     this.store = new FlagStore({ keepDefinitions: this.platform.storage !== undefined });
     const o = this.options;
-    const bootstrapError = o.bootstrap === undefined ? undefined : this.load(o.bootstrap, 'bootstrap');
+    const bootstrapError = options.bootstrap === undefined ? undefined : this.load(options.bootstrap, 'bootstrap');
     if (o.offline) {
       // Offline, the bootstrap is all there is: without it the client cannot be ready.
       if (bootstrapError === undefined) {
