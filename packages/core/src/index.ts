@@ -20,6 +20,7 @@ export {
   FlagClient,
 } from './client/flag-client.js';
 export { FlagStore, type RulesetSource, type StoreUpdate } from './client/flag-store.js';
+export { InvalidContextError, type OpenFeatureContext, toSwitchyardContext } from './client/openfeature-context.js';
 export type { ClientOptions } from './client/options.js';
 export type {
   Clock,
