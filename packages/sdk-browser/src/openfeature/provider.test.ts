@@ -1,7 +1,7 @@
 import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
 import { clientView, type Flag, type Ruleset } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient } from '../client.js';
+import { createClient } from '../create-client.js';
 import { clientFlag } from '../flags.fixture.js';
 import { SwitchyardWebProvider } from './provider.js';
 
