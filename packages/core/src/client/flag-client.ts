@@ -37,10 +37,10 @@ const DEFAULT_READY_TIMEOUT_MS = 10_000;
 /**
  * The Node SDK's client, pure and platform-injected: local evaluation from a store kept current
  * by a connection (streaming, or polling), change events, analytics, a persistent cache. It is
- * assembled from the pieces the browser SDK shares (`clientState`, `emitter`, `eventAggregator`,
- * `backoffDelay`, `isOlderPut`, `SwitchyardError`); see docs/architecture.md for what the browser
- * leaves out. Getters are synchronous, never throw and never do I/O; everything that can fail is
- * reported through `on('error')` and `waitForReady`.
+ * assembled from the shared client pieces (`clientState`, `emitter`, `eventAggregator`,
+ * `backoffDelay`, `isOlderPut`, `SwitchyardError`); docs/architecture.md says which of them the
+ * browser SDK takes, and why not yet the others. Getters are synchronous, never throw and never
+ * do I/O; everything that can fail is reported through `on('error')` and `waitForReady`.
  */
 export class FlagClient {
   private readonly options: ResolvedOptions;
