@@ -19,6 +19,7 @@ export {
   type EventBatch,
   type EventLimits,
   eventAggregator,
+  mergeBatches,
   type TrackEvent,
 } from './client/event-aggregator.js';
 export { type AllFlagsOptions, type ChangeEvent, type ClientEvents, FlagClient } from './client/flag-client.js';
