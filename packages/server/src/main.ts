@@ -3,10 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseConfig } from './config.js';
 import { type Database, openPglite, openPostgres } from './db/database.js';
-import { RedisBus } from './features/delivery/bus.js';
 import { firstStartBanner, localBaseUrl } from './first-start-banner.js';
-import { seedIfEmpty } from './seed.js';
-import { buildServer } from './server.js';
 
 /** Secrets that must never reach a log line. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'token', '*.token', 'adminToken'];
@@ -40,7 +37,13 @@ async function open(databaseUrl: string | undefined, dataDir: string): Promise<D
 
 async function main(argv: string[]): Promise<void> {
   const config = parseConfig(process.env);
-  const database = await open(config.databaseUrl, config.dataDir);
+  // The server's modules (Fastify, its plugins, every feature) load while the database opens:
+  // PGlite compiles its WebAssembly off the main thread, so the two overlap.
+  const opening = open(config.databaseUrl, config.dataDir);
+  const loading = Promise.all([import('./server.js'), import('./seed.js'), import('./features/delivery/bus.js')]);
+  // Whichever fails first is reported; the other must not become an unhandled rejection.
+  loading.catch(() => undefined);
+  const database = await opening;
   say('applying database migrations…');
   await database.migrate();
   if (argv[0] === 'migrate') {
@@ -50,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
+  const [{ buildServer }, { seedIfEmpty }, { RedisBus }] = await loading;
   const seeded = await seedIfEmpty(database.db, { adminToken: config.adminToken });
   const bus =
     config.redisUrl === undefined
