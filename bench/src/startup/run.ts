@@ -61,7 +61,16 @@ async function timeStart(env: Record<string, string>): Promise<Start> {
   const started = performance.now();
   const child = spawn('pnpm', ['start'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_URL: '' },
+    // An empty DATABASE_URL means the embedded database: the bench's own DATABASE_URL must not leak in.
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
