@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseConfig } from './config.js';
 import { type Database, openPglite, openPostgres } from './db/database.js';
+import { embeddedTemplatePath, readEmbeddedTemplate, writeEmbeddedTemplate } from './db/embedded-template.js';
 import { firstStartBanner, localBaseUrl } from './first-start-banner.js';
 
 /** Secrets that must never reach a log line. */
@@ -22,20 +23,30 @@ async function open(databaseUrl: string | undefined, dataDir: string): Promise<D
     });
   }
   const directory = resolve(dataDir);
-  // Creating the embedded cluster (initdb, in WebAssembly) takes seconds of silence otherwise.
   const creating = !existsSync(join(directory, 'PG_VERSION'));
+  if (!creating) {
+    say(`opening the embedded PostgreSQL database in ${directory}…`);
+    return openPglite(directory);
+  }
+  // Creating the embedded cluster takes seconds of silence otherwise; `pnpm install` made a
+  // template of it (`embedded-template` below), which loads in a fraction of initdb's time.
+  const template = await readEmbeddedTemplate(await embeddedTemplatePath());
   say(
-    creating
-      ? `creating the embedded PostgreSQL database in ${directory} (first start only; this takes a few seconds)…`
-      : `opening the embedded PostgreSQL database in ${directory}…`,
+    `creating the embedded PostgreSQL database in ${directory} (first start only${template === undefined ? '; no template from pnpm install, so this takes a few seconds' : ', from the template pnpm install made'})…`,
   );
   const started = performance.now();
-  const database = await openPglite(directory);
-  if (creating) say(`embedded database created in ${seconds(started)}`);
+  const database = await openPglite(directory, template === undefined ? {} : { template });
+  say(`embedded database created in ${seconds(started)}`);
   return database;
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'embedded-template') {
+    const path = await embeddedTemplatePath();
+    await writeEmbeddedTemplate(path);
+    process.stdout.write(`embedded database template written to ${path}\n`);
+    return;
+  }
   const config = parseConfig(process.env);
   // The server's modules (Fastify, its plugins, every feature) load while the database opens:
   // PGlite compiles its WebAssembly off the main thread, so the two overlap.

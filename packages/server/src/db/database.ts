@@ -55,15 +55,28 @@ export function openPostgres(
   };
 }
 
-/** An embedded database in `dataDir`, or in memory when `dataDir` is undefined. */
-export async function openPglite(dataDir: string | undefined): Promise<Database> {
-  const client = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
+/** The embedded database, which can also be written out as a tarball of its cluster. */
+export interface PgliteDatabase extends Database {
+  dump(): Promise<Blob>;
+}
+
+/**
+ * An embedded database in `dataDir`, or in memory when `dataDir` is undefined. A new cluster is
+ * created by initdb, or loaded from `template` (a tarball {@link PgliteDatabase.dump} wrote).
+ */
+export async function openPglite(
+  dataDir: string | undefined,
+  options: { template?: Blob } = {},
+): Promise<PgliteDatabase> {
+  const settings = options.template === undefined ? {} : { loadDataDir: options.template };
+  const client = new PGlite(dataDir, settings);
   await client.waitReady;
   const db = drizzlePglite(client, { schema });
   return {
     db: db as unknown as Db,
     kind: 'pglite',
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    dump: () => client.dumpDataDir('gzip'),
     close: () => client.close(),
   };
 }
