@@ -52,7 +52,7 @@ describe('POST /sdk/v1/events', () => {
     expect((await post(batch(), serverKey)).statusCode).toBe(202);
     const again = await post(batch({ events: [] }), clientKey, `/sdk/v1/events?key=${clientKey}`);
     expect(again.statusCode).toBe(202);
-    expect(again.json()).toEqual({ accepted: { evaluations: 2, events: 0 } });
+    expect(again.json()).toEqual({ accepted: { evaluations: 2, events: 0, exposures: 0 } });
     expect(again.headers['access-control-allow-origin']).toBe('*');
     expect(await evaluationTotals(s.testDb.database.db, environmentId)).toEqual([
       { flag: 'banner', variant: 'on', reason: 'TARGETING_MATCH', count: 6 },
@@ -78,7 +78,7 @@ describe('POST /sdk/v1/events', () => {
     const before = (await batchesOf(s.testDb.database.db, environmentId)).length;
     const res = await asText(JSON.stringify(batch({ events: [] })));
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ accepted: { evaluations: 2, events: 0 } });
+    expect(res.json()).toEqual({ accepted: { evaluations: 2, events: 0, exposures: 0 } });
     const bad = await asText('{"window":');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatchObject({
