@@ -2,8 +2,8 @@
 -- Exposures and track events are partitioned by day on occurred_at; the server creates the
 -- daily partitions (features/events/partitions.ts) and drops them past the retention period.
 -- The default partitions catch any row whose day has no partition, so an insert never fails
--- for want of one. context_key sorts bytewise ("C"): the results query merges the two tables
--- in unit order, and bytewise comparison is the cheapest there is.
+-- for want of one. Context keys compare bytewise ("C"), the cheapest comparison there is, in
+-- the keys the results query joins on.
 CREATE TABLE "exposures" (
 	"environment_id" uuid NOT NULL,
 	"flag" text NOT NULL,
@@ -14,7 +14,17 @@ CREATE TABLE "exposures" (
 --> statement-breakpoint
 CREATE TABLE "exposures_default" PARTITION OF "exposures" DEFAULT;
 --> statement-breakpoint
-CREATE INDEX "exposures_unit" ON "exposures" USING btree ("environment_id","flag","context_key","occurred_at","variant");
+CREATE TABLE "exposure_units" (
+	"environment_id" uuid NOT NULL,
+	"flag" text NOT NULL,
+	"context_key" text COLLATE "C" NOT NULL,
+	"variant" text NOT NULL,
+	"first_at" timestamp with time zone NOT NULL,
+	"mixed" boolean DEFAULT false NOT NULL,
+	CONSTRAINT "exposure_units_environment_id_flag_context_key_pk" PRIMARY KEY("environment_id","flag","context_key")
+);
+--> statement-breakpoint
+CREATE INDEX "exposure_units_first_at" ON "exposure_units" USING btree ("first_at");
 --> statement-breakpoint
 ALTER TABLE "track_events" RENAME TO "track_events_unpartitioned";
 --> statement-breakpoint

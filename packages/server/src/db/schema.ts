@@ -253,20 +253,37 @@ export const trackEvents = pgTable(
 );
 
 /**
- * The first time a unit (a context key) was served a variant of a measured flag, as an SDK
- * reported it. Partitioned by day like `track_events`; the index serves the results query,
- * which reads it in unit order without touching the table.
+ * Every exposure an SDK reported: the first time a unit (a context key) was served a variant
+ * of a measured flag. Partitioned by day like `track_events`. Stored as received, without an
+ * index (every index slows ingestion): results read `exposure_units`, kept up to date from it.
  */
-export const exposures = pgTable(
-  'exposures',
+export const exposures = pgTable('exposures', {
+  environmentId: uuid('environment_id').notNull(),
+  flag: text('flag').notNull(),
+  variant: text('variant').notNull(),
+  contextKey: text('context_key').notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+});
+
+/**
+ * Each unit exposed to a flag, kept up to date as exposures arrive: its assignment (the
+ * variant of its earliest exposure), that exposure's time, and whether it was also exposed
+ * to another variant. The results query reads this instead of grouping every exposure by unit.
+ */
+export const exposureUnits = pgTable(
+  'exposure_units',
   {
     environmentId: uuid('environment_id').notNull(),
     flag: text('flag').notNull(),
-    variant: text('variant').notNull(),
     contextKey: text('context_key').notNull(),
-    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    variant: text('variant').notNull(),
+    firstAt: timestamp('first_at', { withTimezone: true }).notNull(),
+    mixed: boolean('mixed').notNull().default(false),
   },
-  (t) => [index('exposures_unit').on(t.environmentId, t.flag, t.contextKey, t.occurredAt, t.variant)],
+  (t) => [
+    primaryKey({ columns: [t.environmentId, t.flag, t.contextKey] }),
+    index('exposure_units_first_at').on(t.firstAt),
+  ],
 );
 
 /** A named measure over one track event (DESIGN §9), per project. */
@@ -307,5 +324,6 @@ export const schema = {
   evaluationCounts,
   trackEvents,
   exposures,
+  exposureUnits,
   metrics,
 };

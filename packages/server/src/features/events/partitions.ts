@@ -107,6 +107,9 @@ export class EventPartitions {
         sql`delete from ${sql.identifier(`${table}_default`)} where occurred_at < ${new Date(cutoff)}`,
       );
     }
+    // A unit first exposed before the cutoff has lost its exposures: it goes with them, and
+    // counts as a new unit if it is exposed again.
+    await this.db.execute(sql`delete from exposure_units where first_at < ${new Date(cutoff)}`);
     // Evaluation counts go with their batch (on delete cascade); the batch ids with it, which
     // bounds how long a retried batch is recognised to how long its events are kept.
     await this.db.execute(sql`delete from event_batches where received_at < ${new Date(cutoff)}`);

@@ -105,6 +105,12 @@ for (const kind of KINDS) {
         { day: 30, part: 'exposures_default' },
       ]);
       expect((await placed('track_events')).map((r) => r.day)).toEqual([10, 30]);
+      // Units first exposed before the cutoff go with their exposures.
+      const units = await queryRows<{ key: string }>(
+        database.db,
+        sql`select context_key as key from exposure_units order by first_at`,
+      );
+      expect(units.map((u) => u.key)).toEqual(['u3', 'u4']);
       // The batch records older than the period go too (they were received on the 10th, at noon).
       const batches = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from event_batches`);
       expect(batches[0]?.n).toBe(1);

@@ -57,12 +57,31 @@ export async function insertBatch(
              as u(event, key, value, at)`);
     }
     if (exposures.length > 0) {
+      const [flags, variants, keys, times] = [
+        array(exposures.map((e) => e.flag)),
+        array(exposures.map((e) => e.variant)),
+        array(exposures.map((e) => e.key)),
+        array(exposures.map((e) => e.timestamp)),
+      ];
       await tx.execute(sql`
         insert into exposures (environment_id, flag, variant, context_key, occurred_at)
         select ${env}::uuid, u.flag, u.variant, u.key, to_timestamp(u.at / 1000.0)
-        from unnest(${array(exposures.map((e) => e.flag))}::text[], ${array(exposures.map((e) => e.variant))}::text[],
-                    ${array(exposures.map((e) => e.key))}::text[], ${array(exposures.map((e) => e.timestamp))}::float8[])
-             as u(flag, variant, key, at)`);
+        from unnest(${flags}::text[], ${variants}::text[], ${keys}::text[], ${times}::float8[]) as u(flag, variant, key, at)`);
+      // The batch's units folded into their running assignment. Rows are taken in key order so
+      // that concurrent batches lock shared units in the same order (no deadlock), and a unit
+      // whose assignment does not change is not written again.
+      await tx.execute(sql`
+        insert into exposure_units as eu (environment_id, flag, context_key, variant, first_at, mixed)
+        select ${env}::uuid, u.flag, u.key, (array_agg(u.variant order by u.at))[1], to_timestamp(min(u.at) / 1000.0),
+               min(u.variant) <> max(u.variant)
+        from unnest(${flags}::text[], ${variants}::text[], ${keys}::text[], ${times}::float8[]) as u(flag, variant, key, at)
+        group by u.flag, u.key
+        order by u.flag, u.key
+        on conflict (environment_id, flag, context_key) do update set
+          variant = case when excluded.first_at < eu.first_at then excluded.variant else eu.variant end,
+          first_at = least(eu.first_at, excluded.first_at),
+          mixed = eu.mixed or excluded.mixed or eu.variant <> excluded.variant
+        where excluded.mixed or eu.variant <> excluded.variant or excluded.first_at < eu.first_at`);
     }
     return { stored: true };
   });
@@ -90,8 +109,9 @@ export interface MetricTotals {
  * variant comes back, never one per unit. A unit is a context key exposed to the flag; its
  * assignment is the variant it was first exposed to, and a unit exposed to several variants
  * is counted in `excludedUnits` instead. Its track events count from its first exposure on.
- * Both tables are read through their (environment, flag|event, context_key, occurred_at)
- * indexes in unit order, so Postgres can merge them without sorting or hashing every unit.
+ * Units come from `exposure_units` (one row each, kept at ingestion); only the units that
+ * sent the event are joined with their events, so a metric few units send stays cheap
+ * however many units were exposed.
  */
 export async function metricTotals(
   db: Db,
@@ -100,36 +120,37 @@ export async function metricTotals(
   const rows = await queryRows<{
     variant: string;
     units: string;
-    conversions: string;
-    sum: number | null;
-    sum_of_squares: number | null;
     excluded: string;
+    conversions: string;
+    sum: number;
+    sum_of_squares: number;
   }>(
     db,
     sql`
-      with units as (
-        select context_key, min(variant) as variant, min(variant) <> max(variant) as mixed, min(occurred_at) as first_at
-        from exposures
+      with counts as (
+        select variant, count(*) filter (where not mixed) as units, count(*) filter (where mixed) as excluded
+        from exposure_units
         where environment_id = ${q.environmentId} and flag = ${q.flag}
-        group by context_key
+        group by variant
       ),
       per_unit as (
-        select u.variant, u.mixed, count(t.occurred_at) as events, coalesce(sum(t.value), 0) as total
-        from units u
-        left join track_events t
-          on not u.mixed and t.environment_id = ${q.environmentId} and t.event = ${q.event}
-          and t.context_key = u.context_key and t.occurred_at >= u.first_at
-        group by u.context_key, u.variant, u.mixed
+        select u.variant, coalesce(sum(t.value), 0) as total
+        from track_events t
+        join exposure_units u
+          on u.environment_id = ${q.environmentId} and u.flag = ${q.flag} and u.context_key = t.context_key
+        where t.environment_id = ${q.environmentId} and t.event = ${q.event}
+          and not u.mixed and t.occurred_at >= u.first_at
+        group by u.context_key, u.variant
+      ),
+      sums as (
+        select variant, count(*) as conversions, sum(total) as sum, sum(total * total) as sum_of_squares
+        from per_unit
+        group by variant
       )
-      select variant,
-             count(*) filter (where not mixed) as units,
-             count(*) filter (where not mixed and events > 0) as conversions,
-             sum(total) filter (where not mixed) as sum,
-             sum(total * total) filter (where not mixed) as sum_of_squares,
-             count(*) filter (where mixed) as excluded
-      from per_unit
-      group by variant
-      order by variant`,
+      select c.variant, c.units, c.excluded, coalesce(s.conversions, 0) as conversions,
+             coalesce(s.sum, 0)::float8 as sum, coalesce(s.sum_of_squares, 0)::float8 as sum_of_squares
+      from counts c left join sums s on s.variant = c.variant
+      order by c.variant`,
   );
   let excludedUnits = 0;
   const variants: VariantTotalsRow[] = [];
@@ -140,8 +161,8 @@ export async function metricTotals(
       variant: r.variant,
       units: Number(r.units),
       conversions: Number(r.conversions),
-      sum: Number(r.sum ?? 0),
-      sumOfSquares: Number(r.sum_of_squares ?? 0),
+      sum: Number(r.sum),
+      sumOfSquares: Number(r.sum_of_squares),
     });
   }
   return { variants, excludedUnits };
