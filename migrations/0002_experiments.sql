@@ -26,6 +26,60 @@ CREATE TABLE "exposure_units" (
 --> statement-breakpoint
 CREATE INDEX "exposure_units_first_at" ON "exposure_units" USING btree ("first_at");
 --> statement-breakpoint
+CREATE TABLE "exposure_unit_counts" (
+	"environment_id" uuid NOT NULL,
+	"flag" text NOT NULL,
+	"variant" text NOT NULL,
+	"units" bigint DEFAULT 0 NOT NULL,
+	"excluded" bigint DEFAULT 0 NOT NULL,
+	CONSTRAINT "exposure_unit_counts_environment_id_flag_variant_pk" PRIMARY KEY("environment_id","flag","variant")
+);
+--> statement-breakpoint
+-- Adds each (environment, flag, variant)'s change in units and excluded units to its counts.
+-- Statement triggers with transition tables see exactly the rows a statement inserted, and the
+-- old and new versions of those it updated (an upsert fires both), as they were locked: the
+-- counts stay exact with concurrent batches. Rows are added in key order so that concurrent
+-- statements lock the count rows in the same order.
+CREATE FUNCTION "exposure_unit_counts_add"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO exposure_unit_counts AS c (environment_id, flag, variant, units, excluded)
+		SELECT environment_id, flag, variant, count(*) FILTER (WHERE NOT mixed), count(*) FILTER (WHERE mixed)
+		FROM new_units GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+		ON CONFLICT (environment_id, flag, variant) DO UPDATE
+		SET units = c.units + excluded.units, excluded = c.excluded + excluded.excluded;
+	ELSIF TG_OP = 'UPDATE' THEN
+		INSERT INTO exposure_unit_counts AS c (environment_id, flag, variant, units, excluded)
+		SELECT environment_id, flag, variant, sum(units), sum(excluded)
+		FROM (
+			SELECT environment_id, flag, variant, (NOT mixed)::int AS units, mixed::int AS excluded FROM new_units
+			UNION ALL
+			SELECT environment_id, flag, variant, -(NOT mixed)::int, -mixed::int FROM old_units
+		) d
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+		ON CONFLICT (environment_id, flag, variant) DO UPDATE
+		SET units = c.units + excluded.units, excluded = c.excluded + excluded.excluded;
+	ELSE
+		UPDATE exposure_unit_counts c SET units = c.units - d.units, excluded = c.excluded - d.excluded
+		FROM (
+			SELECT environment_id, flag, variant, count(*) FILTER (WHERE NOT mixed) AS units, count(*) FILTER (WHERE mixed) AS excluded
+			FROM old_units GROUP BY 1, 2, 3
+		) d
+		WHERE c.environment_id = d.environment_id AND c.flag = d.flag AND c.variant = d.variant;
+	END IF;
+	RETURN NULL;
+END
+$$;
+--> statement-breakpoint
+CREATE TRIGGER "exposure_units_inserted" AFTER INSERT ON "exposure_units"
+	REFERENCING NEW TABLE AS new_units FOR EACH STATEMENT EXECUTE FUNCTION "exposure_unit_counts_add"();
+--> statement-breakpoint
+CREATE TRIGGER "exposure_units_updated" AFTER UPDATE ON "exposure_units"
+	REFERENCING OLD TABLE AS old_units NEW TABLE AS new_units FOR EACH STATEMENT EXECUTE FUNCTION "exposure_unit_counts_add"();
+--> statement-breakpoint
+CREATE TRIGGER "exposure_units_deleted" AFTER DELETE ON "exposure_units"
+	REFERENCING OLD TABLE AS old_units FOR EACH STATEMENT EXECUTE FUNCTION "exposure_unit_counts_add"();
+--> statement-breakpoint
 ALTER TABLE "track_events" RENAME TO "track_events_unpartitioned";
 --> statement-breakpoint
 CREATE TABLE "track_events" (

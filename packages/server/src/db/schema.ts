@@ -286,6 +286,23 @@ export const exposureUnits = pgTable(
   ],
 );
 
+/**
+ * How many units `exposure_units` holds per flag and assigned variant (`units`: exposed to
+ * that variant only; `excluded`: also to another), kept by statement triggers on that table
+ * (migrations/0002), so results never count a million units one by one.
+ */
+export const exposureUnitCounts = pgTable(
+  'exposure_unit_counts',
+  {
+    environmentId: uuid('environment_id').notNull(),
+    flag: text('flag').notNull(),
+    variant: text('variant').notNull(),
+    units: bigint('units', { mode: 'number' }).notNull().default(0),
+    excluded: bigint('excluded', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.environmentId, t.flag, t.variant] })],
+);
+
 /** A named measure over one track event (DESIGN §9), per project. */
 export const metrics = pgTable(
   'metrics',
@@ -325,5 +342,6 @@ export const schema = {
   trackEvents,
   exposures,
   exposureUnits,
+  exposureUnitCounts,
   metrics,
 };

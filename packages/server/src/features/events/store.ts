@@ -109,9 +109,9 @@ export interface MetricTotals {
  * variant comes back, never one per unit. A unit is a context key exposed to the flag; its
  * assignment is the variant it was first exposed to, and a unit exposed to several variants
  * is counted in `excludedUnits` instead. Its track events count from its first exposure on.
- * Units come from `exposure_units` (one row each, kept at ingestion); only the units that
- * sent the event are joined with their events, so a metric few units send stays cheap
- * however many units were exposed.
+ * Units are counted in `exposure_unit_counts` and assigned in `exposure_units`, both kept at
+ * ingestion; only the units that sent the event are looked up, with their events, so the
+ * query costs in proportion to the metric's events, not to the units exposed.
  */
 export async function metricTotals(
   db: Db,
@@ -128,10 +128,9 @@ export async function metricTotals(
     db,
     sql`
       with counts as (
-        select variant, count(*) filter (where not mixed) as units, count(*) filter (where mixed) as excluded
-        from exposure_units
+        select variant, units, excluded
+        from exposure_unit_counts
         where environment_id = ${q.environmentId} and flag = ${q.flag}
-        group by variant
       ),
       per_unit as (
         select u.variant, coalesce(sum(t.value), 0) as total
