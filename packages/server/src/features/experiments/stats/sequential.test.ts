@@ -72,6 +72,21 @@ function simulate(seed: number, experiments: number, rates: [number, number], un
 }
 
 describe('sequential half-width', () => {
+  it('equals what GrowthBook’s gbstats computes for the same standard error, n, α and N*', () => {
+    // sequential_interval_halfwidth(se² · n, n, N*, α) from gbstats/frequentist/tests.py at
+    // growthbook/growthbook 8f1db4456915a8e7b7faf23d5632ca7219d2f469, run once by hand.
+    const gbstats: [se: number, n: number, alpha: number, tuning: number, halfWidth: number][] = [
+      [0.05, 200, 0.05, 5_000, 0.2549979984948722],
+      [0.01, 5_000, 0.05, 5_000, 0.03035208990376253],
+      [0.003, 100_000, 0.05, 5_000, 0.010010572601359796],
+      [0.02, 20_000, 0.01, 10_000, 0.07191209598265748],
+      [0.1, 1_000, 0.1, 2_000, 0.28174206288601095],
+    ];
+    for (const [se, n, alpha, tuning, halfWidth] of gbstats) {
+      expect(sequentialHalfWidth(se, n, alpha, tuning) / halfWidth).toBeCloseTo(1, 12);
+    }
+  });
+
   it('is wider than the fixed-horizon 95 % half-width at every sample size', () => {
     for (const n of [10, 100, 1_000, DEFAULT_TUNING, 50_000, 1_000_000, 100_000_000]) {
       expect(sequentialHalfWidth(1, n, DEFAULT_ALPHA, DEFAULT_TUNING)).toBeGreaterThan(1.96);
