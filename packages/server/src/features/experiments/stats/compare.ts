@@ -15,8 +15,8 @@ export interface Interval {
  * - `too-few-units`: a variant has fewer than 2 units, so it has no sample variance; nothing is tested.
  * - `no-variation`: every unit of both variants has the same value, so the standard error is 0 and
  *   no test statistic exists; the estimates stand, without intervals or p-value.
- * - `zero-control-mean`: the control's mean is 0, so a relative uplift (and the sequential interval
- *   on it) is undefined; the absolute comparison stands.
+ * - `zero-control-mean`: the control's mean is 0 (or so near 0 that the ratio overflows), so a
+ *   relative uplift (and the sequential interval on it) is undefined; the absolute comparison stands.
  */
 export type ComparisonCaveat = 'too-few-units' | 'no-variation' | 'zero-control-mean';
 
@@ -58,8 +58,9 @@ export function compare(control: VariantSummary, treatment: VariantSummary, opti
   const d = bothSeen ? mt - mc : null;
   // Dividing by |x̄c| keeps the sign of the uplift equal to the sign of the difference for a
   // negative control mean; for a positive one it is exactly x̄t/x̄c − 1.
-  const r = bothSeen && mc !== 0 ? (mt - mc) / Math.abs(mc) : null;
-  const relativeCaveat: ComparisonCaveat | null = mc === 0 && bothSeen ? 'zero-control-mean' : null;
+  const ratio = bothSeen ? (mt - mc) / Math.abs(mc) : Number.NaN;
+  // A control mean of 0, or one so close to 0 that the ratio overflows, has no relative uplift.
+  const r = Number.isFinite(ratio) ? ratio : null;
 
   const estimatesOnly = (caveat: ComparisonCaveat): Comparison => ({
     absolute: { estimate: d, ci95: null },
@@ -76,25 +77,30 @@ export function compare(control: VariantSummary, treatment: VariantSummary, opti
   const se = Math.sqrt(wc + wt);
   if (!(se > 0) || d === null) return estimatesOnly('no-variation');
 
-  // Welch (1947) / Satterthwaite (1946); one zero-variance side leaves the other's n − 1.
-  const df = (wc + wt) ** 2 / (wc ** 2 / (nc - 1) + wt ** 2 / (nt - 1));
+  // Welch (1947) / Satterthwaite (1946), (wc + wt)² / (wc²/(nc − 1) + wt²/(nt − 1)), written in
+  // shares of the variance so that tiny variances cannot underflow to 0/0. One zero-variance side
+  // leaves the other's n − 1.
+  const shareC = wc / (wc + wt);
+  const shareT = wt / (wc + wt);
+  const df = 1 / (shareC ** 2 / (nc - 1) + shareT ** 2 / (nt - 1));
   const t = d / se;
   const pValue = Math.min(1, 2 * tCdf(-Math.abs(t), df));
   const tCritical = tQuantile(0.975, df);
   const absolute: Interval = { estimate: d, ci95: [d - tCritical * se, d + tCritical * se] };
 
-  if (r === null) {
+  // Delta method, s²t/(nt x̄c²) + x̄t² s²c/(nc x̄c⁴), with x̄t/x̄c taken first so x̄c⁴ cannot underflow.
+  const seRelative = r === null ? Number.NaN : Math.sqrt(wt + (mt / mc) ** 2 * wc) / Math.abs(mc);
+  if (r === null || !Number.isFinite(seRelative)) {
     return {
       absolute,
       relative: { estimate: null, ci95: null },
       pValue,
       sequential: { ci95: null, significant: false },
       degreesOfFreedom: df,
-      caveat: relativeCaveat,
+      caveat: 'zero-control-mean',
     };
   }
 
-  const seRelative = Math.sqrt(wt / mc ** 2 + (mt ** 2 * wc) / mc ** 4);
   const half = Z_975 * seRelative;
   const sequentialHalf = sequentialHalfWidth(seRelative, nc + nt, alpha, tuning);
   const sequentialCi: [number, number] = [r - sequentialHalf, r + sequentialHalf];
