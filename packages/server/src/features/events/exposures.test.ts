@@ -110,6 +110,61 @@ describe('exposures in POST /sdk/v1/events', () => {
     );
   });
 
+  it('keeps each unit counted once, in its first variant or as excluded, when batches with shared units arrive at once', async () => {
+    await s.ok('POST', '/api/v1/projects/shop/flags', {
+      key: 'race',
+      name: 'Race',
+      type: 'string',
+      variants: [
+        { key: 'a', value: 'a' },
+        { key: 'b', value: 'b' },
+      ],
+    });
+    await s.ok('POST', '/api/v1/projects/shop/metrics', {
+      key: 'buys',
+      event: 'buy',
+      kind: 'conversion',
+      direction: 'increase',
+    });
+    let seed = 7;
+    const next = () => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    // Distinct times per exposure, so that "first" is never a tie.
+    let tick = 0;
+    const sent = Array.from({ length: 16 }, () =>
+      Array.from({ length: 150 }, () => ({
+        flag: 'race',
+        variant: next() < 0.8 ? 'a' : 'b',
+        key: `r${Math.floor(next() * 1000)}`,
+        timestamp: T0 + 1 + Math.floor(next() * 1_000_000) * 100 + (tick++ % 100),
+      })),
+    );
+    const answers = await Promise.all(sent.map((exposures) => post({ window: { start: T0, end: T0 }, exposures })));
+    expect(answers.map((a) => a.statusCode)).toEqual(sent.map(() => 202));
+    const units = new Map<string, { variants: Set<string>; first: number; variant: string }>();
+    for (const e of sent.flat()) {
+      const u = units.get(e.key) ?? { variants: new Set<string>(), first: Infinity, variant: '' };
+      u.variants.add(e.variant);
+      if (e.timestamp < u.first) Object.assign(u, { first: e.timestamp, variant: e.variant });
+      units.set(e.key, u);
+    }
+    const single = [...units.values()].filter((u) => u.variants.size === 1);
+    const { variants, excludedUnits } = await s.ok(
+      'GET',
+      '/api/v1/projects/shop/flags/race/environments/prod/results?metric=buys',
+    );
+    expect(excludedUnits).toBe(units.size - single.length);
+    expect(excludedUnits).toBeGreaterThan(0);
+    const only = (variant: string) => single.filter((u) => u.variant === variant).length;
+    expect(only('b')).toBeGreaterThan(0);
+    expect(variants.map((v: { variant: string; units: number }) => [v.variant, v.units])).toEqual([
+      ['a', only('a')],
+      ['b', only('b')],
+    ]);
+  });
+
   it.skipIf(process.env.DATABASE_URL === undefined)(
     'answers 429 with Retry-After while ingestion is behind, and takes batches again once it has caught up',
     async () => {
