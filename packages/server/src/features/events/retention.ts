@@ -18,8 +18,13 @@ export class EventRetention {
 
   constructor(private readonly options: EventRetentionOptions) {}
 
+  /**
+   * Runs a first pass before returning. A failure is reported, never thrown: a server whose
+   * database is down must still start (and say so on /readyz), and ingestion does not depend
+   * on the pass (it creates the partitions it needs, and the default ones take the rest).
+   */
   async start(): Promise<void> {
-    await this.runOnce();
+    await this.runOnce().catch(this.options.onError);
     this.timer = setInterval(() => {
       this.runOnce().catch(this.options.onError);
     }, this.options.intervalMs);
