@@ -147,7 +147,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     intervalMs: events.retentionIntervalMs,
     onError: (err) => app.log.error({ err }, 'event retention failed; it runs again at its next interval'),
   });
-  await retention.start();
+  retention.start();
   app.addHook('onClose', async () => retention.stop());
   app.decorate('eventRetention', retention);
   const gate = new IngestGate(events.maxInFlight, events.maxWaiting);

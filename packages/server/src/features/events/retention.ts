@@ -19,12 +19,13 @@ export class EventRetention {
   constructor(private readonly options: EventRetentionOptions) {}
 
   /**
-   * Runs a first pass before returning. A failure is reported, never thrown: a server whose
-   * database is down must still start (and say so on /readyz), and ingestion does not depend
-   * on the pass (it creates the partitions it needs, and the default ones take the rest).
+   * Starts the first pass without waiting for it: a server starts as fast without it, and
+   * ingestion does not depend on it (it creates the partitions it needs, and the default ones
+   * take the rest). A failure is reported, never thrown: a server whose database is down must
+   * still start, and say so on /readyz.
    */
-  async start(): Promise<void> {
-    await this.runOnce().catch(this.options.onError);
+  start(): void {
+    this.runOnce().catch(this.options.onError);
     this.timer = setInterval(() => {
       this.runOnce().catch(this.options.onError);
     }, this.options.intervalMs);
