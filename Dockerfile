@@ -5,7 +5,7 @@ RUN npm install --global --no-fund --no-audit pnpm@10.34.9
 COPY . .
 RUN pnpm install --frozen-lockfile \
  && pnpm --filter "@switchyard/server..." run build \
- && pnpm install --frozen-lockfile --prod --offline
+ && pnpm install --frozen-lockfile --prod --offline --ignore-scripts
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -1,10 +1,10 @@
 /**
- * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|events]…`: runs the named benchmarks (all of them when none is
+ * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events]…`: runs the named benchmarks (all of them when none is
  * named), prints their sections and replaces those sections of bench/RESULTS.md, keeping the
  * others.
  *
  * - `--quick`: fewer, shorter rounds and flips (for trying changes, not for reporting).
- * - `--rounds N`: evaluation rounds.
+ * - `--rounds N`: evaluation rounds (and sdk-node's, and startup's pairs of starts).
  * - `--clients 1000,10000`, `--instances 1,3`, `--flips 200`, `--client-threads 2`,
  *   `--client socket|http`: propagation scenarios; `--server-cpu-prof DIR` has every server write
  *   a V8 CPU profile into DIR.
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 // server runs with it set, so the benchmark does too. It is set before any peer is loaded.
 process.env.NODE_ENV ??= 'production';
 
-const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node', 'events'] as const;
+const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node', 'inlining', 'startup', 'events'] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
 
 const { values, positionals } = parseArgs({
@@ -64,9 +64,13 @@ for (const id of selected) {
         ? await propagation()
         : id === 'sdk-node'
           ? await sdkNode()
-          : id === 'events'
-            ? await events()
-            : await bundleSize();
+          : id === 'inlining'
+            ? await inlining()
+            : id === 'startup'
+              ? await startup()
+              : id === 'events'
+                ? await events()
+                : await bundleSize();
   runs.push({ id, command, date, machine: describeMachine(), section });
 }
 
@@ -110,6 +114,11 @@ async function propagation() {
   );
 }
 
+async function inlining() {
+  const { runInliningBenchmark } = await import('./inlining/run.js');
+  return runInliningBenchmark(log);
+}
+
 async function bundleSize() {
   const { runBundleSizeBenchmark } = await import('./bundle-size/run.js');
   return runBundleSizeBenchmark(log);
@@ -141,6 +150,16 @@ async function sdkNode() {
       calibrateMs: quick ? 20 : 50,
       seed: 2,
     },
+    log,
+  );
+}
+
+async function startup() {
+  const { runStartupBenchmark } = await import('./startup/run.js');
+  const rounds = values.rounds === undefined ? (quick ? 2 : 5) : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
+  return runStartupBenchmark(
+    { rounds, databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     log,
   );
 }

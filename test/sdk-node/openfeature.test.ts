@@ -305,6 +305,36 @@ describe('the OpenFeature provider: events, tracking, lifecycle', () => {
     expect(client.providerStatus).toBe(ProviderStatus.READY);
   });
 
+  it("keeps OpenFeature's status STALE while the client it wraps is stale, and READY only once the client is", async () => {
+    const other = await startLiveServer();
+    await createFlag(other, 'static-flag', { enabled: true, defaultServe: { variant: 'on' } });
+    const sdk = createClient({ ...options(), sdkKey: (await other.key()).token, baseUrl: other.url });
+    await sdk.waitForReady();
+    const port = other.port;
+    await other.s.app.close();
+    await eventually(() => sdk.status === 'stale', 'the client losing its stream');
+
+    const { client } = await ready(new SwitchyardProvider(sdk));
+    const statuses: string[] = [];
+    client.addHandler(ProviderEvents.Stale, () => statuses.push('stale'));
+    client.addHandler(ProviderEvents.Ready, () => statuses.push('ready'));
+    await eventually(() => client.providerStatus === ProviderStatus.STALE, 'the provider following its client');
+    expect(sdk.status).toBe('stale');
+    expect(await client.getBooleanValue('static-flag', false, {})).toBe(true);
+
+    const back = await buildServer({ database: other.s.testDb.database, logger: false, delivery: FAST_DELIVERY });
+    try {
+      await back.listen({ port, host: '127.0.0.1' });
+      await eventually(() => sdk.status === 'ready', 'the client streaming again');
+      await eventually(() => client.providerStatus === ProviderStatus.READY, 'the provider following its client');
+      expect(statuses.at(-1)).toBe('ready');
+    } finally {
+      await sdk.close();
+      await back.close();
+      await other.s.close();
+    }
+  });
+
   it('tracks events through the provider and flushes them on shutdown', async () => {
     const { client, provider } = await ready();
     client.track('purchase', { targetingKey: 'ann' }, { value: 9.99 });

@@ -41,6 +41,16 @@ function gc(): void {
   for (let i = 0; i < 3; i++) collect();
 }
 
+/**
+ * How the client got its flags: from the stream's `put` (`streaming`); from a bootstrap ruleset
+ * that the stream's `put` then replaced (`bootstrap`); from a bootstrap ruleset alone
+ * (`offline`, which counts no evaluations). A bootstrap is parsed inside the measured region
+ * and handed over, as an application reading it from a file does, so a client that kept it
+ * after compiling it would count it.
+ */
+export const MEMORY_KINDS = ['streaming', 'bootstrap', 'offline'] as const;
+export type MemoryKind = (typeof MEMORY_KINDS)[number];
+
 export interface MemoryFigures {
   /** Heap held for the flags: every flag evaluated, then the analytics window sent. */
   bytes: number;
@@ -52,9 +62,9 @@ export interface MemoryFigures {
 /** Fresh clients measured in turn; the median is reported, with the range of `bytes`. */
 export const MEMORY_SAMPLES = 7;
 
-async function medianClientMemory(): Promise<MemoryFigures & { low: number; high: number }> {
+async function medianClientMemory(kind: MemoryKind): Promise<MemoryFigures & { low: number; high: number }> {
   const samples: MemoryFigures[] = [];
-  for (let i = 0; i < MEMORY_SAMPLES; i++) samples.push(await clientMemory());
+  for (let i = 0; i < MEMORY_SAMPLES; i++) samples.push(await clientMemory(kind));
   const median = (pick: (m: MemoryFigures) => number) =>
     samples.map(pick).sort((a, b) => a - b)[Math.floor(MEMORY_SAMPLES / 2)] as number;
   const bytes = samples.map((m) => m.bytes);
@@ -74,7 +84,7 @@ async function medianClientMemory(): Promise<MemoryFigures & { low: number; high
  * before the heap is read, so whatever an engine builds on first use counts too; the evaluation
  * counters that makes are read once with the flags and once after they were sent.
  */
-async function clientMemory(): Promise<MemoryFigures> {
+async function clientMemory(kind: MemoryKind): Promise<MemoryFigures> {
   const ruleset: Ruleset = {
     schemaVersion: 1,
     environment: 'bench',
@@ -85,7 +95,10 @@ async function clientMemory(): Promise<MemoryFigures> {
   const text = JSON.stringify(ruleset);
   gc();
   const before = process.memoryUsage().heapUsed;
-  const client = await readyClient(text);
+  const client =
+    kind === 'streaming'
+      ? await readyClient(text)
+      : await readyClient(text, 1, { offline: kind === 'offline', bootstrap: JSON.parse(text) as Ruleset });
   for (let i = 0; i < MEMORY_FLAGS; i++) {
     const key = typicalFlag(i).key;
     if (client.getBoolean(key, { key: 'u', country: 'NL' }, false) !== true) {
@@ -107,13 +120,17 @@ export type MemoryResult = MemoryFigures & { low: number; high: number };
 const SELF = fileURLToPath(import.meta.url);
 
 /**
- * The memory figures, measured in a node process of their own: in the bench's process, what the
- * benchmarks before it left on the heap (10,000 streams' worth in the propagation benchmark) moved
- * the median by a fifth from one run to the next.
+ * The memory figures of one kind of client, measured in a node process of their own: in the
+ * bench's process, what the benchmarks before it left on the heap (10,000 streams' worth in the
+ * propagation benchmark) moved the median by a fifth from one run to the next.
  */
-export function clientMemoryInFreshProcess(): MemoryResult {
-  const out = execFileSync(process.execPath, ['--expose-gc', SELF], { encoding: 'utf8' });
+export function clientMemoryInFreshProcess(kind: MemoryKind): MemoryResult {
+  const out = execFileSync(process.execPath, ['--expose-gc', SELF, kind], { encoding: 'utf8' });
   return JSON.parse(out) as MemoryResult;
 }
 
-if (process.argv[1] === SELF) process.stdout.write(JSON.stringify(await medianClientMemory()));
+if (process.argv[1] === SELF) {
+  const kind = process.argv[2] as MemoryKind;
+  if (!MEMORY_KINDS.includes(kind)) throw new Error(`usage: memory.js ${MEMORY_KINDS.join('|')}`);
+  process.stdout.write(JSON.stringify(await medianClientMemory(kind)));
+}

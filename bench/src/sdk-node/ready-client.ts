@@ -1,4 +1,11 @@
-import { FlagClient, type HttpResponse, type Platform, type Ruleset, type StreamHandlers } from '@switchyard/core';
+import {
+  type ClientOptions,
+  FlagClient,
+  type HttpResponse,
+  type Platform,
+  type Ruleset,
+  type StreamHandlers,
+} from '@switchyard/core';
 
 /**
  * A platform whose stream delivers `ruleset` as its `put` `puts` times as soon as it opens, and
@@ -35,15 +42,20 @@ function inProcessPlatform(ruleset: string, puts: number): Platform {
 }
 
 /**
- * A ready client serving `ruleset`. With `puts` above 1 its store has replaced the evaluator it
+ * A ready client serving `ruleset`; `extra` may make it start from a bootstrap, or serve only that
+ * bootstrap, offline. With `puts` above 1 its store has replaced the evaluator it
  * serves, as after a reconnection: until then the field holding it is written once, which V8
  * treats as a constant that the JIT may fold into a getter inlined where the client is known.
  */
-export async function readyClient(ruleset: Ruleset | string, puts = 1): Promise<FlagClient> {
+export async function readyClient(
+  ruleset: Ruleset | string,
+  puts = 1,
+  extra: Pick<ClientOptions, 'offline' | 'bootstrap'> = {},
+): Promise<FlagClient> {
   const text = typeof ruleset === 'string' ? ruleset : JSON.stringify(ruleset);
   const client = new FlagClient(
     // Analytics stay on (every getter counts), flushed far less often than a slice lasts.
-    { sdkKey: 'bench', baseUrl: 'http://bench.invalid', flushIntervalMs: 3_600_000 },
+    { sdkKey: 'bench', baseUrl: 'http://bench.invalid', flushIntervalMs: 3_600_000, ...extra },
     inProcessPlatform(text, puts),
   );
   await client.waitForReady({ timeout: 5_000 });

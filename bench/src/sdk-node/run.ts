@@ -1,9 +1,21 @@
 import type { HarnessOptions } from '../harness.js';
 import { formatNs, type Section, table } from '../report.js';
 import { type GetterTimings, measureGetterInFreshProcess, ROW_TITLES, ROWS, type Row } from './getter.js';
-import { clientMemoryInFreshProcess, MEMORY_FLAGS, MEMORY_SAMPLES, type MemoryResult } from './memory.js';
+import {
+  clientMemoryInFreshProcess,
+  MEMORY_FLAGS,
+  MEMORY_KINDS,
+  MEMORY_SAMPLES,
+  type MemoryKind,
+  type MemoryResult,
+} from './memory.js';
 
 const MAX_OVERHEAD = 0.2;
+const MEMORY_KIND_TITLES: Record<MemoryKind, string> = {
+  streaming: 'streaming (one `put`)',
+  bootstrap: 'bootstrap, then the `put`',
+  offline: 'offline, bootstrap only',
+};
 const MEMORY_BUDGET_BYTES = 1024 * 1024;
 /** Fresh processes timing the getter against the core; the median of their overheads is reported. */
 const GETTER_PROCESSES = 7;
@@ -22,8 +34,10 @@ export async function runSdkNodeBenchmark(
   const warnings = ROWS.filter((row) => processes.some((t) => !t[row].agreed)).map(
     (row) => `${ROW_TITLES[row]}: the getter and the core disagree`,
   );
-  log('sdk-node: memory of a ready client with 1 000 flags');
-  const memory = clientMemoryInFreshProcess();
+  const memory = MEMORY_KINDS.map((kind) => {
+    log(`sdk-node: memory of a ready ${kind} client with 1 000 flags`);
+    return { kind, ...clientMemoryInFreshProcess(kind) };
+  });
   return { title: 'Node SDK getter', body: render(processes, memory, warnings, options) };
 }
 
@@ -40,7 +54,7 @@ function median(values: readonly number[]): number {
 
 function render(
   processes: readonly GetterTimings[],
-  memory: MemoryResult,
+  memory: readonly (MemoryResult & { kind: MemoryKind })[],
   warnings: readonly string[],
   options: Omit<HarnessOptions, 'onRound'>,
 ): string {
@@ -86,6 +100,7 @@ function render(
   const kib = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
   const memoryTable = table(
     [
+      'client',
       'flags',
       'ruleset JSON',
       'heap held by the ready client',
@@ -94,18 +109,17 @@ function render(
       'met',
       'with 2,000 counters unsent',
     ],
-    [
-      [
-        MEMORY_FLAGS.toLocaleString('en-US'),
-        kib(memory.jsonBytes),
-        `${kib(memory.bytes)} (${kib(memory.low)} – ${kib(memory.high)})`,
-        `${(memory.bytes / MEMORY_FLAGS).toFixed(0)} B`,
-        '≤ 1 MiB',
-        memory.bytes <= MEMORY_BUDGET_BYTES ? 'yes' : '**no**',
-        kib(memory.withCounters),
-      ],
-    ],
-    ['right', 'right', 'right', 'right', 'right', 'left', 'right'],
+    memory.map((memory) => [
+      MEMORY_KIND_TITLES[memory.kind],
+      MEMORY_FLAGS.toLocaleString('en-US'),
+      kib(memory.jsonBytes),
+      `${kib(memory.bytes)} (${kib(memory.low)} – ${kib(memory.high)})`,
+      `${(memory.bytes / MEMORY_FLAGS).toFixed(0)} B`,
+      '≤ 1 MiB',
+      memory.bytes <= MEMORY_BUDGET_BYTES ? 'yes' : '**no**',
+      kib(memory.withCounters),
+    ]),
+    ['left', 'right', 'right', 'right', 'right', 'right', 'left', 'right'],
   );
   return [
     'The three flags of the evaluation benchmark, for the same 10,000 contexts: the bare core ' +
@@ -138,7 +152,9 @@ function render(
     perProcess,
     '',
     `Memory: a ready client serving ${MEMORY_FLAGS.toLocaleString('en-US')} typical flags (two variants, a ` +
-      'rule on a list of five countries, a 25 % rollout, one metadata entry), received as one `put`, every ' +
+      'rule on a list of five countries, a 25 % rollout, one metadata entry): received as one `put`; or ' +
+      'given as a parsed `bootstrap` ruleset that the `put` then replaces; or given as a `bootstrap` to an ' +
+      'offline client (which counts no evaluations). Every ' +
       'flag then evaluated on its rule and on its rollout: `heapUsed` minus `heapUsed` before the client was ' +
       `made, each after full collections, once the evaluation counts were sent; the median of ${MEMORY_SAMPLES} fresh ` +
       'clients, with the lowest and highest in brackets (a heap reading moves with what the collector ' +

@@ -89,21 +89,25 @@ function scramble(k: number): number {
  * numbers per rollout instead of a byte array, and no salt bytes to copy per evaluation.
  */
 export interface SaltState {
+  /**
+   * Empty, or the whole salt when it ends in half a surrogate pair: that would pair up with the
+   * value's first code unit in utf8(salt + value), so it cannot be hashed ahead and is put
+   * before the value instead; the numbers below are then those of the empty salt.
+   */
+  readonly prefix: string;
   readonly seed: number;
   readonly tail: number;
   readonly saltLength: number;
 }
 
 export function saltState(salt: string): SaltState {
-  return stateOf(utf8Bytes(salt));
-}
-
-function stateOf(bytes: Uint8Array): SaltState {
+  const split = /[\ud800-\udbff]$/.test(salt);
+  const bytes = utf8Bytes(split ? '' : salt);
   const length = bytes.length;
   const at = length & ~3;
   let tail = (length - at) << 24;
   for (let i = at; i < length; i++) tail |= (bytes[i] as number) << (8 * (i - at));
-  return { seed: blocks(bytes, length, 0), tail, saltLength: length };
+  return { prefix: split ? salt : '', seed: blocks(bytes, length, 0), tail, saltLength: length };
 }
 
 /**
@@ -140,7 +144,8 @@ export class Murmur3Utf8 implements Hasher {
    * The hash goes on from the salt's state: only its tail bytes and the value are encoded, into
    * the scratch buffer, so no concatenated string is made.
    */
-  point(salt: SaltState, value: string): number {
+  point(salt: SaltState, input: string): number {
+    const value = salt.prefix === '' ? input : salt.prefix + input;
     const tail = salt.tail;
     const n = tail >>> 24;
     const bytes = this.bytes;

@@ -1,6 +1,7 @@
 import { Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope, runFlag } from './compile-flag.js';
+import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
+import { type CompiledFlag, type FlagScope, runFlag } from './flag-walk.js';
 import { allMatch, compileClause } from './operators.js';
 import { type CompiledSegment, type EvalScope, semverMemo } from './scope.js';
 import type { Clause, EvaluationContext, Flag, Rule, Ruleset, Segment, WeightedVariant } from './types.js';

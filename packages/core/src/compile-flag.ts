@@ -1,74 +1,14 @@
-import { BUCKET_POINTS, type Hasher, type SaltState } from './bucket.js';
+import { BUCKET_POINTS, type Hasher } from './bucket.js';
 import { clauses, NONE } from './compile-segment.js';
 import { bad, caught, list, nonEmpty, obj, str } from './config-error.js';
-import { allMatch, type CompiledClause } from './operators.js';
-import type { EvaluationResult, Reason } from './reasons.js';
-import { type EvalScope, enter, leave } from './scope.js';
-import type { EvaluationContext, FlagMetadata, FlagType, FlagValue } from './types.js';
+import { type CompiledFlag, type Result, Rollout, type Serve } from './flag-walk.js';
+import type { CompiledClause } from './operators.js';
+import type { Reason } from './reasons.js';
+import type { FlagMetadata, FlagType, FlagValue } from './types.js';
+import { exactly } from './v8-exact-arrays.js';
+import { frozenResult } from './v8-in-object-results.js';
 
 export const FLAG_TYPES: readonly FlagType[] = ['boolean', 'string', 'number', 'json'];
-
-export interface FlagScope extends EvalScope {
-  readonly flags: Map<string, CompiledFlag>;
-  readonly hasher: Hasher;
-}
-
-export type Result = EvaluationResult<unknown>;
-
-/**
- * A flag as plain data, ready for {@link runFlag}. Every result that does not involve the
- * caller's default is built when compiling, frozen and shared, so an evaluation allocates
- * nothing on its usual paths. No closures and no copy of the definition are kept: a thousand
- * flags must fit an SDK's memory budget.
- */
-export interface CompiledFlag {
-  readonly key: string;
-  readonly type: FlagType | undefined;
-  readonly version: number;
-  readonly clientSide: boolean;
-  readonly metadata: Readonly<FlagMetadata> | undefined;
-  /** The configuration cannot be evaluated: the flag always answers `PARSE_ERROR`. */
-  readonly invalid: boolean;
-  readonly enabled: boolean;
-  /** The off variant, reason `DISABLED`; without one a killed flag serves the caller's default. */
-  readonly off: Result | undefined;
-  readonly prerequisiteFailed: Result | undefined;
-  readonly prerequisites: readonly { readonly flag: string; readonly variants: readonly string[] }[] | undefined;
-  readonly targets: ReadonlyMap<string, Result> | undefined;
-  /**
-   * The rules, flattened: each rule's clauses followed by what it serves. One array per flag
-   * rather than an object per rule keeps a compiled flag small.
-   */
-  readonly rules: readonly (readonly CompiledClause[] | Serve)[];
-  /** What `defaultServe` serves. */
-  readonly fallthrough: Serve | undefined;
-  /**
-   * The result every context gets, when nothing about the context or the caller's default
-   * matters: a killed flag with an off variant, or one serving a fixed variant with no targeting.
-   * The evaluator answers these without running the flag.
-   */
-  readonly constant: Result | undefined;
-}
-
-/** What a rule serves: a fixed result, or a rollout. */
-type Serve = Result | Rollout;
-
-/** A rollout: told apart from a fixed result by its class. */
-class Rollout implements SaltState {
-  constructor(
-    /** The context attribute hashed. */
-    readonly by: string,
-    /** Cumulative bounds, each followed by the result served below it. */
-    readonly buckets: readonly (number | Result)[],
-    /** What a context without the attribute gets: the largest weight, the first on a tie. */
-    readonly unbucketed: Result,
-    /** The salt itself, when it ends in half a surrogate pair (see `rolloutOf`); else empty. */
-    readonly prefix: string,
-    readonly seed: number,
-    readonly tail: number,
-    readonly saltLength: number,
-  ) {}
-}
 
 /** Compiles one flag; a configuration that cannot be evaluated gives a flag marked invalid. */
 export function compileFlag(input: unknown, fallbackKey: string, hasher: Hasher): CompiledFlag {
@@ -82,7 +22,8 @@ export function compileFlag(input: unknown, fallbackKey: string, hasher: Hasher)
   } catch (err) {
     invalid = caught(err);
   }
-  // One literal with every field: each compiled flag gets the same compact in-object layout.
+  // One literal with every field: each compiled flag gets the same in-object layout (as results
+  // do, see v8-in-object-results.ts).
   return {
     key: typeof raw.key === 'string' ? raw.key : fallbackKey,
     type,
@@ -148,8 +89,7 @@ function compileLogic(
       off?.variant === undefined || prerequisites === undefined ? undefined : made(off.variant, 'PREREQUISITE_FAILED'),
     prerequisites,
     targets,
-    // slice() sizes the array exactly: flatMap leaves spare room in every flag.
-    rules: rules.length === 0 ? NONE : rules.slice(),
+    rules: rules.length === 0 ? NONE : exactly(rules),
     fallthrough,
     constant: !enabled ? off : dynamic || fallthrough instanceof Rollout ? undefined : fallthrough,
   };
@@ -242,103 +182,7 @@ function rolloutOf(
     }
   }
   if (buckets.length === 2) return unbucketed as Result;
-  // A salt ending in half a surrogate pair would pair up with the value's first code unit in
-  // utf8(salt + value), so such a salt is prefixed to the value as a string instead.
-  const split = /[\ud800-\udbff]$/.test(salt);
-  const { seed, tail, saltLength } = hasher.salt(split ? '' : salt);
-  // slice() keeps exactly the buckets, without the spare room push() grew.
-  return new Rollout(by, buckets.slice(), unbucketed as Result, split ? salt : '', seed, tail, saltLength);
-}
-
-/**
- * Serves a flag's own logic. Type checks, cycle reporting and exception safety belong to the
- * evaluator that calls it; a flag holding an error is never run.
- *
- * One function from prerequisites to the rollout's bucket, and deliberately so: at well over
- * 460 bytes of bytecode it is more than TurboFan inlines anywhere, so the evaluator's small
- * `evaluate` never carries it. Otherwise whether `evaluate` fits the inlining budget of an SDK's
- * getter would depend on what the JIT happened to have inlined into it first, and a flag served
- * without running (a constant) would sometimes pay for a real call to `evaluate`.
- */
-export function runFlag(
-  flag: CompiledFlag,
-  context: EvaluationContext,
-  defaultValue: unknown,
-  scope: FlagScope,
-): Result {
-  if (!flag.enabled) return flag.off ?? withDefault(defaultValue, 'DISABLED', flag.metadata);
-  const prerequisites = flag.prerequisites;
-  if (prerequisites !== undefined) {
-    for (let i = 0; i < prerequisites.length; i++) {
-      const p = prerequisites[i] as (typeof prerequisites)[number];
-      const prerequisite = scope.flags.get(p.flag);
-      let result: Result | undefined;
-      if (prerequisite !== undefined && enter(scope, p.flag)) {
-        result = !prerequisite.invalid ? runFlag(prerequisite, context, undefined, scope) : undefined;
-        leave(scope);
-      }
-      // A prerequisite that is missing, killed, failed its own prerequisites or errored is not
-      // met, whatever value it fell back to.
-      if (
-        result === undefined ||
-        result.reason === 'DISABLED' ||
-        result.reason === 'PREREQUISITE_FAILED' ||
-        result.variant === undefined ||
-        !p.variants.includes(result.variant)
-      ) {
-        return flag.prerequisiteFailed ?? withDefault(defaultValue, 'PREREQUISITE_FAILED', flag.metadata);
-      }
-    }
-  }
-  if (flag.targets !== undefined) {
-    const key = context.key;
-    const targeted = typeof key === 'string' ? flag.targets.get(key) : undefined;
-    if (targeted !== undefined) return targeted;
-  }
-  let served = flag.fallthrough as Serve;
-  const rules = flag.rules;
-  for (let i = 0; i < rules.length; i += 2) {
-    if (allMatch(rules[i] as readonly CompiledClause[], context, scope)) {
-      served = rules[i + 1] as Serve;
-      break;
-    }
-  }
-  if (!(served instanceof Rollout)) return served;
-  const value = context[served.by];
-  let input: string;
-  if (typeof value === 'string') input = value;
-  else if (typeof value === 'number' || typeof value === 'boolean') input = String(value);
-  // Without the attribute a context cannot be bucketed; it gets what most contexts get.
-  else return served.unbucketed;
-  const point = scope.hasher.point(served, served.prefix === '' ? input : served.prefix + input);
-  const buckets = served.buckets;
-  for (let i = 0; i < buckets.length; i += 2) if ((buckets[i] as number) > point) return buckets[i + 1] as Result;
-  return served.unbucketed;
-}
-
-function frozenResult(
-  value: FlagValue | undefined,
-  variant: string,
-  reason: Reason,
-  ruleId: string | undefined,
-  metadata: Readonly<FlagMetadata> | undefined,
-): Result {
-  // Literals rather than properties added one by one: added ones would go to a separate,
-  // over-allocated property store in every result.
-  let result: Result;
-  if (ruleId === undefined) {
-    result = metadata === undefined ? { value, variant, reason } : { value, variant, reason, flagMetadata: metadata };
-  } else {
-    result =
-      metadata === undefined
-        ? { value, variant, reason, ruleId }
-        : { value, variant, reason, ruleId, flagMetadata: metadata };
-  }
-  return Object.freeze(result);
-}
-
-function withDefault(value: unknown, reason: Reason, metadata: Readonly<FlagMetadata> | undefined): Result {
-  return metadata === undefined ? { value, reason } : { value, reason, flagMetadata: metadata };
+  return new Rollout(by, exactly(buckets), unbucketed as Result, hasher.salt(salt));
 }
 
 function readMetadata(input: unknown): Readonly<FlagMetadata> | undefined {

@@ -1,5 +1,5 @@
 import { caught, list, str } from './config-error.js';
-import { type CompiledClause, compileClause, IN_SEGMENT } from './operators.js';
+import { type CompiledClause, compileClause, segmentKeys } from './operators.js';
 import type { CompiledSegment } from './scope.js';
 
 /** Shared by every empty list of compiled flags and segments. */
@@ -31,7 +31,7 @@ export function clauses(input: unknown): readonly CompiledClause[] {
 
 /** The segments `inSegment` clauses name, for telling which flags a segment change reaches. */
 export function segmentsNamed(rules: readonly (readonly CompiledClause[])[]): string[] {
-  return rules.flatMap((rule) => rule.filter((c) => c.op === IN_SEGMENT).flatMap((c) => c.values as string[]));
+  return rules.flatMap((rule) => rule.flatMap(segmentKeys));
 }
 
 function keySet(input: unknown): Set<string> | undefined {

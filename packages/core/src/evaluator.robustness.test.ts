@@ -2,13 +2,23 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Murmur3Utf8 } from './bucket.js';
 import { checkFlag, checkSegment } from './check.js';
+import { clientView } from './client-view.js';
 import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
 import { compile, type Evaluator } from './evaluator.js';
-import { OPERATORS } from './operators.js';
 import type { EvaluationResult, Reason } from './reasons.js';
-import type { EvaluationContext, Flag, FlagType, Operator, Patch, Ruleset, Segment } from './types.js';
+import {
+  type EvaluationContext,
+  type Flag,
+  type FlagType,
+  OPERATORS,
+  type Operator,
+  type Patch,
+  type Ruleset,
+  type Segment,
+} from './types.js';
+import { viewEvaluator } from './view-evaluator.js';
 
 const REASONS: readonly Reason[] = [
   'STATIC',
@@ -439,6 +449,40 @@ describe('evaluation robustness', () => {
         'TYPE_MISMATCH',
       ].sort(),
     );
+  });
+
+  it("gives the browser engine's answers: random rulesets, damaged or not, over the wire as a client view", () => {
+    const encoder = new (
+      globalThis as unknown as { TextEncoder: new () => { encode(input: string): Uint8Array } }
+    ).TextEncoder();
+    const outcomes = new Set<string>();
+    fc.assert(
+      fc.property(
+        rulesetArb,
+        fc.array(fc.oneof(plainContext, hostileContext), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.constantFrom(...FLAG_TYPES), { nil: undefined }),
+        (input, contexts, expectedType) => {
+          let core: Evaluator;
+          try {
+            core = compile(input as Ruleset);
+          } catch (err) {
+            expect(err).toBeInstanceOf(RulesetError);
+            return;
+          }
+          const browser = viewEvaluator(JSON.parse(JSON.stringify(clientView(input as Ruleset))), encoder);
+          for (const key of [...FLAG_KEYS, 'missing']) {
+            for (const context of contexts) {
+              const expected = JSON.stringify(core.evaluate(key, context as EvaluationContext, 'dflt', expectedType));
+              const got = JSON.stringify(browser.evaluate(key, context as EvaluationContext, 'dflt', expectedType));
+              expect(got).toBe(expected);
+              outcomes.add(JSON.parse(expected).errorCode ?? JSON.parse(expected).reason);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(outcomes.size).toBeGreaterThanOrEqual(8);
   });
 
   it('survives every node of a flag or segment replaced by each common mistake', () => {

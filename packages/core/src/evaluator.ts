@@ -1,21 +1,22 @@
 import { type Hasher, Murmur3Utf8 } from './bucket.js';
-import { type CompiledFlag, compileFlag, type FlagScope, type Result, runFlag } from './compile-flag.js';
+import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
 import { RulesetError } from './config-error.js';
-import type { ErrorCode, EvaluationResult } from './reasons.js';
+import type { CompiledFlag, FlagScope } from './flag-walk.js';
+import { patchIsValid } from './patch.js';
+import type { EvaluationResult } from './reasons.js';
+import { refusal } from './refusal.js';
 import { type CompiledSegment, semverMemo } from './scope.js';
 import {
   type EvaluationContext,
   type Flag,
-  type FlagMetadata,
   type FlagType,
   type Patch,
   type Ruleset,
   SCHEMA_VERSION,
   type Segment,
 } from './types.js';
-
-const EMPTY_CONTEXT: EvaluationContext = /* @__PURE__ */ Object.freeze({});
+import { runOutOfLine } from './v8-keep-out-of-inliner.js';
 
 export interface CompileOptions {
   /**
@@ -77,25 +78,7 @@ export class Evaluator {
     if (flag === undefined || flag.invalid || (expectedType !== undefined && flag.type !== expectedType)) {
       return refusal(flagKey, flag, defaultValue, expectedType);
     }
-    return (flag.constant ?? this.run(flag, context, defaultValue)) as EvaluationResult<T>;
-  }
-
-  private run(flag: CompiledFlag, context: EvaluationContext, defaultValue: unknown): Result {
-    const ctx = typeof context === 'object' && context !== null ? context : EMPTY_CONTEXT;
-    const scope = this.scope;
-    scope.failure = undefined;
-    // Reset in place: setting the length to 0 would drop the array's storage and allocate it
-    // anew on every call.
-    const stack = scope.stack;
-    if (stack.length !== 1) stack.length = 1;
-    stack[0] = flag.key;
-    let result: Result;
-    try {
-      result = runFlag(flag, ctx, defaultValue, scope);
-    } catch (err) {
-      return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
-    }
-    return scope.failure === undefined ? result : failure(defaultValue, 'PARSE_ERROR', scope.failure, flag);
+    return (flag.constant ?? runOutOfLine(flag, context, defaultValue, this.scope)) as EvaluationResult<T>;
   }
 
   /**
@@ -103,9 +86,8 @@ export class Evaluator {
    * patch is not newer than what is held for that key.
    */
   applyPatch(patch: Patch): boolean {
+    if (!patchIsValid(patch)) return false;
     const { kind, key, version, value } = patch;
-    if (!Number.isSafeInteger(version) || version < 0) return false;
-    if (value !== null && (typeof value !== 'object' || (value as { key?: unknown }).key !== key)) return false;
     const id = `${kind}:${key}`;
     const held =
       (kind === 'flag' ? this.scope.flags : this.scope.segments).get(key)?.version ?? this.tombstones.get(id);
@@ -163,38 +145,6 @@ export class Evaluator {
 /** Compiles a ruleset. Throws {@link RulesetError} only when the ruleset as a whole is unusable. */
 export function compile(ruleset: Ruleset, options?: CompileOptions): Evaluator {
   return new Evaluator(ruleset, { ...options, hasher: new Murmur3Utf8() });
-}
-
-/** What both engines' flags tell about themselves when they cannot be served. */
-interface Refusable {
-  readonly invalid?: boolean | undefined;
-  readonly type: FlagType | undefined;
-  readonly metadata?: Readonly<FlagMetadata> | undefined;
-}
-
-/** Why a flag cannot be served: unknown, invalid, or of another type than the caller expects. */
-export function refusal<T>(
-  key: string,
-  flag: Refusable | undefined,
-  defaultValue: T,
-  expectedType: FlagType | undefined,
-): EvaluationResult<T> {
-  const name = JSON.stringify(key);
-  if (flag === undefined) return failure(defaultValue, 'FLAG_NOT_FOUND', `flag ${name} not found`);
-  if (flag.invalid) {
-    return failure(defaultValue, 'PARSE_ERROR', `flag ${name} is invalid; checkFlag() tells why`, flag);
-  }
-  return failure(defaultValue, 'TYPE_MISMATCH', `flag ${name} is ${flag.type}, not ${expectedType}`, flag);
-}
-
-export function failure<T>(
-  value: T,
-  errorCode: ErrorCode,
-  errorMessage: string,
-  flag?: Refusable,
-): EvaluationResult<T> {
-  const result = { value, reason: 'ERROR', errorCode, errorMessage } as const;
-  return flag?.metadata === undefined ? result : { ...result, flagMetadata: flag.metadata };
 }
 
 const invalid = (what: string) => new RulesetError('INVALID_RULESET', `invalid ${what}`);

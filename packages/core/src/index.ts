@@ -8,18 +8,24 @@ export {
 } from './bucket.js';
 export { affectedFlags, changedFlags } from './changes.js';
 export { type ConfigProblem, checkFlag, checkSegment } from './check.js';
-export { Backoff } from './client/backoff.js';
+export { Backoff, backoffDelay } from './client/backoff.js';
+export { type ClientState, type ClientStatus, clientState, type StateEvents } from './client/client-state.js';
 export type { ConnectionMode } from './client/connection.js';
+export { type Emitter, emitter } from './client/emitter.js';
 export { SwitchyardError, type SwitchyardErrorCode } from './client/errors.js';
-export type { EvaluationCount, EventBatch, TrackEvent } from './client/event-aggregator.js';
 export {
-  type AllFlagsOptions,
-  type ChangeEvent,
-  type ClientEvents,
-  type ClientStatus,
-  FlagClient,
-} from './client/flag-client.js';
+  type EvaluationCount,
+  type EventAggregator,
+  type EventBatch,
+  type EventLimits,
+  eventAggregator,
+  mergeBatches,
+  type TrackEvent,
+} from './client/event-aggregator.js';
+export { type AllFlagsOptions, type ChangeEvent, type ClientEvents, FlagClient } from './client/flag-client.js';
 export { FlagStore, type RulesetSource, type StoreUpdate } from './client/flag-store.js';
+export { JitShapedCounter } from './client/jit-shaped-counter.js';
+export { InvalidContextError, type OpenFeatureContext, toSwitchyardContext } from './client/openfeature-context.js';
 export type { ClientOptions } from './client/options.js';
 export type {
   Clock,
@@ -36,11 +42,14 @@ export type {
   StreamRequest,
 } from './client/platform.js';
 export { type SseEvent, SseParser } from './client/sse-parser.js';
+export { isOlderPut } from './client/version-rule.js';
 export { clientView, type Viewed, viewFlag, viewSegment } from './client-view.js';
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';
 export { type CompileOptions, compile, Evaluator, type EvaluatorOptions } from './evaluator.js';
-export { MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
+export { toInstant } from './instant.js';
+export { MAX_REGEX_LENGTH, type OperatorSemantics, SEMANTICS } from './operators.js';
+export { type PatchPart, patchProblem } from './patch.js';
 export type { ErrorCode, EvaluationResult, Reason } from './reasons.js';
 export { compareSemver, parseSemver, type SemVer } from './semver.js';
 export * from './types.js';

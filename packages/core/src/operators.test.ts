@@ -3,8 +3,9 @@ import { Murmur3Utf8 } from './bucket.js';
 import { checkoutFlag, clauseMatches, scopeWithSegments } from './builders.fixture.js';
 import { type ConfigProblem, checkFlag } from './check.js';
 import { compileFlag } from './compile-flag.js';
-import { compileClause, MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
-import type { Clause, ClauseValue, EvaluationContext, Operator } from './types.js';
+import { toInstant } from './instant.js';
+import { compileClause, MAX_REGEX_LENGTH } from './operators.js';
+import { type Clause, type ClauseValue, type EvaluationContext, OPERATORS, type Operator } from './types.js';
 
 function clause(op: Operator, values: unknown[], extra: Partial<Clause> = {}): Clause {
   return { attribute: 'attr', op, values: values as ClauseValue[], ...extra };

@@ -1,86 +1,125 @@
-import { bad, list, nonEmpty, obj, str } from './config-error.js';
+import { bad, list, nonEmpty, obj } from './config-error.js';
+import { toInstant } from './instant.js';
 import { type CompiledSegment, type EvalScope, enter, invalidSegment, leave } from './scope.js';
 import { compareSemver, parseSemver, type SemVer } from './semver.js';
 import type { EvaluationContext, Operator } from './types.js';
 
 type Scalar = string | number | boolean;
 
-/** Listed in the order of their codes: a compiled clause keeps the index, which a switch jumps on. */
-export const OPERATORS: readonly Operator[] = [
-  'in',
-  'startsWith',
-  'endsWith',
-  'contains',
-  'matches',
-  'lt',
-  'lte',
-  'gt',
-  'gte',
-  'before',
-  'after',
-  'semverEq',
-  'semverLt',
-  'semverGt',
-  'inSegment',
-];
-
-const IN = 0;
-const MATCHES = 4;
-const LT = 5;
-const BEFORE = 9;
-const AFTER = 10;
-const SEMVER_EQ = 11;
-export const IN_SEGMENT = 14;
+/**
+ * What an operator means: how a clause value is prepared when a ruleset is loaded or patched (so
+ * that evaluating parses nothing), how a context value is read for it, and when the two match.
+ */
+export interface OperatorSemantics {
+  /** The clause value made ready to match, or `undefined` when this operator cannot take it. */
+  readonly prepare: (value: unknown) => unknown;
+  /** The context value as the operator compares it, or `undefined` when no clause value can match it. */
+  readonly read: (value: Scalar, scope: EvalScope) => unknown;
+  /** Whether a read context value matches one prepared clause value. */
+  readonly holds: (read: never, prepared: never) => boolean;
+}
 
 /** Longest regex source a clause may carry; the server refuses longer ones too. */
 export const MAX_REGEX_LENGTH = 1024;
+
+const scalar = (v: unknown) =>
+  typeof v === 'string' || typeof v === 'boolean' || Number.isFinite(v) ? (v as Scalar) : undefined;
+const string = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const finite = (v: unknown) => (Number.isFinite(v) ? (v as number) : undefined);
+// Only numbers compare: a numeric string in the context is not coerced.
+const number = (v: unknown) => (typeof v === 'number' ? v : undefined);
+const semver = (v: unknown) => (typeof v === 'string' ? parseSemver(v) : undefined);
+const contextSemver = (v: Scalar, scope: EvalScope) => (typeof v === 'string' ? scope.semver(v) : undefined);
+const regex = (v: unknown) => {
+  if (typeof v !== 'string' || v.length > MAX_REGEX_LENGTH) return undefined;
+  try {
+    return new RegExp(v, 'u');
+  } catch {
+    return undefined;
+  }
+};
+
+const op = <R, P>(
+  prepare: (value: unknown) => P | undefined,
+  read: (value: Scalar, scope: EvalScope) => R | undefined,
+  holds: (read: R, prepared: P) => boolean,
+): OperatorSemantics => ({ prepare, read, holds: holds as OperatorSemantics['holds'] });
+
+const text = (holds: (read: string, prepared: string) => boolean) => op(string, string, holds);
+const numeric = (holds: (read: number, prepared: number) => boolean) => op(finite, number, holds);
+const instant = (holds: (read: number, prepared: number) => boolean) => op(toInstant, toInstant, holds);
+const version = (sign: number) =>
+  op(semver, contextSemver, (a: SemVer, b: SemVer) => Math.sign(compareSemver(a, b)) === sign);
+
+/**
+ * Every operator of the schema, in one table: `compile` prepares and matches clauses with it and
+ * `checkFlag` takes its verdict on clause values from it. (The browser's compact engine is a
+ * second implementation, held to this one by tests: docs/architecture.md says why.) A clause
+ * matches when the context attribute, or any item of a list attribute, matches any of its
+ * values; an attribute the operator cannot read (missing, or of another kind: `lt` on a string)
+ * matches nothing, before `negate` is applied.
+ */
+export const SEMANTICS: Readonly<Record<Operator, OperatorSemantics>> = {
+  in: op(
+    scalar,
+    (v) => v,
+    (a: Scalar, b: Scalar) => a === b,
+  ),
+  startsWith: text((a, b) => a.startsWith(b)),
+  endsWith: text((a, b) => a.endsWith(b)),
+  contains: text((a, b) => a.includes(b)),
+  matches: op(regex, string, (a: string, b: RegExp) => b.test(a)),
+  lt: numeric((a, b) => a < b),
+  lte: numeric((a, b) => a <= b),
+  gt: numeric((a, b) => a > b),
+  gte: numeric((a, b) => a >= b),
+  before: instant((a, b) => a < b),
+  after: instant((a, b) => a > b),
+  semverEq: version(0),
+  semverLt: version(-1),
+  semverGt: version(1),
+  // A segment is matched by its key (see inSegment below), not against a context attribute.
+  inSegment: op(
+    string,
+    () => undefined,
+    () => false,
+  ),
+};
+
+const IN = SEMANTICS.in;
+const IN_SEGMENT = SEMANTICS.inSegment;
 
 /** A long `in` list is looked up in a Set; a short one is scanned, as fast at a fraction of the memory. */
 const SET_FROM = 9;
 
 /**
- * A clause as data, its values parsed once: strings, finite numbers, instants, regexes, semvers,
- * a Set for a long `in` list, or segment keys. Plain data rather than a closure per clause keeps
- * a compiled ruleset small: thousands of flags stay within an SDK's memory budget.
+ * A clause as data, its values prepared once: strings, finite numbers, instants, regexes,
+ * semvers, a Set for a long `in` list, or segment keys. Plain data rather than a closure per
+ * clause keeps a compiled ruleset small: thousands of flags stay within an SDK's memory budget.
  */
 export interface CompiledClause {
   readonly attribute: string;
-  readonly op: number;
+  readonly op: OperatorSemantics;
   readonly values: readonly unknown[] | ReadonlySet<unknown>;
   readonly negate: boolean;
 }
 
-/** Compiles a clause: all parsing and validation happen here, once. */
+/** Compiles a clause, preparing its values; a value its operator cannot take makes the flag invalid. */
 export function compileClause(clause: unknown): CompiledClause {
-  const { attribute, op, values, negate } = obj(clause);
-  const code = OPERATORS.indexOf(op as Operator);
-  if (code < 0) bad();
-  const parsed = list(values).map((v) => parseValue(code, v));
+  const { attribute, op: name, values, negate } = obj(clause);
+  const op = typeof name === 'string' && Object.hasOwn(SEMANTICS, name) ? SEMANTICS[name as Operator] : bad();
+  const prepared = list(values).map((v) => op.prepare(v) ?? bad());
   return {
-    attribute: code === IN_SEGMENT ? '' : nonEmpty(attribute),
-    op: code,
-    values: code === IN && parsed.length >= SET_FROM ? new Set(parsed) : parsed,
+    attribute: op === IN_SEGMENT ? '' : nonEmpty(attribute),
+    op,
+    values: op === IN && prepared.length >= SET_FROM ? new Set(prepared) : prepared,
     negate: negate === true,
   };
 }
 
-/** A clause value parsed for its operator; `validate.ts` says why one is refused. */
-function parseValue(code: number, v: unknown): unknown {
-  if (code === IN) return typeof v === 'string' || typeof v === 'boolean' || Number.isFinite(v) ? v : bad();
-  if (code >= LT && code < BEFORE) return Number.isFinite(v) ? v : bad();
-  if (code === BEFORE || code === AFTER) return toInstant(v) ?? bad();
-  const s = str(v);
-  if (code === MATCHES) {
-    if (s.length > MAX_REGEX_LENGTH) bad();
-    try {
-      return new RegExp(s, 'u');
-    } catch {
-      return bad();
-    }
-  }
-  if (code >= SEMVER_EQ && code < IN_SEGMENT) return parseSemver(s) ?? bad();
-  return s;
-}
+/** The segment keys an `inSegment` clause names; none for another clause. */
+export const segmentKeys = (clause: CompiledClause): readonly string[] =>
+  clause.op === IN_SEGMENT ? (clause.values as readonly string[]) : [];
 
 /** Whether every clause matches (a rule without clauses matches everyone). */
 export function allMatch(clauses: readonly CompiledClause[], context: EvaluationContext, scope: EvalScope): boolean {
@@ -112,46 +151,15 @@ function matches(clause: CompiledClause, context: EvaluationContext, scope: Eval
 
 /** Whether one scalar attribute value matches any of the clause's values. */
 function test(clause: CompiledClause, v: Scalar, scope: EvalScope): boolean {
-  const op = clause.op;
   const values = clause.values;
-  if (op === IN) return values instanceof Set ? values.has(v) : (values as readonly unknown[]).includes(v);
-  let subject: unknown;
-  if (op < LT) subject = typeof v === 'string' ? v : undefined;
-  // Only numbers compare: a numeric string in the context is not coerced.
-  else if (op < BEFORE) subject = typeof v === 'number' ? v : undefined;
-  else if (op < SEMVER_EQ) subject = toInstant(v);
-  else subject = typeof v === 'string' ? scope.semver(v) : undefined;
-  if (subject === undefined) return false;
-  for (const b of values as readonly unknown[]) if (holds(op, subject, b)) return true;
+  // Only a long `in` list is a Set.
+  if (values instanceof Set) return values.has(v);
+  const op = clause.op;
+  const read = op.read(v, scope);
+  if (read === undefined) return false;
+  const prepared = values as readonly never[];
+  for (let i = 0; i < prepared.length; i++) if (op.holds(read as never, prepared[i] as never)) return true;
   return false;
-}
-
-/** The sign `compareSemver` must give for semverEq, semverLt and semverGt. */
-const SEMVER_SIGN = [0, -1, 1];
-
-function holds(op: number, a: unknown, b: unknown): boolean {
-  switch (op) {
-    case 1:
-      return (a as string).startsWith(b as string);
-    case 2:
-      return (a as string).endsWith(b as string);
-    case 3:
-      return (a as string).includes(b as string);
-    case MATCHES:
-      return (b as RegExp).test(a as string);
-    case LT:
-    case BEFORE:
-      return (a as number) < (b as number);
-    case 6:
-      return (a as number) <= (b as number);
-    case 7:
-    case AFTER:
-      return (a as number) > (b as number);
-    case 8:
-      return (a as number) >= (b as number);
-    default:
-      return Math.sign(compareSemver(a as SemVer, b as SemVer)) === SEMVER_SIGN[op - SEMVER_EQ];
-  }
 }
 
 /** An unknown segment matches nobody: a segment deleted before the flags that name it. */
@@ -178,34 +186,4 @@ function segmentMatches(segment: CompiledSegment, context: EvaluationContext, sc
   }
   for (const rule of segment.rules) if (allMatch(rule, context, scope)) return true;
   return false;
-}
-
-// Dates: an ISO-8601 calendar date (UTC) or a date-time with an explicit offset. A local
-// date-time without an offset would mean a different instant in every SDK's time zone. Hours,
-// minutes and seconds are bounded here; month and day by the calendar, below.
-const ISO_DATE =
-  /^(\d{4})-(\d\d)-(\d\d)(?:T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,9}))?)?(?:Z|([+-])([01]\d|2[0-3]):([0-5]\d)))?$/;
-
-/** Epoch milliseconds of a date clause or attribute value, or `undefined` when it is not a date. */
-export function toInstant(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v !== 'string' || v.length > 40) return undefined;
-  const m = ISO_DATE.exec(v);
-  if (m === null) return undefined;
-  // Parsed by hand rather than by Date.parse, which engines answer differently outside the
-  // strict ECMAScript format (2025-02-30, 24:00, more or fewer than three fraction digits).
-  // setUTCFullYear, unlike Date.UTC, takes years 0-99 as they are. A month or day out of range
-  // rolls the date over into another month or day, which is how it is caught.
-  const [, year, month, day, hour, minute, second, fraction = '', sign, offsetHours, offsetMinutes] = m;
-  const date = new Date(0);
-  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
-  if (date.getUTCMonth() !== Number(month) - 1 || date.getUTCDate() !== Number(day)) return undefined;
-  const local = date.setUTCHours(
-    Number(hour ?? 0),
-    Number(minute ?? 0),
-    Number(second ?? 0),
-    Number(`${fraction}00`.slice(0, 3)),
-  );
-  const offset = (Number(offsetHours ?? 0) * 60 + Number(offsetMinutes ?? 0)) * 60_000;
-  return sign === '-' ? local + offset : local - offset;
 }

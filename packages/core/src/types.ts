@@ -17,22 +17,26 @@ export interface Variant {
   value: FlagValue;
 }
 
-export type Operator =
-  | 'in'
-  | 'startsWith'
-  | 'endsWith'
-  | 'contains'
-  | 'matches'
-  | 'lt'
-  | 'lte'
-  | 'gt'
-  | 'gte'
-  | 'before'
-  | 'after'
-  | 'semverEq'
-  | 'semverLt'
-  | 'semverGt'
-  | 'inSegment';
+/** The clause operators of the schema; what each means is in `operators.ts` (`SEMANTICS`). */
+export const OPERATORS = [
+  'in',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'matches',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'before',
+  'after',
+  'semverEq',
+  'semverLt',
+  'semverGt',
+  'inSegment',
+] as const;
+
+export type Operator = (typeof OPERATORS)[number];
 
 export type ClauseValue = string | number | boolean;
 

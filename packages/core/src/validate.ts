@@ -1,9 +1,8 @@
 import { BUCKET_POINTS } from './bucket.js';
 import { FLAG_TYPES, valueHasType } from './compile-flag.js';
 import { ConfigError } from './config-error.js';
-import { MAX_REGEX_LENGTH, OPERATORS, toInstant } from './operators.js';
-import { parseSemver } from './semver.js';
-import type { FlagType, Operator } from './types.js';
+import { MAX_REGEX_LENGTH, SEMANTICS } from './operators.js';
+import { type FlagType, OPERATORS, type Operator } from './types.js';
 
 // The engine's compilers make these same checks tersely (a browser bundle has no room for the
 // messages); here each failure says what is wrong and where, for the server to answer with.
@@ -141,38 +140,34 @@ function validateClause(clause: unknown, path: string): void {
   });
 }
 
-/** What is wrong with a value of a clause with operator `op`, if anything. */
+/**
+ * What is wrong with a value of a clause with operator `op`, if anything. Whether a value is
+ * wrong is the operator table's to say (`prepare`); this only puts it into words.
+ */
 function valueProblem(op: Operator, v: unknown): string | undefined {
+  if (SEMANTICS[op].prepare(v) !== undefined) return undefined;
   switch (op) {
     case 'in':
-      return typeof v === 'string' || typeof v === 'boolean' || Number.isFinite(v)
-        ? undefined
-        : 'must be a string, a finite number or a boolean';
+      return 'must be a string, a finite number or a boolean';
     case 'lt':
     case 'lte':
     case 'gt':
     case 'gte':
-      return Number.isFinite(v) ? undefined : 'must be a finite number';
+      return 'must be a finite number';
     case 'before':
     case 'after':
-      return toInstant(v) === undefined ? 'must be an ISO-8601 date or epoch milliseconds' : undefined;
+      return 'must be an ISO-8601 date or epoch milliseconds';
   }
   if (typeof v !== 'string') return 'must be a string';
-  switch (op) {
-    case 'matches':
-      if (v.length > MAX_REGEX_LENGTH) return `longer than ${MAX_REGEX_LENGTH} characters`;
-      try {
-        new RegExp(v, 'u');
-      } catch (err) {
-        return `not a valid regular expression: ${(err as Error).message}`;
-      }
-      return undefined;
-    case 'semverEq':
-    case 'semverLt':
-    case 'semverGt':
-      return parseSemver(v) === undefined ? `${JSON.stringify(v)} is not a semantic version` : undefined;
+  if (op === 'matches') {
+    if (v.length > MAX_REGEX_LENGTH) return `longer than ${MAX_REGEX_LENGTH} characters`;
+    try {
+      new RegExp(v, 'u');
+    } catch (err) {
+      return `not a valid regular expression: ${(err as Error).message}`;
+    }
   }
-  return undefined;
+  return `${JSON.stringify(v)} is not a semantic version`;
 }
 
 function optionalList(input: unknown, path: string): unknown[] | undefined {

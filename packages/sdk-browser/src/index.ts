@@ -1,5 +1,6 @@
 export type {
   ChangeEvent,
+  ClientEvents,
   ClientStatus,
   ErrorCode,
   EvaluationContext,
@@ -12,6 +13,6 @@ export type {
   Ruleset,
   SwitchyardErrorCode,
 } from '@switchyard/core';
+export { SwitchyardError } from '@switchyard/core';
 export { BOOTSTRAP_VARIANT, type Bootstrap } from './bootstrap.js';
-export { type BrowserClient, type BrowserClientOptions, type ClientEvents, createClient } from './client.js';
-export { SwitchyardError } from './errors.js';
+export { type BrowserClient, type BrowserClientOptions, createClient } from './create-client.js';

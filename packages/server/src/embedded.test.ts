@@ -43,7 +43,10 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('the embedded server', () => {
+// PGlite is Postgres compiled to WebAssembly: creating, migrating and seeding a fresh data
+// directory is CPU-bound, and took 20–34 s on a 2-core machine at a load average of 10–14,
+// before and after the write-path change alike. The test proves behaviour, not speed.
+describe('the embedded server', { timeout: 90_000 }, () => {
   const config = '/api/v1/projects/demo/flags/survivor/environments/production';
   let before: { config: unknown; environments: unknown; auditIds: number[]; keys: unknown };
 

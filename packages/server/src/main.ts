@@ -1,35 +1,50 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import { parseConfig } from './config.js';
 import { type Database, openPglite, openPostgres } from './db/database.js';
-import { RedisBus } from './features/delivery/bus.js';
-import { type SeededCredentials, seedIfEmpty } from './seed.js';
-import { buildServer } from './server.js';
+import { firstStartBanner, localBaseUrl } from './first-start-banner.js';
 
 /** Secrets that must never reach a log line. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'token', '*.token', 'adminToken'];
 
-async function open(databaseUrl: string | undefined, dataDir: string): Promise<Database> {
-  return databaseUrl === undefined
-    ? openPglite(resolve(dataDir))
-    : openPostgres(databaseUrl, {
-        onIdleError: (err) => process.stderr.write(`switchyard: idle Postgres connection lost: ${err.message}\n`),
-      });
+/** Progress for a person watching the terminal; the structured log stays for machines. */
+function say(line: string): void {
+  process.stderr.write(`switchyard: ${line}\n`);
 }
 
-function printCredentials(c: SeededCredentials): void {
-  const lines = [
-    '',
-    'Switchyard set up a demo project. These keys are shown once; keep them:',
-    `  admin token          ${c.adminToken}`,
-    ...c.sdkKeys.flatMap((k) => [`  ${k.environment} server  ${k.server}`, `  ${k.environment} client  ${k.client}`]),
-    '',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+async function open(databaseUrl: string | undefined, dataDir: string): Promise<Database> {
+  if (databaseUrl !== undefined) {
+    return openPostgres(databaseUrl, {
+      onIdleError: (err) => say(`idle Postgres connection lost: ${err.message}`),
+    });
+  }
+  const directory = resolve(dataDir);
+  // Creating the embedded cluster (initdb, in WebAssembly) takes seconds of silence otherwise.
+  const creating = !existsSync(join(directory, 'PG_VERSION'));
+  say(
+    creating
+      ? `creating the embedded PostgreSQL database in ${directory} (first start only; this takes a few seconds)…`
+      : `opening the embedded PostgreSQL database in ${directory}…`,
+  );
+  const started = performance.now();
+  const database = await openPglite(directory);
+  if (creating) say(`embedded database created in ${seconds(started)}`);
+  return database;
 }
 
 async function main(argv: string[]): Promise<void> {
   const config = parseConfig(process.env);
-  const database = await open(config.databaseUrl, config.dataDir);
+  // The server's modules (Fastify, its plugins, every feature) load while the database opens:
+  // PGlite compiles its WebAssembly off the main thread, so the two overlap.
+  const opening = open(config.databaseUrl, config.dataDir);
+  const loading = Promise.all([import('./server.js'), import('./seed.js'), import('./features/delivery/bus.js')]);
+  // Whichever fails first is reported; the other must not become an unhandled rejection.
+  loading.catch(() => undefined);
+  const database = await opening;
+  say('applying database migrations…');
   await database.migrate();
   if (argv[0] === 'migrate') {
     await database.close();
@@ -38,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
+  const [{ buildServer }, { seedIfEmpty }, { RedisBus }] = await loading;
   const seeded = await seedIfEmpty(database.db, { adminToken: config.adminToken });
   const bus =
     config.redisUrl === undefined
@@ -63,7 +79,10 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await app.listen({ port: config.port, host: config.host });
-  if (seeded !== undefined) printCredentials(seeded);
+  const baseUrl = localBaseUrl(config.host, (app.server.address() as AddressInfo).port);
+  if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
+  // performance.now() counts from the process's start, so this includes loading the code.
+  say(`ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -1,6 +1,7 @@
 import type { Db } from './db/database.js';
 import { apiKeys } from './db/schema.js';
-import type { Actor } from './features/changes/write.js';
+import { ChangeFeed } from './features/changes/change-feed.js';
+import type { Actor, Writer } from './features/changes/commit-change.js';
 import { createEnvironment } from './features/environments/service.js';
 import { createFlag } from './features/flags/service.js';
 import { createKey } from './features/keys/service.js';
@@ -27,21 +28,24 @@ export async function seedIfEmpty(
 ): Promise<SeededCredentials | undefined> {
   const existing = await db.select({ id: apiKeys.id }).from(apiKeys).limit(1);
   if (existing.length > 0) return undefined;
-  const admin = await createKey(db, SYSTEM, { name: 'bootstrap admin', type: 'admin' }, options.adminToken);
-  await createProject(db, SYSTEM, { key: 'demo', name: 'Demo' });
+  // Seeding runs before the server is built: nobody listens to these commits yet, and delivery
+  // loads every environment when it starts.
+  const w: Writer = { db, feed: new ChangeFeed() };
+  const admin = await createKey(w, SYSTEM, { name: 'bootstrap admin', type: 'admin' }, options.adminToken);
+  await createProject(w, SYSTEM, { key: 'demo', name: 'Demo' });
   const sdkKeys: SeededCredentials['sdkKeys'] = [];
   for (const [key, name] of [
     ['development', 'Development'],
     ['production', 'Production'],
   ] as const) {
-    await createEnvironment(db, SYSTEM, 'demo', { key, name });
-    const server = await createKey(db, SYSTEM, {
+    await createEnvironment(w, SYSTEM, 'demo', { key, name });
+    const server = await createKey(w, SYSTEM, {
       name: `${key} server`,
       type: 'server',
       project: 'demo',
       environment: key,
     });
-    const client = await createKey(db, SYSTEM, {
+    const client = await createKey(w, SYSTEM, {
       name: `${key} client`,
       type: 'client',
       project: 'demo',
@@ -49,7 +53,7 @@ export async function seedIfEmpty(
     });
     sdkKeys.push({ environment: key, server: server.token, client: client.token });
   }
-  await createFlag(db, SYSTEM, 'demo', {
+  await createFlag(w, SYSTEM, 'demo', {
     key: 'new-checkout',
     name: 'New checkout',
     description: 'A demo flag: roll it out, then kill it.',

@@ -4,6 +4,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Database, ping } from './db/database.js';
 import { auditRoutes } from './features/audit/routes.js';
+import { ChangeFeed } from './features/changes/change-feed.js';
+import type { Writer } from './features/changes/commit-change.js';
 import { type ChangeBus, InProcessBus } from './features/delivery/bus.js';
 import { Delivery } from './features/delivery/delivery.js';
 import { deliveryRoutes } from './features/delivery/routes.js';
@@ -120,10 +122,15 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     }
   });
 
+  // The commit → delivery edge: every write announces its committed versions on this feed, and
+  // this instance's delivery listens to it (other instances hear of them through the bus).
+  const feed = new ChangeFeed();
+  const writer: Writer = { db, feed };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
   const bus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
     db,
+    feed,
     bus,
     reconcileIntervalMs: settings.reconcileIntervalMs,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
@@ -156,13 +163,13 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   await app.register(
     async (api) => {
       requireKey(api, db, ['admin']);
-      await api.register(projectRoutes, { db });
-      await api.register(environmentRoutes, { db });
-      await api.register(flagRoutes, { db });
-      await api.register(segmentRoutes, { db });
-      await api.register(keyRoutes, { db });
+      await api.register(projectRoutes, writer);
+      await api.register(environmentRoutes, writer);
+      await api.register(flagRoutes, writer);
+      await api.register(segmentRoutes, writer);
+      await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });
-      await api.register(metricRoutes, { db });
+      await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
     },
     { prefix: '/api/v1' },

@@ -1,9 +1,14 @@
 /**
- * Exponential backoff with full jitter: the n-th consecutive failure waits a uniformly random
- * time in [0, min(max, initial × 2^(n−1))). Spreading reconnects over the whole window (rather
- * than around its end) is what keeps thousands of SDKs from reconnecting in step after an
- * outage.
+ * The reconnection delay after the `failures`-th consecutive failure, with full jitter: a
+ * uniformly random time in [0, min(max, initial × 2^(failures−1))). Spreading reconnects over the
+ * whole window (rather than around its end) is what keeps thousands of SDKs from reconnecting in
+ * step after an outage. The one backoff of both SDKs: the browser calls it directly, the Node
+ * connection through `Backoff`, which also keeps the count and the server's advice.
  */
+export const backoffDelay = (failures: number, initialMs: number, maxMs: number, random: () => number): number =>
+  Math.floor(random() * Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 30)));
+
+/** `backoffDelay` with its count of consecutive failures and the server's `retry:` advice. */
 export class Backoff {
   private failures = 0;
 
@@ -20,9 +25,7 @@ export class Backoff {
 
   /** Records a failure and returns how long to wait before the next attempt. */
   fail(): number {
-    this.failures++;
-    const ceiling = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.failures - 1, 30));
-    return Math.floor(this.random() * ceiling);
+    return backoffDelay(++this.failures, this.initialMs, this.maxMs, this.random);
   }
 
   /** The server's `retry:` advice replaces the first delay (still capped by the maximum). */

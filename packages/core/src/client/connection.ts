@@ -196,15 +196,11 @@ export class Connection {
     this.stallTimer?.();
     this.stallTimer = undefined;
     if (this.mode === 'stopped') return;
-    const status = failure.status === undefined ? {} : { status: failure.status };
     if (isAuthFailure(failure.status)) {
       this.fatal(failure.status as number);
       return;
     }
-    const error = new SwitchyardError(code, `switchyard: stream: ${failure.message}`, {
-      ...status,
-      cause: failure.cause,
-    });
+    const error = new SwitchyardError(code, `stream: ${failure.message}`, failure.status, failure.cause);
     if (this.mode === 'polling') {
       // A stream retry from polling failed: polling goes on and keeps the client current.
       this.platform.logger.debug(`switchyard: streaming is still failing (${failure.message}); polling on`);
@@ -272,9 +268,7 @@ export class Connection {
             }
           } else {
             failed(
-              new SwitchyardError('POLL_FAILED', `switchyard: the ruleset request answered ${response.status}`, {
-                status: response.status,
-              }),
+              new SwitchyardError('POLL_FAILED', `the ruleset request answered ${response.status}`, response.status),
             );
             return;
           }
@@ -288,9 +282,7 @@ export class Connection {
         (err: unknown) => {
           if (this.mode !== 'polling') return;
           const message = err instanceof Error ? err.message : String(err);
-          failed(
-            new SwitchyardError('POLL_FAILED', `switchyard: the ruleset request failed: ${message}`, { cause: err }),
-          );
+          failed(new SwitchyardError('POLL_FAILED', `the ruleset request failed: ${message}`, undefined, err));
         },
       );
   }
@@ -300,8 +292,8 @@ export class Connection {
     this.listener.fatal(
       new SwitchyardError(
         'UNAUTHORIZED',
-        `switchyard: the server refused the SDK key (${status}); check that it is a current server key. No further requests will be made.`,
-        { status },
+        `the server refused the SDK key (${status}); check that it is a current server key. No further requests will be made.`,
+        status,
       ),
     );
   }

@@ -27,17 +27,20 @@ export type SwitchyardErrorCode =
   | 'EVENTS_FAILED'
   | 'EVENTS_DROPPED';
 
+/**
+ * The one error class of both SDKs (each re-exports it). The message is prefixed with
+ * `switchyard: `, so a log line says where it comes from. Fields are assigned rather than
+ * declared with initialisers: in the browser's ES2020 bundle a class field costs a helper.
+ */
 export class SwitchyardError extends Error {
+  declare readonly code: SwitchyardErrorCode;
   /** The HTTP status behind the error, when there was one. */
-  readonly status: number | undefined;
+  declare readonly status: number | undefined;
 
-  constructor(
-    readonly code: SwitchyardErrorCode,
-    message: string,
-    options: { cause?: unknown; status?: number } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: SwitchyardErrorCode, message: string, status?: number, cause?: unknown) {
+    super(`switchyard: ${message}`, { cause });
     this.name = 'SwitchyardError';
-    this.status = options.status;
+    this.code = code;
+    this.status = status;
   }
 }

@@ -1,5 +1,3 @@
-import type { EvaluationResult } from '../reasons.js';
-
 /** How many times one flag served one variant for one reason within a window. */
 export interface EvaluationCount {
   flag: string;
@@ -11,9 +9,9 @@ export interface EvaluationCount {
 
 export interface TrackEvent {
   event: string;
-  /** The context's `key`, when it has one. */
-  key?: string;
-  value?: number;
+  /** The context's `key`, when it has one (`undefined` is left out of the JSON). */
+  key?: string | undefined;
+  value?: number | undefined;
   /** Milliseconds since the epoch. */
   timestamp: number;
 }
@@ -34,159 +32,113 @@ export interface EventLimits {
   maxEvents: number;
 }
 
-interface Counter extends EvaluationCount {}
-
 /**
  * Evaluation counts and track events, held in memory between two flushes, within fixed bounds:
  * what does not fit is dropped and counted, never queued, so a caller is never blocked and
- * memory never grows past the limits.
+ * memory never grows past the limits. What the server would refuse, and with it the whole
+ * batch, is dropped here instead. The Node client puts `JitShapedCounter` in front of it for its
+ * getters; the browser's `analytics` keeps this contract in code of its own (the bundle budget).
  */
-export class EventAggregator {
+/** What an evaluation served, as a result or a counter has it (`null` or no variant: the caller's default). */
+type Served = { readonly variant?: string | null | undefined; readonly reason: string };
+
+export interface EventAggregator {
   /**
-   * Counters by result object. A result that serves a variant is built once per flag and shared
-   * (see the core's compile), so its identity names (flag, variant, reason) and the hot path is
-   * one identity lookup, without building a key string.
+   * Counts `n` (default 1) evaluations of `flag` that served `result`, and returns their counter,
+   * valid until the next drain (`n = 0` only finds it). `undefined`, and one dropped count, when
+   * there is no room for another counter or the server would refuse it (a flag key over 128
+   * characters).
    */
-  private byResult = new Map<object, Counter>();
-  /** Counters for results made per call (the caller's default was served), by a composite key. */
-  private byKey = new Map<string, Counter>();
+  count(flag: string, result: Served, n?: number): EvaluationCount | undefined;
   /**
-   * The last shared result counted and its counter. A getter called in a loop, or a hot flag
-   * evaluated for request after request, counts with one comparison instead of a lookup; such a
-   * run of counts adds up in `lastCount`, a field of this object, so that the increment touches
-   * no other object, and goes to the counter when the run ends or the window is drained.
+   * Queues a track event for the context key `key` (sent when it is a string) with `value`
+   * (sent when it is a finite number); `false` when it was dropped: the queue was full, or the
+   * name is empty or too long, or the key too long, for the server.
    */
-  private lastResult: object | undefined = undefined;
-  private lastCounter: Counter | undefined = undefined;
-  private lastCount = 0;
-  private counters = 0;
-  private events: TrackEvent[] = [];
-  private droppedEvaluations = 0;
-  private droppedEvents = 0;
-  private windowStart: number;
+  track(event: string, key: unknown, value: unknown): boolean;
+  /** Takes everything held as one batch and starts a new window; `undefined` when there is nothing to send. */
+  drain(): EventBatch | undefined;
+}
 
-  constructor(
-    private readonly limits: EventLimits,
-    private readonly now: () => number,
-  ) {
-    this.windowStart = now();
-  }
+// Closures rather than a class, and no more than both SDKs need: written to fit the browser's
+// 5 KB bundle, which does not take it yet (docs/architecture.md, "The one client").
+export function eventAggregator(limits: EventLimits, now: () => number): EventAggregator {
+  let counters = new Map<string, EvaluationCount>();
+  let events: TrackEvent[] = [];
+  let droppedEvaluations = 0;
+  let droppedEvents = 0;
+  let start = now();
 
-  /**
-   * Counts one evaluation of `flag` that served `result`, which must be what evaluating `flag`
-   * returned: a shared result is told apart by its identity alone.
-   */
-  count(flag: string, result: EvaluationResult<unknown>): void {
-    if (result === this.lastResult) this.lastCount++;
-    // Out of line, so that the common case above stays small enough to inline into every getter.
-    else this.countSlowly(flag, result);
-  }
+  return {
+    count(flag, { variant = null, reason }, n = 1) {
+      // Reasons and variant keys hold no NUL, and no variant key is empty: a key names one tuple.
+      const key = `${flag}\0${reason}\0${variant ?? ''}`;
+      let c = counters.get(key);
+      if (c === undefined && (flag.length > 128 || counters.size >= limits.maxCounters)) droppedEvaluations++;
+      else {
+        if (c === undefined) {
+          c = { flag, variant, reason, count: 0 };
+          counters.set(key, c);
+        }
+        c.count += n;
+      }
+      return c;
+    },
+    track(event, key, value) {
+      const refused =
+        typeof event !== 'string' || !event || event.length > 200 || (typeof key === 'string' && key.length > 256);
+      if (refused || events.length >= limits.maxEvents) {
+        droppedEvents++;
+        return false;
+      }
+      events.push({
+        event,
+        key: typeof key === 'string' ? key : undefined,
+        value: Number.isFinite(value) ? (value as number) : undefined,
+        timestamp: now(),
+      });
+      return true;
+    },
+    drain() {
+      if (!(counters.size || events.length || droppedEvaluations || droppedEvents)) return undefined;
+      const end = now();
+      const batch: EventBatch = {
+        window: { start, end },
+        evaluations: [...counters.values()],
+        events,
+        dropped: { evaluations: droppedEvaluations, events: droppedEvents },
+      };
+      counters = new Map();
+      events = [];
+      droppedEvaluations = droppedEvents = 0;
+      start = end;
+      return batch;
+    },
+  };
+}
 
-  private countSlowly(flag: string, result: EvaluationResult<unknown>): void {
-    this.settle();
-    if (result.variant === undefined) {
-      this.countByKey(flag, result);
-      return;
-    }
-    let counter = this.byResult.get(result);
-    if (counter === undefined) {
-      // Several result objects may share one (flag, variant, reason) (a rule and a target serving
-      // the same variant): they share the keyed counter, so each tuple is reported once.
-      counter = this.counterFor(flag, result.variant, result.reason);
-      if (counter === undefined) return;
-      this.byResult.set(result, counter);
-    }
-    this.lastResult = result;
-    this.lastCounter = counter;
-    this.lastCount = 1;
-  }
-
-  /** Adds the run of counts held in `lastCount` to its counter. */
-  private settle(): void {
-    if (this.lastCounter !== undefined) this.lastCounter.count += this.lastCount;
-    this.lastCount = 0;
-  }
-
-  /** Queues a track event; returns `false` when the queue was full and the event was dropped. */
-  track(event: TrackEvent): boolean {
-    if (this.events.length >= this.limits.maxEvents) {
-      this.droppedEvents++;
-      return false;
-    }
-    this.events.push(event);
-    return true;
-  }
-
-  /** Whether anything would be sent. */
-  get isEmpty(): boolean {
-    return this.counters === 0 && this.events.length === 0 && this.droppedEvaluations === 0 && this.droppedEvents === 0;
-  }
-
-  /** Takes everything held as one batch and starts a new window. */
-  drain(): EventBatch {
-    this.settle();
-    const end = this.now();
-    const counters = new Set<Counter>([...this.byResult.values(), ...this.byKey.values()]);
-    const batch: EventBatch = {
-      window: { start: this.windowStart, end },
-      evaluations: [...counters].map(({ flag, variant, reason, count }) => ({ flag, variant, reason, count })),
-      events: this.events,
-      dropped: { evaluations: this.droppedEvaluations, events: this.droppedEvents },
-    };
-    this.byResult = new Map();
-    this.byKey = new Map();
-    this.lastResult = undefined;
-    this.lastCounter = undefined;
-    this.counters = 0;
-    this.events = [];
-    this.droppedEvaluations = 0;
-    this.droppedEvents = 0;
-    this.windowStart = end;
-    return batch;
-  }
-
-  /**
-   * Puts back a batch that could not be sent, as far as the bounds allow: counts merge into the
-   * current window (which then starts at the batch's start), events go first in the queue.
-   */
-  restore(batch: EventBatch): void {
-    this.windowStart = Math.min(this.windowStart, batch.window.start);
-    for (const c of batch.evaluations) {
-      const counter = this.counterFor(c.flag, c.variant, c.reason);
-      if (counter === undefined) this.droppedEvaluations += c.count - 1;
-      else counter.count += c.count;
-    }
-    const room = Math.max(0, this.limits.maxEvents - this.events.length);
-    const kept = batch.events.slice(batch.events.length - Math.min(room, batch.events.length));
-    this.droppedEvents += batch.events.length - kept.length;
-    this.events = [...kept, ...this.events];
-    this.droppedEvaluations += batch.dropped.evaluations;
-    this.droppedEvents += batch.dropped.events;
-  }
-
-  private countByKey(flag: string, result: EvaluationResult<unknown>): void {
-    const counter = this.counterFor(flag, result.variant ?? null, result.reason);
-    if (counter !== undefined) counter.count++;
-  }
-
-  /** The counter for (flag, variant, reason), made at count 0 when there is room. */
-  private counterFor(flag: string, variant: string | null, reason: string): Counter | undefined {
-    const key = `${flag}\u0000${variant ?? ''}\u0000${variant === null ? 0 : 1}\u0000${reason}`;
-    let counter = this.byKey.get(key);
-    if (counter === undefined) {
-      counter = this.reserve({ flag, variant, reason, count: 0 });
-      if (counter === undefined) return undefined;
-      this.byKey.set(key, counter);
-    }
-    return counter;
-  }
-
-  private reserve(counter: Counter): Counter | undefined {
-    if (this.counters >= this.limits.maxCounters) {
-      this.droppedEvaluations++;
-      return undefined;
-    }
-    this.counters++;
-    return counter;
-  }
+/**
+ * A batch that could not be sent, put in front of the next one as far as `limits` allow: counts
+ * of the same (flag, variant, reason) add up, past `maxCounters` they are dropped and counted;
+ * the newest `maxEvents` events are kept. The window spans both. Only the Node client retries a
+ * batch (a page's batch goes with `keepalive` and is not retried), so this stays out of the
+ * aggregator, and out of the browser's bundle.
+ */
+export function mergeBatches(unsent: EventBatch, next: EventBatch, limits: EventLimits): EventBatch {
+  const merged = eventAggregator(limits, () => 0);
+  const all = [...unsent.evaluations, ...next.evaluations];
+  for (const c of all) merged.count(c.flag, c, c.count);
+  const evaluations = merged.drain()?.evaluations ?? [];
+  const sum = (counts: EvaluationCount[]) => counts.reduce((n, c) => n + c.count, 0);
+  const events = [...unsent.events, ...next.events];
+  const kept = events.slice(Math.max(0, events.length - limits.maxEvents));
+  return {
+    window: { start: unsent.window.start, end: next.window.end },
+    evaluations,
+    events: kept,
+    dropped: {
+      evaluations: unsent.dropped.evaluations + next.dropped.evaluations + sum(all) - sum(evaluations),
+      events: unsent.dropped.events + next.dropped.events + events.length - kept.length,
+    },
+  };
 }

@@ -1,21 +1,15 @@
 import type { EvaluationResult } from '../reasons.js';
 import type { EvaluationContext, FlagType, FlagValue, JsonValue } from '../types.js';
+import { type ClientState, type ClientStatus, clientState } from './client-state.js';
 import { Connection, type ConnectionMode } from './connection.js';
+import { type Emitter, emitter } from './emitter.js';
 import { SwitchyardError } from './errors.js';
-import { EventAggregator } from './event-aggregator.js';
+import { type EventBatch, type EventLimits, eventAggregator, mergeBatches } from './event-aggregator.js';
 import { FlagStore, type StoreUpdate } from './flag-store.js';
+import { JitShapedCounter } from './jit-shaped-counter.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Platform, safePlatform } from './platform.js';
 import { sendEvents } from './send-events.js';
-
-/**
- * - `initializing`: nothing from the server yet;
- * - `ready`: serving what the server holds, or offline;
- * - `stale`: serving the last known flags (or the cache) while the server cannot be reached;
- * - `failed`: the server refused the key; serving what was last known, never retrying;
- * - `closed`.
- */
-export type ClientStatus = 'initializing' | 'ready' | 'stale' | 'failed' | 'closed';
 
 export interface ChangeEvent {
   /** The flags that may now evaluate differently, including those reaching a changed segment or prerequisite. */
@@ -38,29 +32,27 @@ export interface AllFlagsOptions {
   clientSideOnly?: boolean;
 }
 
-type Listeners = { [E in keyof ClientEvents]: Set<ClientEvents[E]> };
-
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
 /**
- * The client the Node SDK builds on, pure and platform-injected: local evaluation from a store
- * kept current by a connection, change events, analytics. (The browser SDK has a smaller one of
- * its own.) Getters are synchronous, never throw and never do I/O;
- * everything that can fail is reported through `on('error')` and `waitForReady`.
+ * The Node SDK's client, pure and platform-injected: local evaluation from a store kept current
+ * by a connection (streaming, or polling), change events, analytics, a persistent cache. It is
+ * assembled from the shared client pieces (`clientState`, `emitter`, `eventAggregator`,
+ * `backoffDelay`, `isOlderPut`, `SwitchyardError`); docs/architecture.md says which of them the
+ * browser SDK takes, and why not yet the others. Getters are synchronous, never throw and never
+ * do I/O; everything that can fail is reported through `on('error')` and `waitForReady`.
  */
 export class FlagClient {
   private readonly options: ResolvedOptions;
   private readonly platform: ReturnType<typeof safePlatform>;
   private readonly store: FlagStore;
   private readonly connection: Connection | undefined;
-  private readonly events: EventAggregator | undefined;
-  private readonly listeners: Listeners = { ready: new Set(), change: new Set(), error: new Set(), stale: new Set() };
-  private readonly waiters = new Set<{ resolve: () => void; reject: (err: SwitchyardError) => void }>();
-  private currentStatus: ClientStatus = 'initializing';
-  private readyOnce = false;
-  private failure: SwitchyardError | undefined;
-  /** Why the server could not be reached before the client was first ready. */
-  private unreachable: SwitchyardError | undefined;
+  private readonly events: JitShapedCounter | undefined;
+  private readonly limits: EventLimits;
+  /** A batch the server could not take, sent again in front of the next one. */
+  private unsent: EventBatch | undefined;
+  private readonly emitter: Emitter<ClientEvents>;
+  private readonly state: ClientState;
   private flushTimer: (() => void) | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private persisting = false;
@@ -69,29 +61,31 @@ export class FlagClient {
   constructor(options: ClientOptions, platform: Platform) {
     this.platform = safePlatform(platform);
     this.options = resolveOptions(options, this.platform.logger);
+    this.emitter = emitter<ClientEvents>((err, event) =>
+      this.platform.logger.error(`switchyard: a ${String(event)} listener threw: ${String(err)}`),
+    );
+    this.state = clientState(this.emitter.emit);
     // Definitions are kept only to be written to the cache.
     this.store = new FlagStore({ keepDefinitions: this.platform.storage !== undefined });
     const o = this.options;
-    const bootstrapError = o.bootstrap === undefined ? undefined : this.load(o.bootstrap, 'bootstrap');
+    this.limits = { maxCounters: o.maxEvaluationCounters, maxEvents: o.maxTrackEvents };
+    const bootstrapError = options.bootstrap === undefined ? undefined : this.load(options.bootstrap, 'bootstrap');
     if (o.offline) {
       // Offline, the bootstrap is all there is: without it the client cannot be ready.
-      if (bootstrapError === undefined) {
-        this.setStatus('ready');
-      } else {
-        this.failure = bootstrapError;
-        this.currentStatus = 'failed';
-      }
+      if (bootstrapError === undefined) this.state.current();
+      else this.state.fail(bootstrapError);
       return;
     }
     if (o.sendEvents) {
-      this.events = new EventAggregator({ maxCounters: o.maxEvaluationCounters, maxEvents: o.maxTrackEvents }, () =>
-        this.platform.clock.now(),
-      );
+      this.events = new JitShapedCounter(eventAggregator(this.limits, () => this.platform.clock.now()));
       this.scheduleFlush();
     }
     this.connection = new Connection(o, this.store, this.platform, {
-      current: () => this.setStatus('ready'),
-      lost: (error) => this.lost(error),
+      current: () => this.state.current(),
+      lost: (error) => {
+        this.report(error);
+        this.state.lost(error, this.store.evaluator !== undefined);
+      },
       fatal: (error) => this.fail(error),
       updated: (update, what) => this.updated(update, what),
     });
@@ -100,7 +94,7 @@ export class FlagClient {
   }
 
   get status(): ClientStatus {
-    return this.currentStatus;
+    return this.state.status;
   }
 
   /** How the client follows the server right now (`stopped` offline, closed or refused). */
@@ -120,27 +114,14 @@ export class FlagClient {
    * (`CLOSED`); the client still serves defaults, or its cached flags, either way.
    */
   waitForReady(options: { timeout?: number } = {}): Promise<void> {
-    if (this.readyOnce) return Promise.resolve();
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.currentStatus === 'closed') return Promise.reject(closedError());
     const timeout =
       typeof options.timeout === 'number' && options.timeout >= 0 ? options.timeout : DEFAULT_READY_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          cancel();
-          resolve();
-        },
-        reject: (err: SwitchyardError) => {
-          cancel();
-          reject(err);
-        },
-      };
-      const cancel = this.platform.clock.setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new SwitchyardError('TIMEOUT', `switchyard: not ready after ${timeout} ms`));
-      }, timeout);
-      this.waiters.add(waiter);
+      const cancel = this.platform.clock.setTimeout(
+        () => reject(new SwitchyardError('TIMEOUT', `not ready after ${timeout} ms`)),
+        timeout,
+      );
+      this.state.ready.then(resolve, reject).finally(cancel);
     });
   }
 
@@ -192,24 +173,19 @@ export class FlagClient {
   /** Records a user action or outcome. Never blocks: past the queue's bound the event is dropped and counted. */
   track(event: string, context: EvaluationContext, value?: number): void {
     const events = this.events;
-    if (events === undefined || this.currentStatus === 'closed' || typeof event !== 'string' || event === '') return;
+    if (events === undefined || this.state.status === 'closed') return;
     const key = typeof context === 'object' && context !== null ? context.key : undefined;
-    const accepted = events.track({
-      event,
-      ...(typeof key === 'string' ? { key } : {}),
-      ...(typeof value === 'number' && Number.isFinite(value) ? { value } : {}),
-      timestamp: this.platform.clock.now(),
-    });
-    if (!accepted) this.platform.logger.debug(`switchyard: track queue full; dropped ${JSON.stringify(event)}`);
+    if (!events.aggregator.track(event, key, value)) {
+      this.platform.logger.debug(`switchyard: track event ${JSON.stringify(event)} dropped (queue full or invalid)`);
+    }
   }
 
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void {
-    (this.listeners[event] as Set<ClientEvents[E]>).add(listener);
-    return () => this.off(event, listener);
+    return this.emitter.on(event, listener);
   }
 
   off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): void {
-    (this.listeners[event] as Set<ClientEvents[E]>).delete(listener);
+    this.emitter.off(event, listener);
   }
 
   /** Sends the analytics held so far. Resolves when done; never rejects. */
@@ -220,13 +196,11 @@ export class FlagClient {
 
   /** Stops following the server, sends the remaining analytics and rejects pending `waitForReady` calls. */
   async close(): Promise<void> {
-    if (this.currentStatus === 'closed') return this.flushing;
+    if (this.state.status === 'closed') return this.flushing;
     this.connection?.stop();
     this.flushTimer?.();
     this.flushTimer = undefined;
-    this.setStatus('closed');
-    for (const w of [...this.waiters]) w.reject(closedError());
-    this.waiters.clear();
+    this.state.close();
     await this.flush();
   }
 
@@ -250,7 +224,7 @@ export class FlagClient {
     if (update.outcome !== 'malformed') return undefined;
     const error = new SwitchyardError(
       source === 'bootstrap' ? 'BOOTSTRAP_FAILED' : 'MALFORMED_DATA',
-      `switchyard: the ${source} ruleset is unusable: ${update.reason}`,
+      `the ${source} ruleset is unusable: ${update.reason}`,
     );
     this.report(error);
     return error;
@@ -265,8 +239,8 @@ export class FlagClient {
       this.load(text, 'cache');
       if (this.store.source === 'cache') {
         this.platform.logger.info(`switchyard: serving cached flags (version ${this.version})`);
-        // The server already failed once while the cache was being read.
-        if (this.unreachable !== undefined && !this.readyOnce) this.serveFallback(this.unreachable);
+        // The server may have failed once already while the cache was being read.
+        this.state.served();
       }
     });
   }
@@ -292,7 +266,7 @@ export class FlagClient {
 
   private updated(update: StoreUpdate, what: string): void {
     if (update.outcome === 'malformed') {
-      this.report(new SwitchyardError('MALFORMED_DATA', `switchyard: ignored a malformed ${what}: ${update.reason}`));
+      this.report(new SwitchyardError('MALFORMED_DATA', `ignored a malformed ${what}: ${update.reason}`));
       return;
     }
     if (update.outcome === 'ignored') {
@@ -302,101 +276,55 @@ export class FlagClient {
     this.persist();
     // The first ruleset is announced by `ready`; later ones (including the server's answer
     // replacing a cache) by `change`.
-    if (!this.readyOnce && this.currentStatus === 'initializing') return;
+    if (this.state.status === 'initializing') return;
     if (update.changed.length > 0) {
-      this.emit('change', { flags: update.changed, version: this.store.evaluator?.version ?? 0 });
+      this.emitter.emit('change', { flags: update.changed, version: this.store.evaluator?.version ?? 0 });
     }
-  }
-
-  private lost(error: SwitchyardError): void {
-    this.report(error);
-    if (this.readyOnce) {
-      this.setStatus('stale', error);
-      return;
-    }
-    this.unreachable = error;
-    if (this.store.evaluator !== undefined) this.serveFallback(error);
-  }
-
-  /**
-   * The server could not be reached before the client was ready, but cached or bootstrap flags
-   * are there: serving them is being ready, and stale.
-   */
-  private serveFallback(error: SwitchyardError): void {
-    this.readyOnce = true;
-    this.currentStatus = 'stale';
-    this.emit('ready');
-    for (const w of [...this.waiters]) w.resolve();
-    this.waiters.clear();
-    this.emit('stale', error);
   }
 
   private fail(error: SwitchyardError): void {
-    this.failure = error;
-    this.setStatus('failed');
+    this.state.fail(error);
     this.report(error);
-    for (const w of [...this.waiters]) w.reject(error);
-    this.waiters.clear();
-  }
-
-  private setStatus(status: ClientStatus, error?: SwitchyardError): void {
-    const previous = this.currentStatus;
-    if (previous === status || previous === 'closed' || (previous === 'failed' && status !== 'closed')) return;
-    this.currentStatus = status;
-    if (status === 'ready') {
-      this.readyOnce = true;
-      this.emit('ready');
-      for (const w of [...this.waiters]) w.resolve();
-      this.waiters.clear();
-    } else if (status === 'stale' && error !== undefined) {
-      this.emit('stale', error);
-    }
   }
 
   private report(error: SwitchyardError): void {
     const log = error.code === 'STREAM_FAILED' || error.code === 'POLL_FAILED' ? 'warn' : 'error';
     this.platform.logger[log](error.message);
-    this.emit('error', error);
-  }
-
-  private emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
-    for (const listener of [...this.listeners[event]]) {
-      try {
-        (listener as (...a: Parameters<ClientEvents[E]>) => void)(...args);
-      } catch (err) {
-        this.platform.logger.error(`switchyard: a ${event} listener threw: ${String(err)}`);
-      }
-    }
+    this.emitter.emit('error', error);
   }
 
   private scheduleFlush(): void {
     this.flushTimer = this.platform.clock.setTimeout(() => {
       void this.flush().then(() => {
-        if (this.currentStatus !== 'closed') this.scheduleFlush();
+        if (this.state.status !== 'closed') this.scheduleFlush();
       });
     }, this.options.flushIntervalMs);
   }
 
   private async send(): Promise<void> {
     const events = this.events;
-    if (events === undefined || events.isEmpty || this.failure !== undefined) return;
-    const batch = events.drain();
-    const { dropped } = batch;
+    const unsent = this.unsent;
+    if (events === undefined || this.state.status === 'failed') return;
+    const drained = events.drain();
+    this.unsent = undefined;
+    const batch =
+      unsent === undefined || drained === undefined ? (unsent ?? drained) : mergeBatches(unsent, drained, this.limits);
+    if (batch === undefined) return;
+    // Drops are reported as they are drained; an unsent batch's were reported with it.
+    const dropped = drained?.dropped ?? { evaluations: 0, events: 0 };
     if (dropped.evaluations > 0 || dropped.events > 0) {
       this.report(
         new SwitchyardError(
           'EVENTS_DROPPED',
-          `switchyard: dropped ${dropped.events} track events and ${dropped.evaluations} evaluation counts at the memory bound`,
+          `dropped ${dropped.events} track events and ${dropped.evaluations} evaluation counts at the memory bound`,
         ),
       );
     }
     const outcome = await sendEvents(this.platform.http, this.options, batch);
     if (outcome.sent) return;
-    if (outcome.retry && this.currentStatus !== 'closed') events.restore(batch);
+    if (outcome.retry && this.state.status !== 'closed') this.unsent = batch;
     const kept = outcome.retry ? '; kept for the next batch' : '';
-    this.report(
-      new SwitchyardError('EVENTS_FAILED', `switchyard: sending analytics failed (${outcome.problem})${kept}`),
-    );
+    this.report(new SwitchyardError('EVENTS_FAILED', `sending analytics failed (${outcome.problem})${kept}`));
   }
 }
 
@@ -415,5 +343,3 @@ function unusable<T>(evaluator: unknown, key: unknown, defaultValue: T): Evaluat
         errorMessage: `flag keys are strings, not ${typeof key}`,
       };
 }
-
-const closedError = () => new SwitchyardError('CLOSED', 'switchyard: the client was closed before it was ready');

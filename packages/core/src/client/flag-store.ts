@@ -1,6 +1,7 @@
 import { affectedFlags, changedFlags } from '../changes.js';
 import { type CompileOptions, compile, type Evaluator } from '../evaluator.js';
 import type { Patch, Ruleset } from '../types.js';
+import { isOlderPut } from './version-rule.js';
 
 /** Where the ruleset being served came from. Only the server's own data counts as current. */
 export type RulesetSource = 'server' | 'cache' | 'bootstrap';
@@ -45,17 +46,8 @@ export class FlagStore {
       return { outcome: 'malformed', reason: (err as Error).message };
     }
     const before = this.evaluator;
-    // Two instances behind a load balancer may be a moment apart: a server's older put must not
-    // undo a newer one. Cached and bootstrap data are only stand-ins, so the server always wins
-    // over them, even when its versions start again from a smaller number (a new database).
-    if (
-      before !== undefined &&
-      this.held === 'server' &&
-      source === 'server' &&
-      next.environment === before.environment &&
-      next.version < before.version
-    ) {
-      return { outcome: 'ignored', reason: `version ${next.version} is older than ${before.version}` };
+    if (source === 'server' && isOlderPut(before, this.held === 'server', next)) {
+      return { outcome: 'ignored', reason: `version ${next.version} is older than ${before?.version}` };
     }
     this.evaluator = next;
     this.held = source;

@@ -36,7 +36,11 @@ export interface ClientOptions {
   cacheKey?: string;
 }
 
-export type ResolvedOptions = Required<Omit<ClientOptions, 'bootstrap'>> & { bootstrap: Ruleset | string | undefined };
+/**
+ * Everything but the bootstrap, which is compiled once and must not be kept: an offline client
+ * holding a 1,000-flag ruleset next to its evaluator used twice the memory.
+ */
+export type ResolvedOptions = Required<Omit<ClientOptions, 'bootstrap'>>;
 
 const DEFAULTS = {
   offline: false,
@@ -100,6 +104,5 @@ export function resolveOptions(options: ClientOptions, logger: Logger): Resolved
     ...(out as typeof DEFAULTS),
     sdkKey: options.sdkKey ?? '',
     baseUrl: (options.baseUrl ?? '').replace(/\/+$/, ''),
-    bootstrap: options.bootstrap,
   } as ResolvedOptions;
 }

@@ -1,2 +1,2 @@
-export { toSwitchyardContext } from './context.js';
+export { InvalidContextError, toSwitchyardContext } from '@switchyard/core';
 export { SwitchyardWebProvider } from './provider.js';

@@ -1,9 +1,8 @@
 import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
 import { clientView, type Flag, type Ruleset } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient } from '../client.js';
+import { createClient } from '../create-client.js';
 import { clientFlag } from '../flags.fixture.js';
-import { toSwitchyardContext } from './context.js';
 import { SwitchyardWebProvider } from './provider.js';
 
 const boolean = (key: string, extra: Partial<Flag> = {}): Flag =>
@@ -117,15 +116,43 @@ describe('the OpenFeature web provider', () => {
   });
 });
 
-describe('an OpenFeature context as a Switchyard context', () => {
-  it('names the targeting key `key`, turns dates into epoch milliseconds and keeps odd attribute names', () => {
-    const context = toSwitchyardContext(
-      JSON.parse('{"targetingKey":"ada","plan":"pro","seats":3,"tags":["a","b"],"__proto__":"x"}'),
-    );
-    expect(context).toEqual({ plan: 'pro', seats: 3, tags: ['a', 'b'], key: 'ada', ['__proto__']: 'x' });
-    expect(Object.getPrototypeOf(context)).toBe(Object.prototype);
-    expect(toSwitchyardContext({ signedUp: new Date('2025-03-01T00:00:00Z') })).toEqual({
-      signedUp: Date.UTC(2025, 2, 1),
+describe('the OpenFeature web provider: contexts, as the server provider maps them', () => {
+  it('evaluates dates as ISO strings, so a rule on a date string matches', async () => {
+    const dated = clientView({
+      ...ruleset,
+      flags: [
+        boolean('spring', {
+          rules: [
+            {
+              id: 'march',
+              clauses: [{ attribute: 'signedUp', op: 'startsWith', values: ['2025-03'] }],
+              serve: { variant: 'on' },
+            },
+          ],
+          defaultServe: { variant: 'off' },
+        }),
+      ],
     });
+    const p = new SwitchyardWebProvider({ clientKey: '', baseUrl: '', offline: true, bootstrap: dated });
+    await OpenFeature.setProviderAndWait(p, { targetingKey: 'ada', signedUp: new Date('2025-03-01T00:00:00Z') });
+    expect(p.client.context).toEqual({ key: 'ada', signedUp: '2025-03-01T00:00:00.000Z' });
+    expect(OpenFeature.getClient().getBooleanDetails('spring', false)).toMatchObject({
+      value: true,
+      reason: 'TARGETING_MATCH',
+    });
+  });
+
+  it('answers INVALID_CONTEXT while the targeting key is not a string, and evaluates again after a good one', async () => {
+    await OpenFeature.setProviderAndWait(provider(), { targetingKey: 'ada' });
+    const client = OpenFeature.getClient();
+    await OpenFeature.setContext({ targetingKey: 42 as unknown as string });
+    expect(client.getBooleanDetails('static', false)).toMatchObject({
+      value: false,
+      reason: 'ERROR',
+      errorCode: 'INVALID_CONTEXT',
+      errorMessage: 'targetingKey must be a string, not number',
+    });
+    await OpenFeature.setContext({ targetingKey: 'ada' });
+    expect(client.getBooleanDetails('static', false)).toMatchObject({ value: true, reason: 'STATIC' });
   });
 });

@@ -8,9 +8,8 @@ import {
   type ResolutionDetails,
   type TrackingEventDetails,
 } from '@openfeature/web-sdk';
-import type { FlagType } from '@switchyard/core';
+import { type FlagType, InvalidContextError, toSwitchyardContext } from '@switchyard/core';
 import { type BrowserClient, type BrowserClientOptions, createClient } from '@switchyard/sdk-browser';
-import { toSwitchyardContext } from './context.js';
 
 /**
  * Switchyard as an OpenFeature web provider. Flags are evaluated locally, so resolution is
@@ -34,6 +33,8 @@ export class SwitchyardWebProvider implements Provider {
   /** Stale or in error since the last `PROVIDER_READY`. */
   private degraded = false;
   private reconciling = false;
+  /** Why the current context cannot be evaluated (its targeting key is not a string), if so. */
+  private invalidContext: string | undefined;
 
   /** Takes a client's options, or a client the page already uses (one connection for both). */
   constructor(clientOrOptions: BrowserClient | BrowserClientOptions) {
@@ -62,7 +63,7 @@ export class SwitchyardWebProvider implements Provider {
   }
 
   async initialize(context?: OpenFeatureContext): Promise<void> {
-    if (context !== undefined) this.client.identify(toSwitchyardContext(context));
+    if (context !== undefined) this.identify(context);
     try {
       // Cached or bootstrapped flags are served at once: no flicker while the server answers.
       if (this.client.version === undefined) await this.client.waitForReady();
@@ -82,9 +83,24 @@ export class SwitchyardWebProvider implements Provider {
   onContextChange(_oldContext: OpenFeatureContext, newContext: OpenFeatureContext): void {
     this.reconciling = true;
     try {
-      this.client.identify(toSwitchyardContext(newContext));
+      this.identify(newContext);
     } finally {
       this.reconciling = false;
+    }
+  }
+
+  /**
+   * Gives the client the context, mapped as the server provider maps it (`toSwitchyardContext`).
+   * A context that cannot be mapped is kept as a reason: every resolution answers
+   * `INVALID_CONTEXT` until the next context, as the server provider answers it per call.
+   */
+  private identify(context: OpenFeatureContext): void {
+    try {
+      this.client.identify(toSwitchyardContext(context));
+      this.invalidContext = undefined;
+    } catch (err) {
+      if (!(err instanceof InvalidContextError)) throw err;
+      this.invalidContext = err.message;
     }
   }
 
@@ -118,6 +134,15 @@ export class SwitchyardWebProvider implements Provider {
    * caller's default and there is no variant; metadata is `{}` when the flag has none.
    */
   private resolve<T>(flagKey: string, defaultValue: T, type: FlagType): ResolutionDetails<T> {
+    if (this.invalidContext !== undefined) {
+      return {
+        value: defaultValue,
+        reason: 'ERROR',
+        errorCode: 'INVALID_CONTEXT' as ErrorCode,
+        errorMessage: this.invalidContext,
+        flagMetadata: {},
+      };
+    }
     const result = this.client.getDetail(flagKey, defaultValue, type);
     const details: ResolutionDetails<T> = {
       value: result.value,

@@ -11,6 +11,7 @@ import {
   type ResolutionDetails,
   type TrackingEventDetails,
 } from '@openfeature/server-sdk';
+import { InvalidContextError, toSwitchyardContext } from '@switchyard/core';
 import {
   createClient,
   type EvaluationResult,
@@ -19,7 +20,6 @@ import {
   type SwitchyardClient,
   SwitchyardError,
 } from '../index.js';
-import { InvalidContext, toSwitchyardContext } from './context.js';
 
 export interface ProviderSettings {
   /** How long `initialize` waits for flags before it fails (the provider then recovers on its own). */
@@ -48,8 +48,12 @@ export class SwitchyardProvider implements Provider {
   private client: SwitchyardClient | undefined;
   private readonly owned: NodeClientOptions | undefined;
   private detach: (() => void)[] = [];
-  /** Whether `initialize` has settled: until then readiness is announced by the SDK, not by events. */
-  private settled = false;
+  /**
+   * The status OpenFeature holds for this provider, as far as it was told: `undefined` until
+   * `initialize` settles (the SDK itself announces that outcome), then whatever was last emitted.
+   * Every client event is reconciled against it, so the provider's status is the client's.
+   */
+  private announced: ProviderEvents | undefined;
 
   constructor(
     source: NodeClientOptions | SwitchyardClient,
@@ -63,30 +67,30 @@ export class SwitchyardProvider implements Provider {
     if (this.owned !== undefined && this.client === undefined) this.client = createClient(this.owned);
     const client = this.client;
     if (client === undefined) return;
-    this.settled = false;
+    this.announced = undefined;
     this.listen(client);
     try {
       await client.waitForReady(
         this.settings.readyTimeoutMs === undefined ? {} : { timeout: this.settings.readyTimeoutMs },
       );
     } catch (err) {
+      this.announced = ProviderEvents.Error;
       if (err instanceof SwitchyardError && err.code === 'UNAUTHORIZED') {
         throw new ProviderFatalError(err.message, { cause: err });
       }
       throw err;
-    } finally {
-      this.settled = true;
     }
-    // Ready from the cache while the server is down: the SDK marks the provider READY when this
-    // resolves, so the staleness is announced right after.
-    if (client.status === 'stale') {
-      queueMicrotask(() => this.events.emit(ProviderEvents.Stale, { message: 'serving cached flags' }));
-    }
+    this.announced = ProviderEvents.Ready;
+    // The SDK marks the provider READY in a callback on the promise this returns, after every
+    // microtask queued here: a client that is stale (serving its cache, or wrapped after losing
+    // its stream) is announced in the next task, once READY can no longer overwrite it.
+    setTimeout(() => this.follow(client, 'the flag server cannot be reached'), 0);
   }
 
   async onClose(): Promise<void> {
     for (const d of this.detach) d();
     this.detach = [];
+    this.announced = undefined;
     const client = this.client;
     if (this.owned === undefined || client === undefined) return;
     this.client = undefined;
@@ -129,7 +133,7 @@ export class SwitchyardProvider implements Provider {
     try {
       ctx = toSwitchyardContext(context);
     } catch (err) {
-      return err instanceof InvalidContext
+      return err instanceof InvalidContextError
         ? failed(defaultValue, 'INVALID_CONTEXT', err.message)
         : failed(defaultValue, 'GENERAL', `the evaluation context could not be read: ${String(err)}`);
     }
@@ -142,19 +146,29 @@ export class SwitchyardProvider implements Provider {
       client.on('change', ({ flags }) =>
         this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: flags }),
       ),
-      client.on('stale', (error) => {
-        if (this.settled) this.events.emit(ProviderEvents.Stale, { message: error.message });
-      }),
-      client.on('ready', () => {
-        // The first ready is `initialize` resolving; later ones end a stale period or a failed start.
-        if (this.settled && client.status === 'ready') this.events.emit(ProviderEvents.Ready);
-      }),
+      client.on('stale', (error) => this.follow(client, error.message)),
+      client.on('ready', () => this.follow(client, 'flags are current')),
       client.on('error', (error) => {
         if (error.code === 'UNAUTHORIZED') {
+          this.announced = ProviderEvents.Error;
           this.events.emit(ProviderEvents.Error, { message: error.message, errorCode: 'PROVIDER_FATAL' as ErrorCode });
         }
       }),
     ];
+  }
+
+  /**
+   * Emits READY or STALE when the client's status differs from what OpenFeature holds. A client
+   * event is no proof of the client's status (a `ready` from a cache is followed at once by
+   * `stale`), so the status is read, not inferred from the event.
+   */
+  private follow(client: SwitchyardClient, message: string): void {
+    if (this.announced === undefined || this.client !== client) return;
+    const status = client.status;
+    const next = status === 'ready' ? ProviderEvents.Ready : status === 'stale' ? ProviderEvents.Stale : undefined;
+    if (next === undefined || next === this.announced) return;
+    this.announced = next;
+    this.events.emit(next, { message });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import type { Actor } from '../features/changes/write.js';
+import type { Actor } from '../features/changes/commit-change.js';
 import type { Principal } from '../features/keys/principal.js';
 
 declare module 'fastify' {

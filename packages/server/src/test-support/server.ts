@@ -1,5 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { Actor } from '../features/changes/write.js';
+import { ChangeFeed } from '../features/changes/change-feed.js';
+import type { Actor } from '../features/changes/commit-change.js';
 import { createKey } from '../features/keys/service.js';
 import { type BuildOptions, buildServer } from '../server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -31,7 +32,10 @@ export interface CallOptions {
 export async function startTestServer(options: Omit<BuildOptions, 'database'> = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
   const app = await buildServer({ logger: false, ...options, database: testDb.database });
-  const { token: adminToken } = await createKey(testDb.database.db, SYSTEM, { name: 'test admin', type: 'admin' });
+  const { token: adminToken } = await createKey({ db: testDb.database.db, feed: new ChangeFeed() }, SYSTEM, {
+    name: 'test admin',
+    type: 'admin',
+  });
   const call: TestServer['call'] = (method, url, body, options = {}) => {
     const token = options.token === undefined ? adminToken : options.token;
     const headers: Record<string, string> = { ...options.headers };

@@ -1,7 +1,6 @@
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import type { Db, Tx } from '../../db/database.js';
+import type { Db } from '../../db/database.js';
 import { auditEntries } from '../../db/schema.js';
-import type { Actor } from '../changes/write.js';
 
 export interface AuditEntry {
   id: number;
@@ -15,33 +14,6 @@ export interface AuditEntry {
   after: unknown;
   reason: string | null;
   createdAt: Date;
-}
-
-export interface AuditRecord {
-  projectId: string | null;
-  environmentId?: string | null;
-  action: string;
-  targetKind: string;
-  targetKey: string;
-  before: unknown;
-  after: unknown;
-}
-
-export async function recordAudit(tx: Tx, actor: Actor, records: readonly AuditRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  await tx.insert(auditEntries).values(
-    records.map((r) => ({
-      projectId: r.projectId,
-      environmentId: r.environmentId ?? null,
-      actor: actor.principal.name,
-      action: r.action,
-      targetKind: r.targetKind,
-      targetKey: r.targetKey,
-      before: r.before ?? null,
-      after: r.after ?? null,
-      reason: actor.reason ?? null,
-    })),
-  );
 }
 
 export interface AuditFilter {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CommittedVersion } from '../changes/write.js';
+import type { CommittedVersion } from '../changes/change-feed.js';
 import { RedisBus } from './bus.js';
 
 const REDIS_URL = process.env.REDIS_URL;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { CommittedVersion } from '../changes/write.js';
+import type { CommittedVersion } from '../changes/change-feed.js';
 
 /**
  * Tells every instance that an environment reached a version. Delivery may drop a message

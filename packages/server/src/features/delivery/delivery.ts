@@ -1,14 +1,18 @@
 import type { Patch } from '@switchyard/core';
 import type { Db } from '../../db/database.js';
-import { type CommittedVersion, onCommitted } from '../changes/write.js';
-import { revokedAmong } from '../keys/store.js';
+import type { ChangeFeed, CommittedVersion } from '../changes/change-feed.js';
+import { revokedAmong } from '../keys/service.js';
+import { environmentVersions, loadChanges, loadEnvironment } from '../rulesets/read-model.js';
 import type { ChangeBus } from './bus.js';
 import { EnvironmentState, type View } from './environment-state.js';
-import { environmentVersions, loadChanges, loadEnvironment } from './loader.js';
-import { HEARTBEAT, patchEvents, putEvent, SseChunk, type SseStream } from './sse-stream.js';
+import { PreframedChunk } from './preframed-chunk.js';
+import { HEARTBEAT, patchEvents, putEvent, type SseStream } from './sse-stream.js';
 
 export interface DeliveryOptions {
   db: Db;
+  /** This instance's commits, announced by the write path. */
+  feed: ChangeFeed;
+  /** Other instances' commits. */
   bus: ChangeBus;
   /** How often versions are compared with Postgres, catching any message the bus lost. */
   reconcileIntervalMs: number;
@@ -42,8 +46,8 @@ export class Delivery {
 
   /** Loads every environment, then follows changes. SDK reads are served from memory from here on. */
   async start(): Promise<void> {
-    const { db, bus } = this.options;
-    this.stopListening = onCommitted(db, (committed) => {
+    const { feed, bus } = this.options;
+    this.stopListening = feed.subscribe((committed) => {
       for (const c of committed) {
         bus.publish(c);
         void this.refresh(c.environmentId, c.version);
@@ -182,8 +186,8 @@ export class Delivery {
   private broadcast(environmentId: string, patches: Record<View, Patch[]>): void {
     const set = this.subscribers.get(environmentId);
     if (set === undefined || set.size === 0) return;
-    const encode = (p: Patch[]) => (p.length === 0 ? undefined : new SseChunk(patchEvents(p)));
-    const events: Record<View, SseChunk | undefined> = {
+    const encode = (p: Patch[]) => (p.length === 0 ? undefined : new PreframedChunk(patchEvents(p)));
+    const events: Record<View, PreframedChunk | undefined> = {
       server: encode(patches.server),
       client: encode(patches.client),
     };

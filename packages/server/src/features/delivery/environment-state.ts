@@ -8,7 +8,7 @@ import {
   viewFlag,
   viewSegment,
 } from '@switchyard/core';
-import type { ChangeBatch, EnvironmentSnapshot } from './loader.js';
+import type { ChangeBatch, EnvironmentSnapshot } from '../rulesets/read-model.js';
 
 /** What a key reads: server keys the whole ruleset, client keys only what browsers may see. */
 export type View = 'server' | 'client';
@@ -48,6 +48,11 @@ export class EnvironmentState {
   private readonly flags = new Map<string, Flag>();
   private readonly segments = new Map<string, Segment>();
   private readonly views: Record<View, ViewState>;
+  /**
+   * Browsers evaluate flags as the client view gives them, checked here (see `clientView`).
+   * Remembered per stored object, so an unchanged item keeps its identity from one diff to the next.
+   */
+  private readonly clientViews = new WeakMap<Item, Item>();
 
   constructor(snapshot: EnvironmentSnapshot) {
     this.environmentId = snapshot.environmentId;
@@ -186,30 +191,24 @@ export class EnvironmentState {
     // prerequisite that is not clientSide stays on the server, so in a browser it is not met.
     const clientFlags = [...this.flags.values()].filter((f) => f.clientSide === true);
     for (const f of clientFlags) {
-      items.set(`flag:${f.key}`, viewed(f, viewFlag));
+      items.set(`flag:${f.key}`, this.viewed(f, viewFlag));
       need(f.rules);
     }
     for (const key of [...needed].sort()) {
       const s = this.segments.get(key);
-      if (s !== undefined) items.set(`segment:${key}`, viewed(s, viewSegment));
+      if (s !== undefined) items.set(`segment:${key}`, this.viewed(s, viewSegment));
     }
     return items;
   }
-}
 
-/**
- * Browsers evaluate flags as the client view gives them, checked here (see `clientView`).
- * Remembered per stored object, so an unchanged item keeps its identity from one diff to the next.
- */
-const views = new WeakMap<Item, Item>();
-
-function viewed<T extends Item>(item: T, view: (item: T) => T): T {
-  let v = views.get(item) as T | undefined;
-  if (v === undefined) {
-    v = view(item);
-    views.set(item, v);
+  private viewed<T extends Item>(item: T, view: (item: T) => T): T {
+    let v = this.clientViews.get(item) as T | undefined;
+    if (v === undefined) {
+      v = view(item);
+      this.clientViews.set(item, v);
+    }
+    return v;
   }
-  return v;
 }
 
 function patchOf(id: ItemId, version: number, value: Item | null): Patch {

@@ -8,7 +8,7 @@ import { buildServer } from '../../server.js';
 import { createTestDatabase, type TestDatabase } from '../../test-support/database.js';
 import { SYSTEM } from '../../test-support/server.js';
 import { TestSseClient } from '../../test-support/sse-client.js';
-import type { CommittedVersion } from '../changes/write.js';
+import { ChangeFeed, type CommittedVersion } from '../changes/change-feed.js';
 import { createKey } from '../keys/service.js';
 import { type ChangeBus, RedisBus } from './bus.js';
 
@@ -59,7 +59,7 @@ async function startCluster(options: { reconcileIntervalMs: number; muteFirst?: 
     });
   }
   const db = testDb.database.db;
-  const adminToken = (await createKey(db, SYSTEM, { name: 'admin', type: 'admin' })).token;
+  const adminToken = (await createKey({ db, feed: new ChangeFeed() }, SYSTEM, { name: 'admin', type: 'admin' })).token;
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await apps[0]?.inject({
       method: method as 'POST',

@@ -1,22 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Patch } from '@switchyard/core';
-
-const CRLF = Buffer.from('\r\n', 'latin1');
-
-/**
- * SSE text encoded and framed once, then written as is to every stream it goes to: a patch
- * reaches tens of thousands of streams.
- */
-export class SseChunk {
-  /** The text framed as one HTTP/1.1 chunk: size in hex, CRLF, the bytes, CRLF. */
-  readonly framed: Buffer;
-
-  constructor(readonly text: string) {
-    const body = Buffer.from(text, 'utf8');
-    this.framed = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`, 'latin1'), body, CRLF]);
-  }
-}
+import { PreframedChunk, writePreframed } from './preframed-chunk.js';
 
 /** One SDK's open stream. Kept small: an instance holds tens of thousands of them. */
 export class SseStream {
@@ -31,21 +15,14 @@ export class SseStream {
   ) {}
 
   /** Writes `chunk` unless the client has fallen too far behind; returns `false` when it was cut off. */
-  send(chunk: string | SseChunk): boolean {
+  send(chunk: string | PreframedChunk): boolean {
     const res = this.res;
     if (res.destroyed) return false;
     if (res.writableLength > this.maxBuffered) {
       res.destroy();
       return false;
     }
-    const socket = res.socket;
-    if (typeof chunk !== 'string' && socket !== null && this.writesDirectly(socket)) {
-      // The bytes `res.write` would produce, without its per-call encoding and framing, and
-      // without its cork until the next tick, which held every stream's patch back until the
-      // loop over all of them had ended. A broadcast spends most of its time here.
-      socket.write(chunk.framed);
-      return true;
-    }
+    if (typeof chunk !== 'string' && writePreframed(res, this.started, chunk)) return true;
     res.write(typeof chunk === 'string' ? chunk : chunk.text);
     this.started = true;
     return true;
@@ -53,22 +30,6 @@ export class SseStream {
 
   end(): void {
     if (!this.res.destroyed) this.res.end();
-  }
-
-  /**
-   * A pre-framed chunk may go straight to the socket only when it is exactly what the response
-   * would write there: its head already sent, chunked framing, and nothing of its own waiting
-   * (its `writableLength` beyond the socket's), so the order of bytes is kept.
-   */
-  private writesDirectly(socket: Socket): boolean {
-    const res = this.res;
-    return (
-      this.started &&
-      res.chunkedEncoding &&
-      !res.writableEnded &&
-      socket.writable &&
-      res.writableLength === socket.writableLength
-    );
   }
 }
 
@@ -93,4 +54,4 @@ export function patchEvents(patches: readonly Patch[]): string {
   return out;
 }
 
-export const HEARTBEAT = new SseChunk(':\n\n');
+export const HEARTBEAT = new PreframedChunk(':\n\n');

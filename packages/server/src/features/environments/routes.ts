@@ -1,21 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Db } from '../../db/database.js';
 import { actorOf, principalOf } from '../../http/actor.js';
 import { EnvironmentParams, Key, Name, ProjectParams } from '../../http/common-schemas.js';
+import type { Writer } from '../changes/commit-change.js';
 import * as service from './service.js';
 
 const CreateEnvironmentBody = z.object({ key: Key, name: Name }).strict();
 const UpdateEnvironmentBody = z.object({ name: Name }).strict();
 
-export const environmentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const environmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
+  const w: Writer = { db, feed };
   const tags = ['environments'];
 
   app.post(
     '/projects/:project/environments',
     { schema: { tags, params: ProjectParams, body: CreateEnvironmentBody } },
     async (request, reply) => {
-      const env = await service.createEnvironment(db, actorOf(request), request.params.project, request.body);
+      const env = await service.createEnvironment(w, actorOf(request), request.params.project, request.body);
       return reply.code(201).send(service.environmentView(env));
     },
   );
@@ -36,7 +37,7 @@ export const environmentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     async (request) => {
       const { project, env } = request.params;
       return service.environmentView(
-        await service.renameEnvironment(db, actorOf(request), project, env, request.body.name),
+        await service.renameEnvironment(w, actorOf(request), project, env, request.body.name),
       );
     },
   );
@@ -45,7 +46,7 @@ export const environmentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/projects/:project/environments/:env',
     { schema: { tags, params: EnvironmentParams } },
     async (request, reply) => {
-      await service.deleteEnvironment(db, actorOf(request), request.params.project, request.params.env);
+      await service.deleteEnvironment(w, actorOf(request), request.params.project, request.params.env);
       return reply.code(204).send();
     },
   );

@@ -1,11 +1,9 @@
 import type { Db, Tx } from '../../db/database.js';
-import { AppError, isStillReferenced, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
-import { recordAudit } from '../audit/store.js';
-import { type Actor, noteVersion, write } from '../changes/write.js';
-import { initialConfig } from '../flags/ruleset-entry.js';
-import { insertConfigs, listFlags } from '../flags/store.js';
+import { AppError, notFound } from '../../errors.js';
+import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
+import { configureFlagsIn } from '../flags/service.js';
 import type { Principal } from '../keys/principal.js';
-import { countActiveForEnvironment } from '../keys/store.js';
+import { activeKeysOfEnvironment } from '../keys/service.js';
 import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
 import * as store from './store.js';
 
@@ -27,75 +25,63 @@ export async function requireEnvironment(db: Db | Tx, project: Project, key: str
   return env;
 }
 
+export async function environmentById(db: Db | Tx, id: string): Promise<store.Environment | undefined> {
+  return store.findEnvironmentById(db, id);
+}
+
+/** The environments of a project, in key order. */
+export async function environmentsOf(db: Db | Tx, project: Project): Promise<store.Environment[]> {
+  return store.listEnvironments(db, project.id);
+}
+
 /** A new environment starts at version 1 with every existing flag off in it. */
 export async function createEnvironment(
-  db: Db,
+  w: Writer,
   actor: Actor,
   projectKey: string,
   input: { key: string; name: string },
 ) {
-  const project = await requireProject(db, actor.principal, projectKey);
-  try {
-    return await write(db, async (tx) => {
-      await lockProjectStructure(tx, project);
-      const env = await store.insertEnvironment(tx, {
-        projectId: project.id,
-        key: input.key,
-        name: input.name,
-        version: 1,
-      });
-      const flags = await listFlags(tx, project.id, { archived: undefined });
-      await insertConfigs(
-        tx,
-        flags.map((f) => ({ flagId: f.id, environmentId: env.id, version: 1, fields: initialConfig(f) })),
-      );
-      await recordAudit(tx, actor, [
-        {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  return commitChange(w, actor, async (tx) => {
+    await lockProjectStructure(tx, project);
+    return {
+      entries: [],
+      apply: async () => {
+        const env = await store.insertEnvironment(tx, {
           projectId: project.id,
-          environmentId: env.id,
-          action: 'environment.create',
-          targetKind: 'environment',
-          targetKey: env.key,
-          before: null,
-          after: environmentView(env),
-        },
-      ]);
-      return env;
-    });
-  } catch (err) {
-    if (sqlState(err) === UNIQUE_VIOLATION) {
-      throw new AppError('CONFLICT', `environment ${JSON.stringify(input.key)} already exists`, { field: 'key' });
-    }
-    throw err;
-  }
+          key: input.key,
+          name: input.name,
+          version: 1,
+        });
+        await configureFlagsIn(tx, project, env.id, env.version);
+        return { result: env, audit: [audit(project, env, 'environment.create', null, environmentView(env))] };
+      },
+    };
+  });
 }
 
 export async function listEnvironments(db: Db, principal: Principal, projectKey: string) {
-  const project = await requireProject(db, principal, projectKey);
-  return store.listEnvironments(db, project.id);
+  return environmentsOf(db, await requireProject(db, principal, projectKey));
 }
 
 export async function getEnvironment(db: Db, principal: Principal, projectKey: string, envKey: string) {
   return requireEnvironment(db, await requireProject(db, principal, projectKey), envKey);
 }
 
-export async function renameEnvironment(db: Db, actor: Actor, projectKey: string, envKey: string, name: string) {
-  const project = await requireProject(db, actor.principal, projectKey);
-  return write(db, async (tx) => {
+export async function renameEnvironment(w: Writer, actor: Actor, projectKey: string, envKey: string, name: string) {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  return commitChange(w, actor, async (tx) => {
     const env = await requireEnvironment(tx, project, envKey);
-    const renamed = await store.renameEnvironment(tx, env.id, name);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        environmentId: env.id,
-        action: 'environment.update',
-        targetKind: 'environment',
-        targetKey: env.key,
-        before: environmentView(env),
-        after: environmentView(renamed),
+    return {
+      entries: [],
+      apply: async () => {
+        const renamed = await store.renameEnvironment(tx, env.id, name);
+        return {
+          result: renamed,
+          audit: [audit(project, env, 'environment.update', environmentView(env), environmentView(renamed))],
+        };
       },
-    ]);
-    return renamed;
+    };
   });
 }
 
@@ -103,36 +89,37 @@ export async function renameEnvironment(db: Db, actor: Actor, projectKey: string
  * An environment can be deleted once it has no segments and no active SDK keys (which would
  * otherwise break silently); its flag configurations and revoked keys go with it.
  */
-export async function deleteEnvironment(db: Db, actor: Actor, projectKey: string, envKey: string): Promise<void> {
-  const project = await requireProject(db, actor.principal, projectKey);
-  try {
-    await write(db, async (tx) => {
-      await lockProjectStructure(tx, project);
-      const env = await requireEnvironment(tx, project, envKey);
-      const keys = await countActiveForEnvironment(tx, env.id);
-      if (keys > 0)
-        throw new AppError(
-          'CONFLICT',
-          `environment ${JSON.stringify(envKey)} has ${keys} active SDK key(s); revoke them first`,
-        );
-      await store.deleteEnvironment(tx, env.id);
-      noteVersion(tx, env.id, env.version);
-      await recordAudit(tx, actor, [
-        {
-          projectId: project.id,
-          environmentId: env.id,
-          action: 'environment.delete',
-          targetKind: 'environment',
-          targetKey: env.key,
-          before: environmentView(env),
-          after: null,
-        },
-      ]);
-    });
-  } catch (err) {
-    if (isStillReferenced(err)) {
-      throw new AppError('CONFLICT', `environment ${JSON.stringify(envKey)} still has segments; delete them first`);
+export async function deleteEnvironment(w: Writer, actor: Actor, projectKey: string, envKey: string): Promise<void> {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  await commitChange(w, actor, async (tx) => {
+    await lockProjectStructure(tx, project);
+    const env = await requireEnvironment(tx, project, envKey);
+    const keys = await activeKeysOfEnvironment(tx, env.id);
+    if (keys > 0) {
+      throw new AppError(
+        'CONFLICT',
+        `environment ${JSON.stringify(envKey)} has ${keys} active SDK key(s); revoke them first`,
+      );
     }
-    throw err;
-  }
+    return {
+      entries: [],
+      removedEnvironments: [{ environmentId: env.id, version: env.version }],
+      apply: async () => {
+        await store.deleteEnvironment(tx, env);
+        return { result: undefined, audit: [audit(project, env, 'environment.delete', environmentView(env), null)] };
+      },
+    };
+  });
+}
+
+function audit(project: Project, env: store.Environment, action: string, before: unknown, after: unknown) {
+  return {
+    projectId: project.id,
+    environmentId: env.id,
+    action,
+    targetKind: 'environment' as const,
+    targetKey: env.key,
+    before,
+    after,
+  };
 }

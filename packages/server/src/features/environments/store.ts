@@ -1,6 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { environments } from '../../db/schema.js';
+import { AppError, isStillReferenced, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 
 export interface Environment {
   id: string;
@@ -29,9 +30,19 @@ export async function listEnvironments(db: Db | Tx, projectId: string): Promise<
   return db.select().from(environments).where(eq(environments.projectId, projectId)).orderBy(asc(environments.key));
 }
 
-export async function insertEnvironment(tx: Tx, e: { projectId: string; key: string; name: string; version: number }) {
-  const [row] = await tx.insert(environments).values(e).returning();
-  return row as Environment;
+export async function insertEnvironment(
+  tx: Tx,
+  e: { projectId: string; key: string; name: string; version: number },
+): Promise<Environment> {
+  try {
+    const [row] = await tx.insert(environments).values(e).returning();
+    return row as Environment;
+  } catch (err) {
+    if (sqlState(err) === UNIQUE_VIOLATION) {
+      throw new AppError('CONFLICT', `environment ${JSON.stringify(e.key)} already exists`, { field: 'key' });
+    }
+    throw err;
+  }
 }
 
 export async function renameEnvironment(tx: Tx, id: string, name: string): Promise<Environment> {
@@ -43,6 +54,13 @@ export async function renameEnvironment(tx: Tx, id: string, name: string): Promi
   return row as Environment;
 }
 
-export async function deleteEnvironment(tx: Tx, id: string): Promise<void> {
-  await tx.delete(environments).where(eq(environments.id, id));
+export async function deleteEnvironment(tx: Tx, env: Environment): Promise<void> {
+  try {
+    await tx.delete(environments).where(eq(environments.id, env.id));
+  } catch (err) {
+    if (isStillReferenced(err)) {
+      throw new AppError('CONFLICT', `environment ${JSON.stringify(env.key)} still has segments; delete them first`);
+    }
+    throw err;
+  }
 }

@@ -5,6 +5,7 @@ import { type Database, openPglite } from '../../db/database.js';
 import { buildServer } from '../../server.js';
 import { createTestDatabase } from '../../test-support/database.js';
 import { SYSTEM } from '../../test-support/server.js';
+import { ChangeFeed } from '../changes/change-feed.js';
 import { createKey } from '../keys/service.js';
 import { queryRows } from './query-rows.js';
 
@@ -32,7 +33,10 @@ for (const kind of KINDS) {
         drop = () => database.close();
       }
       app = await buildServer({ database, events: { retentionDays: 3, now: () => now } });
-      const { token } = await createKey(database.db, SYSTEM, { name: 'admin', type: 'admin' });
+      const { token } = await createKey({ db: database.db, feed: new ChangeFeed() }, SYSTEM, {
+        name: 'admin',
+        type: 'admin',
+      });
       const admin = async (url: string, payload: object) => {
         const res = await app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}` }, payload });
         expect(res.statusCode, res.body).toBeLessThan(300);

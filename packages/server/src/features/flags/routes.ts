@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Db } from '../../db/database.js';
 import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { EnvironmentParams, FlagEnvironmentParams, FlagParams, ProjectParams } from '../../http/common-schemas.js';
+import type { Writer } from '../changes/commit-change.js';
 import {
   CreateFlagBody,
   KillBody,
@@ -13,14 +13,15 @@ import {
 } from './schemas.js';
 import * as service from './service.js';
 
-export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const flagRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
+  const w: Writer = { db, feed };
   const tags = ['flags'];
 
   app.post(
     '/projects/:project/flags',
     { schema: { tags, params: ProjectParams, body: CreateFlagBody } },
     async (request, reply) => {
-      const flag = await service.createFlag(db, actorOf(request), request.params.project, request.body);
+      const flag = await service.createFlag(w, actorOf(request), request.params.project, request.body);
       return reply.code(201).send(service.flagView(flag));
     },
   );
@@ -43,7 +44,7 @@ export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     { schema: { tags, params: FlagParams, body: UpdateFlagBody } },
     async (request) => {
       const { project, flag } = request.params;
-      return service.flagView(await service.updateFlag(db, actorOf(request), project, flag, request.body));
+      return service.flagView(await service.updateFlag(w, actorOf(request), project, flag, request.body));
     },
   );
 
@@ -53,12 +54,12 @@ export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
   ] as const) {
     app.post(`/projects/:project/flags/:flag/${action}`, { schema: { tags, params: FlagParams } }, async (request) => {
       const { project, flag } = request.params;
-      return service.flagView(await service.setArchived(db, actorOf(request), project, flag, archived));
+      return service.flagView(await service.setArchived(w, actorOf(request), project, flag, archived));
     });
   }
 
   app.delete('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request, reply) => {
-    await service.deleteFlag(db, actorOf(request), request.params.project, request.params.flag);
+    await service.deleteFlag(w, actorOf(request), request.params.project, request.params.flag);
     return reply.code(204).send();
   });
 
@@ -81,7 +82,7 @@ export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     { schema: { tags, params: FlagEnvironmentParams, body: ReplaceConfigBody } },
     async (request, reply) => {
       const t = target(request.params, ifMatchVersion(request));
-      const { view } = await service.replaceConfig(db, actorOf(request, request.body.reason), t, request.body);
+      const { view } = await service.replaceConfig(w, actorOf(request, request.body.reason), t, request.body);
       return reply.header('etag', `"${view.version}"`).send(view);
     },
   );
@@ -91,7 +92,7 @@ export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     { schema: { tags, params: FlagEnvironmentParams, body: PatchConfigBody } },
     async (request, reply) => {
       const t = target(request.params, ifMatchVersion(request));
-      const { view } = await service.patchConfig(db, actorOf(request, request.body.reason), t, request.body);
+      const { view } = await service.patchConfig(w, actorOf(request, request.body.reason), t, request.body);
       return reply.header('etag', `"${view.version}"`).send(view);
     },
   );
@@ -105,7 +106,7 @@ export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
       { schema: { tags, params: FlagEnvironmentParams, body: KillBody } },
       async (request, reply) => {
         const t = target(request.params, ifMatchVersion(request));
-        const { view, changed } = await run(db, actorOf(request, request.body.reason), t);
+        const { view, changed } = await run(w, actorOf(request, request.body.reason), t);
         return reply.header('etag', `"${view.version}"`).send({ ...view, changed });
       },
     );
@@ -116,7 +117,7 @@ export const flagRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     { schema: { tags, params: EnvironmentParams, body: KillTagBody } },
     async (request) => {
       const { project, env } = request.params;
-      return service.killTag(db, actorOf(request, request.body.reason), project, env, request.body.tag);
+      return service.killTag(w, actorOf(request, request.body.reason), project, env, request.body.tag);
     },
   );
 };

@@ -1,13 +1,18 @@
-import { type Variant, valueHasType } from '@switchyard/core';
+import { type Rule, type Variant, valueHasType } from '@switchyard/core';
 import type { Db, Tx } from '../../db/database.js';
-import { AppError, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
-import { recordAudit } from '../audit/store.js';
-import { type Actor, bumpVersions, type ChangedItem, recordChanges, write } from '../changes/write.js';
-import { type Environment, requireEnvironment } from '../environments/service.js';
-import { listEnvironments } from '../environments/store.js';
+import { AppError, notFound } from '../../errors.js';
+import {
+  type Actor,
+  type AuditRecord,
+  commitChange,
+  type EntryRef,
+  noChange,
+  type Writer,
+} from '../changes/commit-change.js';
+import { type Environment, environmentsOf, requireEnvironment } from '../environments/service.js';
 import type { Principal } from '../keys/principal.js';
 import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
-import { initialConfig } from './ruleset-entry.js';
+import { initialConfig } from './initial-config.js';
 import {
   type CreateFlagBody,
   type PatchConfigBody,
@@ -85,53 +90,58 @@ function checkVariants(type: store.FlagRow['type'], variants: Variant[] | undefi
   return variants;
 }
 
-export async function createFlag(db: Db, actor: Actor, projectKey: string, body: CreateFlagBody) {
-  const project = await requireProject(db, actor.principal, projectKey);
+export async function createFlag(w: Writer, actor: Actor, projectKey: string, body: CreateFlagBody) {
+  const project = await requireProject(w.db, actor.principal, projectKey);
   const variants = checkVariants(body.type, body.variants as Variant[] | undefined);
-  try {
-    return await write(db, async (tx) => {
-      await lockProjectStructure(tx, project);
-      const flag = await store.insertFlag(tx, {
-        projectId: project.id,
-        key: body.key,
-        name: body.name,
-        description: body.description,
-        tags: body.tags,
-        type: body.type,
-        variants,
-        clientSide: body.clientSide,
-        archived: false,
-        metadata: body.metadata,
-      });
-      const envs = await listEnvironments(tx, project.id);
-      const versions = await bumpVersions(
-        tx,
-        envs.map((e) => e.id),
-      );
-      const fields = initialConfig(flag);
-      await store.insertConfigs(
-        tx,
-        envs.map((e) => ({ flagId: flag.id, environmentId: e.id, version: versions.get(e.id) as number, fields })),
-      );
-      await recordChanges(tx, flagChanges(envs, flag.key), versions);
-      await recordAudit(tx, actor, [
-        {
+  return commitChange(w, actor, async (tx) => {
+    await lockProjectStructure(tx, project);
+    const envs = await environmentsOf(tx, project);
+    return {
+      entries: flagEntries(envs, body.key),
+      apply: async (versions) => {
+        const flag = await store.insertFlag(tx, {
           projectId: project.id,
-          action: 'flag.create',
-          targetKind: 'flag',
-          targetKey: flag.key,
-          before: null,
-          after: flagView(flag),
-        },
-      ]);
-      return flag;
-    });
-  } catch (err) {
-    if (sqlState(err) === UNIQUE_VIOLATION) {
-      throw new AppError('CONFLICT', `flag ${JSON.stringify(body.key)} already exists`, { field: 'key' });
-    }
-    throw err;
-  }
+          key: body.key,
+          name: body.name,
+          description: body.description,
+          tags: body.tags,
+          type: body.type,
+          variants,
+          clientSide: body.clientSide,
+          archived: false,
+          metadata: body.metadata,
+        });
+        const fields = initialConfig(flag);
+        await store.insertConfigs(
+          tx,
+          envs.map((e) => ({ flagId: flag.id, environmentId: e.id, version: versions.get(e.id) as number, fields })),
+        );
+        return { result: flag, audit: [flagAudit(project, 'flag.create', null, flag)] };
+      },
+    };
+  });
+}
+
+/** Gives every flag of the project its initial configuration in a new environment. */
+export async function configureFlagsIn(tx: Tx, project: Project, environmentId: string, version: number) {
+  const flags = await store.listFlags(tx, project.id, { archived: undefined });
+  await store.insertConfigs(
+    tx,
+    flags.map((f) => ({ flagId: f.id, environmentId, version, fields: initialConfig(f) })),
+  );
+}
+
+/** Every flag's rules in one environment, archived flags included: what segment deletion checks. */
+export async function flagRulesIn(
+  tx: Tx,
+  project: Project,
+  environmentId: string,
+): Promise<{ flag: string; rules: Rule[] }[]> {
+  const keyOf = new Map((await store.listFlags(tx, project.id, { archived: undefined })).map((f) => [f.id, f.key]));
+  return (await store.configsOfEnvironment(tx, environmentId)).map((c) => ({
+    flag: keyOf.get(c.flagId) as string,
+    rules: c.rules,
+  }));
 }
 
 export async function listFlags(
@@ -149,7 +159,7 @@ export async function listFlags(
 export async function getFlag(db: Db, principal: Principal, projectKey: string, flagKey: string) {
   const project = await requireProject(db, principal, projectKey);
   const flag = await requireFlag(db, project, flagKey);
-  const envs = await listEnvironments(db, project.id);
+  const envs = await environmentsOf(db, project);
   const configs = new Map((await store.configsOfFlag(db, flag.id)).map((c) => [c.environmentId, c]));
   const environments: Record<string, { enabled: boolean; version: number }> = {};
   for (const env of envs) {
@@ -159,26 +169,24 @@ export async function getFlag(db: Db, principal: Principal, projectKey: string, 
   return { ...flagView(flag), environments };
 }
 
-export async function updateFlag(db: Db, actor: Actor, projectKey: string, flagKey: string, body: UpdateFlagBody) {
-  const project = await requireProject(db, actor.principal, projectKey);
+export async function updateFlag(w: Writer, actor: Actor, projectKey: string, flagKey: string, body: UpdateFlagBody) {
+  const project = await requireProject(w.db, actor.principal, projectKey);
   const patch: Partial<store.FlagRow> = {};
   for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
-  return flagWrite(db, actor, project, flagKey, 'flag.update', async (tx, flag) =>
-    store.updateFlag(tx, flag.id, patch),
-  );
+  return flagWrite(w, actor, project, flagKey, 'flag.update', () => patch);
 }
 
-export async function setArchived(db: Db, actor: Actor, projectKey: string, flagKey: string, archived: boolean) {
-  const project = await requireProject(db, actor.principal, projectKey);
-  return flagWrite(db, actor, project, flagKey, archived ? 'flag.archive' : 'flag.unarchive', async (tx, flag) =>
-    flag.archived === archived ? flag : store.updateFlag(tx, flag.id, { archived }),
+export async function setArchived(w: Writer, actor: Actor, projectKey: string, flagKey: string, archived: boolean) {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  return flagWrite(w, actor, project, flagKey, archived ? 'flag.archive' : 'flag.unarchive', (flag) =>
+    flag.archived === archived ? undefined : { archived },
   );
 }
 
 /** Deletes a flag everywhere, unless another flag still names it as a prerequisite. */
-export async function deleteFlag(db: Db, actor: Actor, projectKey: string, flagKey: string): Promise<void> {
-  const project = await requireProject(db, actor.principal, projectKey);
-  await write(db, async (tx) => {
+export async function deleteFlag(w: Writer, actor: Actor, projectKey: string, flagKey: string): Promise<void> {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  await commitChange(w, actor, async (tx) => {
     await lockProjectStructure(tx, project);
     const flag = await lockExisting(tx, project, flagKey);
     const dependants = await flagsDependingOn(tx, project, flag.key);
@@ -187,23 +195,13 @@ export async function deleteFlag(db: Db, actor: Actor, projectKey: string, flagK
         dependants,
       });
     }
-    const envs = await listEnvironments(tx, project.id);
-    const versions = await bumpVersions(
-      tx,
-      envs.map((e) => e.id),
-    );
-    await store.deleteFlag(tx, flag.id);
-    await recordChanges(tx, flagChanges(envs, flag.key), versions);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        action: 'flag.delete',
-        targetKind: 'flag',
-        targetKey: flag.key,
-        before: flagView(flag),
-        after: null,
+    return {
+      entries: flagEntries(await environmentsOf(tx, project), flag.key),
+      apply: async () => {
+        await store.deleteFlag(tx, flag.id);
+        return { result: undefined, audit: [flagAudit(project, 'flag.delete', flag, null)] };
       },
-    ]);
+    };
   });
 }
 
@@ -224,8 +222,8 @@ export interface ConfigTarget {
   ifMatch: number | undefined;
 }
 
-export async function replaceConfig(db: Db, actor: Actor, t: ConfigTarget, body: ReplaceConfigBody) {
-  return configWrite(db, actor, t, 'flag.config.replace', () => ({
+export async function replaceConfig(w: Writer, actor: Actor, t: ConfigTarget, body: ReplaceConfigBody) {
+  return configWrite(w, actor, t, 'flag.config.replace', () => ({
     enabled: body.enabled,
     offVariant: body.offVariant,
     prerequisites: body.prerequisites,
@@ -236,8 +234,8 @@ export async function replaceConfig(db: Db, actor: Actor, t: ConfigTarget, body:
   }));
 }
 
-export async function patchConfig(db: Db, actor: Actor, t: ConfigTarget, body: PatchConfigBody) {
-  return configWrite(db, actor, t, 'flag.config.update', (current) => ({
+export async function patchConfig(w: Writer, actor: Actor, t: ConfigTarget, body: PatchConfigBody) {
+  return configWrite(w, actor, t, 'flag.config.update', (current) => ({
     enabled: body.enabled ?? current.enabled,
     offVariant: body.offVariant === undefined ? current.offVariant : body.offVariant,
     prerequisites: body.prerequisites ?? current.prerequisites,
@@ -249,22 +247,22 @@ export async function patchConfig(db: Db, actor: Actor, t: ConfigTarget, body: P
 }
 
 /** Turns the flag off in one environment. Idempotent: a flag already off is left as it is. */
-export async function kill(db: Db, actor: Actor, t: ConfigTarget) {
-  return configWrite(db, actor, t, 'flag.kill', (current) =>
+export async function kill(w: Writer, actor: Actor, t: ConfigTarget) {
+  return configWrite(w, actor, t, 'flag.kill', (current) =>
     current.enabled ? { ...current, enabled: false } : undefined,
   );
 }
 
-export async function unkill(db: Db, actor: Actor, t: ConfigTarget) {
-  return configWrite(db, actor, t, 'flag.unkill', (current) =>
+export async function unkill(w: Writer, actor: Actor, t: ConfigTarget) {
+  return configWrite(w, actor, t, 'flag.unkill', (current) =>
     current.enabled ? undefined : { ...current, enabled: true },
   );
 }
 
 /** Turns off, in one transaction, every flag of the project carrying `tag` that is on in the environment. */
-export async function killTag(db: Db, actor: Actor, projectKey: string, envKey: string, tag: string) {
-  const project = await requireProject(db, actor.principal, projectKey);
-  return write(db, async (tx) => {
+export async function killTag(w: Writer, actor: Actor, projectKey: string, envKey: string, tag: string) {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  return commitChange(w, actor, async (tx) => {
     const env = await requireEnvironment(tx, project, envKey);
     const tagged = await store.listFlags(tx, project.id, { tag, archived: undefined });
     const locked: store.FlagRow[] = [];
@@ -277,46 +275,39 @@ export async function killTag(db: Db, actor: Actor, projectKey: string, envKey: 
       const config = await store.findConfig(tx, flag.id, env.id);
       if (config?.enabled) targets.push({ flag, config });
     }
-    if (targets.length === 0) return { environment: env.key, tag, killed: [] as string[], version: env.version };
-    const versions = await bumpVersions(tx, [env.id]);
-    const version = versions.get(env.id) as number;
-    for (const { flag, config } of targets) {
-      const after = await store.writeConfig(tx, flag.id, env.id, { ...config, enabled: false }, version);
-      await recordAudit(tx, actor, [
-        {
-          projectId: project.id,
-          environmentId: env.id,
-          action: 'flag.kill',
-          targetKind: 'flag',
-          targetKey: flag.key,
-          before: configView(flag, env, config),
-          after: configView(flag, env, after),
-        },
-      ]);
-    }
-    await recordChanges(
-      tx,
-      targets.map(({ flag }) => ({ environmentId: env.id, kind: 'flag' as const, key: flag.key })),
-      versions,
-    );
-    return { environment: env.key, tag, killed: targets.map((x) => x.flag.key), version };
+    const [first, ...rest] = targets;
+    if (first === undefined)
+      return noChange({ environment: env.key, tag, killed: [] as string[], version: env.version });
+    return {
+      entries: targets.map(({ flag }) => ({ environmentId: env.id, kind: 'flag' as const, key: flag.key })),
+      apply: async (versions) => {
+        const version = versions.get(env.id) as number;
+        const killOne = async ({ flag, config }: (typeof targets)[number]): Promise<AuditRecord> => {
+          const after = await store.writeConfig(tx, flag.id, env.id, { ...config, enabled: false }, version);
+          return configAudit(project, env, 'flag.kill', flag, config, after);
+        };
+        const audit: [AuditRecord, ...AuditRecord[]] = [await killOne(first)];
+        for (const target of rest) audit.push(await killOne(target));
+        return { result: { environment: env.key, tag, killed: targets.map((x) => x.flag.key), version }, audit };
+      },
+    };
   });
 }
 
 /**
  * One write to a flag's configuration in one environment: locks the flag, checks `If-Match`,
  * lets `change` compute the new fields (or `undefined` for no change), validates them, and
- * stores them with the bumped environment version, the outbox row and the audit entry.
+ * stores them at the environment's new version.
  */
 async function configWrite(
-  db: Db,
+  w: Writer,
   actor: Actor,
   t: ConfigTarget,
   action: string,
   change: (current: store.ConfigFields) => store.ConfigFields | undefined,
 ) {
-  const project = await requireProject(db, actor.principal, t.projectKey);
-  return write(db, async (tx) => {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
+  return commitChange(w, actor, async (tx) => {
     const flag = await lockExisting(tx, project, t.flagKey);
     const env = await requireEnvironment(tx, project, t.envKey);
     const current = await store.findConfig(tx, flag.id, env.id);
@@ -331,70 +322,87 @@ async function configWrite(
       );
     }
     const next = change(current);
-    if (next === undefined) return { view: configView(flag, env, current), changed: false };
+    if (next === undefined) return noChange({ view: configView(flag, env, current), changed: false });
     if (action !== 'flag.kill' && flag.archived) {
       throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is archived; unarchive it first`);
     }
     await validateConfig(tx, flag, env.id, next);
-    const versions = await bumpVersions(tx, [env.id]);
-    const stored = await store.writeConfig(tx, flag.id, env.id, next, versions.get(env.id) as number);
-    await recordChanges(tx, [{ environmentId: env.id, kind: 'flag', key: flag.key }], versions);
-    const view = configView(flag, env, stored);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        environmentId: env.id,
-        action,
-        targetKind: 'flag',
-        targetKey: flag.key,
-        before: configView(flag, env, current),
-        after: view,
+    return {
+      entries: [{ environmentId: env.id, kind: 'flag', key: flag.key }],
+      apply: async (versions) => {
+        const stored = await store.writeConfig(tx, flag.id, env.id, next, versions.get(env.id) as number);
+        return {
+          result: { view: configView(flag, env, stored), changed: true },
+          audit: [configAudit(project, env, action, flag, current, stored)],
+        };
       },
-    ]);
-    return { view, changed: true };
+    };
   });
 }
 
-/** A write to the flag itself: its entry changes in every environment's ruleset. */
+/**
+ * A write to the flag itself: `patch` says what changes (`undefined`: nothing), and the flag's
+ * entry changes in every environment's ruleset.
+ */
 async function flagWrite(
-  db: Db,
+  w: Writer,
   actor: Actor,
   project: Project,
   flagKey: string,
   action: string,
-  change: (tx: Tx, flag: store.FlagRow) => Promise<store.FlagRow>,
+  patch: (flag: store.FlagRow) => Partial<store.FlagRow> | undefined,
 ) {
-  return write(db, async (tx) => {
+  return commitChange(w, actor, async (tx) => {
     const before = await lockExisting(tx, project, flagKey);
-    const after = await change(tx, before);
-    if (after === before) return after;
-    const envs = await listEnvironments(tx, project.id);
-    const versions = await bumpVersions(
-      tx,
-      envs.map((e) => e.id),
-    );
-    await store.touchConfigs(tx, after.id, versions);
-    await recordChanges(tx, flagChanges(envs, after.key), versions);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        action,
-        targetKind: 'flag',
-        targetKey: after.key,
-        before: flagView(before),
-        after: flagView(after),
+    const fields = patch(before);
+    if (fields === undefined) return noChange(before);
+    return {
+      entries: flagEntries(await environmentsOf(tx, project), before.key),
+      apply: async (versions) => {
+        const after = await store.updateFlag(tx, before.id, fields);
+        await store.touchConfigs(tx, after.id, versions);
+        return { result: after, audit: [flagAudit(project, action, before, after)] };
       },
-    ]);
-    return after;
+    };
   });
 }
 
-function flagChanges(envs: Environment[], key: string): ChangedItem[] {
+function flagEntries(envs: Environment[], key: string): EntryRef[] {
   return envs.map((e) => ({ environmentId: e.id, kind: 'flag', key }));
 }
 
+function flagAudit(project: Project, action: string, before: store.FlagRow | null, after: store.FlagRow | null) {
+  return {
+    projectId: project.id,
+    action,
+    targetKind: 'flag' as const,
+    targetKey: (after ?? before)?.key as string,
+    before: before === null ? null : flagView(before),
+    after: after === null ? null : flagView(after),
+  };
+}
+
+function configAudit(
+  project: Project,
+  env: Environment,
+  action: string,
+  flag: store.FlagRow,
+  before: store.ConfigRow,
+  after: store.ConfigRow,
+): AuditRecord {
+  return {
+    projectId: project.id,
+    environmentId: env.id,
+    action,
+    targetKind: 'flag',
+    targetKey: flag.key,
+    before: configView(flag, env, before),
+    after: configView(flag, env, after),
+  };
+}
+
 async function flagsDependingOn(tx: Tx, project: Project, key: string): Promise<string[]> {
-  const envs = await listEnvironments(tx, project.id);
+  const envs = await environmentsOf(tx, project);
   const all = await store.listFlags(tx, project.id, { archived: undefined });
   const keyOf = new Map(all.map((f) => [f.id, f.key]));
   const dependants = new Set<string>();

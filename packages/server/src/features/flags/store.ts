@@ -2,6 +2,7 @@ import type { FlagMetadata, FlagType, Prerequisite, Rule, Serve, Target, Variant
 import { and, arrayContains, asc, eq, ilike, inArray, or, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { flagConfigs, flags } from '../../db/schema.js';
+import { AppError, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 
 export interface FlagRow {
   id: string;
@@ -83,8 +84,15 @@ export async function findFlagsByKeys(db: Db | Tx, projectId: string, keys: stri
 }
 
 export async function insertFlag(tx: Tx, flag: Omit<FlagRow, 'id' | 'createdAt' | 'updatedAt'>): Promise<FlagRow> {
-  const [row] = await tx.insert(flags).values(flag).returning();
-  return row as FlagRow;
+  try {
+    const [row] = await tx.insert(flags).values(flag).returning();
+    return row as FlagRow;
+  } catch (err) {
+    if (sqlState(err) === UNIQUE_VIOLATION) {
+      throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} already exists`, { field: 'key' });
+    }
+    throw err;
+  }
 }
 
 export async function updateFlag(tx: Tx, id: string, patch: Partial<FlagRow>): Promise<FlagRow> {
@@ -142,7 +150,7 @@ export async function writeConfig(
 }
 
 /** Stamps the flag's configurations with new environment versions: its ruleset entry changed. */
-export async function touchConfigs(tx: Tx, flagId: string, versions: Map<string, number>): Promise<void> {
+export async function touchConfigs(tx: Tx, flagId: string, versions: ReadonlyMap<string, number>): Promise<void> {
   for (const [environmentId, version] of versions) {
     await tx
       .update(flagConfigs)

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { checkFlag, type Rule } from '@switchyard/core';
 import type { Tx } from '../../db/database.js';
 import { AppError } from '../../errors.js';
+import { toRulesetFlag } from '../rulesets/ruleset-entries.js';
 import { existingSegmentKeys } from '../segments/service.js';
-import { toRulesetFlag } from './ruleset-entry.js';
 import { type RuleInput, toClause, toServe } from './schemas.js';
 import { type ConfigFields, configsOfEnvironment, type FlagRow, findFlagsByKeys, listFlags } from './store.js';
 

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Db } from '../../db/database.js';
 import { actorOf, principalOf } from '../../http/actor.js';
 import { Key, Name } from '../../http/common-schemas.js';
+import type { Writer } from '../changes/commit-change.js';
 import * as service from './service.js';
 
 const CreateKeyBody = z
@@ -17,11 +17,12 @@ const CreateKeyBody = z
 const ListKeysQuery = z.object({ project: Key.optional() }).strict();
 const KeyParams = z.object({ id: z.uuid() });
 
-export const keyRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const keyRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
+  const w: Writer = { db, feed };
   const tags = ['keys'];
 
   app.post('/keys', { schema: { tags, body: CreateKeyBody } }, async (request, reply) => {
-    const { key, token } = await service.createKey(db, actorOf(request), request.body);
+    const { key, token } = await service.createKey(w, actorOf(request), request.body);
     return reply.code(201).send({ ...(await service.keyView(db, key)), token });
   });
 
@@ -31,6 +32,6 @@ export const keyRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) 
   });
 
   app.post('/keys/:id/revoke', { schema: { tags, params: KeyParams } }, async (request) => {
-    return service.keyView(db, await service.revokeKey(db, actorOf(request), request.params.id));
+    return service.keyView(db, await service.revokeKey(w, actorOf(request), request.params.id));
   });
 };

@@ -1,18 +1,15 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
-import { recordAudit } from '../audit/store.js';
-import { type Actor, write } from '../changes/write.js';
-import { requireEnvironment } from '../environments/service.js';
-import { findEnvironmentById } from '../environments/store.js';
-import { requireProject } from '../projects/service.js';
-import { findProjectById } from '../projects/store.js';
+import { type Actor, commitChange, noChange, type Writer } from '../changes/commit-change.js';
+import { environmentById, requireEnvironment } from '../environments/service.js';
+import { projectById, requireProject } from '../projects/service.js';
 import { assertOrganisationAdmin, assertProjectAccess, type Principal } from './principal.js';
 import * as store from './store.js';
 import { digestToken, hashesMatch, type KeyType, newToken } from './tokens.js';
 
 export async function keyView(db: Db, k: store.ApiKey) {
-  const project = k.projectId === null ? undefined : await findProjectById(db, k.projectId);
-  const env = k.environmentId === null ? undefined : await findEnvironmentById(db, k.environmentId);
+  const project = k.projectId === null ? undefined : await projectById(db, k.projectId);
+  const env = k.environmentId === null ? undefined : await environmentById(db, k.environmentId);
   return {
     id: k.id,
     name: k.name,
@@ -33,7 +30,8 @@ export interface CreateKeyInput {
 }
 
 /** Creates a key and returns its token: the only time the token is ever shown. */
-export async function createKey(db: Db, actor: Actor, input: CreateKeyInput, token = newToken(input.type)) {
+export async function createKey(w: Writer, actor: Actor, input: CreateKeyInput, token = newToken(input.type)) {
+  const { db } = w;
   let projectId: string | null = null;
   let environmentId: string | null = null;
   if (input.type === 'admin') {
@@ -59,21 +57,30 @@ export async function createKey(db: Db, actor: Actor, input: CreateKeyInput, tok
     if (input.environment !== undefined) environmentId = (await requireEnvironment(db, project, input.environment)).id;
   }
   const digest = digestToken(token);
-  const key = await write(db, async (tx) => {
-    const created = await store.insertKey(tx, { name: input.name, type: input.type, projectId, environmentId }, digest);
-    await recordAudit(tx, actor, [
-      {
-        projectId,
-        environmentId,
-        action: 'key.create',
-        targetKind: 'key',
-        targetKey: created.id,
-        before: null,
-        after: { name: created.name, type: created.type, prefix: created.prefix },
-      },
-    ]);
-    return created;
-  });
+  const key = await commitChange(w, actor, async (tx) => ({
+    entries: [],
+    apply: async () => {
+      const created = await store.insertKey(
+        tx,
+        { name: input.name, type: input.type, projectId, environmentId },
+        digest,
+      );
+      return {
+        result: created,
+        audit: [
+          {
+            projectId,
+            environmentId,
+            action: 'key.create',
+            targetKind: 'key',
+            targetKey: created.id,
+            before: null,
+            after: { name: created.name, type: created.type, prefix: created.prefix },
+          },
+        ],
+      };
+    },
+  }));
   return { key, token };
 }
 
@@ -84,27 +91,45 @@ export async function listKeys(db: Db, principal: Principal, projectKey: string 
 }
 
 /** Revokes a key at once; revoking a revoked key changes nothing. */
-export async function revokeKey(db: Db, actor: Actor, id: string) {
-  return write(db, async (tx) => {
+export async function revokeKey(w: Writer, actor: Actor, id: string) {
+  return commitChange(w, actor, async (tx) => {
     const key = await store.findKey(tx, id);
     if (key === undefined) throw notFound('key', id);
     if (key.projectId === null) assertOrganisationAdmin(actor.principal);
     else assertProjectAccess(actor.principal, key.projectId);
-    if (key.revokedAt !== null) return key;
-    const revoked = await store.markRevoked(tx, id);
-    await recordAudit(tx, actor, [
-      {
-        projectId: key.projectId,
-        environmentId: key.environmentId,
-        action: 'key.revoke',
-        targetKind: 'key',
-        targetKey: key.id,
-        before: { name: key.name, type: key.type, prefix: key.prefix, revokedAt: null },
-        after: { name: key.name, type: key.type, prefix: key.prefix, revokedAt: revoked.revokedAt?.toISOString() },
+    if (key.revokedAt !== null) return noChange(key);
+    return {
+      entries: [],
+      apply: async () => {
+        const revoked = await store.markRevoked(tx, id);
+        const shown = { name: key.name, type: key.type, prefix: key.prefix };
+        return {
+          result: revoked,
+          audit: [
+            {
+              projectId: key.projectId,
+              environmentId: key.environmentId,
+              action: 'key.revoke',
+              targetKind: 'key',
+              targetKey: key.id,
+              before: { ...shown, revokedAt: null },
+              after: { ...shown, revokedAt: revoked.revokedAt?.toISOString() },
+            },
+          ],
+        };
       },
-    ]);
-    return revoked;
+    };
   });
+}
+
+/** How many unrevoked SDK keys read this environment. */
+export async function activeKeysOfEnvironment(tx: Tx, environmentId: string): Promise<number> {
+  return store.countActiveForEnvironment(tx, environmentId);
+}
+
+/** Which of these keys are revoked: delivery closes the streams they opened. */
+export async function revokedAmong(db: Db, ids: string[]): Promise<string[]> {
+  return store.revokedAmong(db, ids);
 }
 
 /** The principal a token stands for, or `undefined` for an unknown or revoked token. */

@@ -1,19 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Db } from '../../db/database.js';
 import { actorOf, principalOf } from '../../http/actor.js';
 import { ProjectParams } from '../../http/common-schemas.js';
+import type { Writer } from '../changes/commit-change.js';
 import { CreateMetricBody, ListMetricsQuery, MetricParams, UpdateMetricBody } from './schemas.js';
 import * as service from './service.js';
 
 /** `/projects/:project/metrics`: the measures experiments and release-plan guards read (DESIGN §9). */
-export const metricRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const metricRoutes: FastifyPluginAsyncZod<Writer> = async (app, writer) => {
+  const { db } = writer;
   const tags = ['metrics'];
 
   app.post(
     '/projects/:project/metrics',
     { schema: { tags, params: ProjectParams, body: CreateMetricBody } },
     async (request, reply) => {
-      const metric = await service.createMetric(db, actorOf(request), request.params.project, request.body);
+      const metric = await service.createMetric(writer, actorOf(request), request.params.project, request.body);
       return reply.code(201).send(service.metricView(metric));
     },
   );
@@ -42,7 +43,7 @@ export const metricRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
     { schema: { tags, params: MetricParams, body: UpdateMetricBody } },
     async (request) => {
       const { project, metric } = request.params;
-      return service.metricView(await service.updateMetric(db, actorOf(request), project, metric, request.body));
+      return service.metricView(await service.updateMetric(writer, actorOf(request), project, metric, request.body));
     },
   );
 
@@ -55,7 +56,7 @@ export const metricRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
       { schema: { tags, params: MetricParams } },
       async (request) => {
         const { project, metric } = request.params;
-        return service.metricView(await service.setArchived(db, actorOf(request), project, metric, archived));
+        return service.metricView(await service.setArchived(writer, actorOf(request), project, metric, archived));
       },
     );
   }

@@ -1,7 +1,6 @@
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
-import { recordAudit } from '../audit/store.js';
-import { type Actor, write } from '../changes/write.js';
+import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
 import type { Principal } from '../keys/principal.js';
 import { type Project, requireProject } from '../projects/service.js';
 import type { CreateMetricBody, UpdateMetricBody } from './schemas.js';
@@ -24,30 +23,35 @@ export function metricView(m: store.Metric) {
 }
 
 /**
- * Every metric write goes through here: one transaction that changes the metric and records
- * its audit entry. A metric changes nothing SDKs see, so no environment version is bumped.
+ * Every metric write goes through here, on the one write path: one transaction that changes
+ * the metric and records its audit entry. A metric is in no ruleset, so no version moves.
  */
 async function auditedWrite(
-  db: Db,
+  w: Writer,
   actor: Actor,
   project: Project,
   action: string,
   targetKey: string,
   change: (tx: Tx) => Promise<{ before: store.Metric | null; after: store.Metric }>,
 ): Promise<store.Metric> {
-  return write(db, async (tx) => {
+  return commitChange(w, actor, async (tx) => {
     const { before, after } = await change(tx);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        action,
-        targetKind: 'metric',
-        targetKey,
-        before: before === null ? null : metricView(before),
-        after: metricView(after),
-      },
-    ]);
-    return after;
+    return {
+      entries: [],
+      apply: async () => ({
+        result: after,
+        audit: [
+          {
+            projectId: project.id,
+            action,
+            targetKind: 'metric',
+            targetKey,
+            before: before === null ? null : metricView(before),
+            after: metricView(after),
+          },
+        ],
+      }),
+    };
   });
 }
 
@@ -57,10 +61,10 @@ export async function requireMetric(db: Db, project: Project, key: string): Prom
   return metric;
 }
 
-export async function createMetric(db: Db, actor: Actor, projectKey: string, body: CreateMetricBody) {
-  const project = await requireProject(db, actor.principal, projectKey);
+export async function createMetric(w: Writer, actor: Actor, projectKey: string, body: CreateMetricBody) {
+  const project = await requireProject(w.db, actor.principal, projectKey);
   try {
-    return await auditedWrite(db, actor, project, 'metric.create', body.key, async (tx) => ({
+    return await auditedWrite(w, actor, project, 'metric.create', body.key, async (tx) => ({
       before: null,
       after: await store.insertMetric(tx, {
         projectId: project.id,
@@ -95,28 +99,28 @@ export async function getMetric(db: Db, principal: Principal, projectKey: string
 }
 
 async function changeMetric(
-  db: Db,
+  w: Writer,
   actor: Actor,
   projectKey: string,
   key: string,
   action: string,
   patch: Parameters<typeof store.updateMetric>[2],
 ) {
-  const project = await requireProject(db, actor.principal, projectKey);
-  return auditedWrite(db, actor, project, action, key, async (tx) => {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  return auditedWrite(w, actor, project, action, key, async (tx) => {
     const before = await store.lockMetric(tx, project.id, key);
     if (before === undefined) throw notFound('metric', key);
     return { before, after: await store.updateMetric(tx, before.id, patch) };
   });
 }
 
-export async function updateMetric(db: Db, actor: Actor, projectKey: string, key: string, body: UpdateMetricBody) {
+export async function updateMetric(w: Writer, actor: Actor, projectKey: string, key: string, body: UpdateMetricBody) {
   const patch: Parameters<typeof store.updateMetric>[2] = {};
   for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
-  return changeMetric(db, actor, projectKey, key, 'metric.update', patch);
+  return changeMetric(w, actor, projectKey, key, 'metric.update', patch);
 }
 
 /** Archived metrics stay readable (and their results computable); they leave the default list. */
-export async function setArchived(db: Db, actor: Actor, projectKey: string, key: string, archived: boolean) {
-  return changeMetric(db, actor, projectKey, key, archived ? 'metric.archive' : 'metric.unarchive', { archived });
+export async function setArchived(w: Writer, actor: Actor, projectKey: string, key: string, archived: boolean) {
+  return changeMetric(w, actor, projectKey, key, archived ? 'metric.archive' : 'metric.unarchive', { archived });
 }

@@ -1,18 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Db } from '../../db/database.js';
 import { actorOf, principalOf } from '../../http/actor.js';
 import { Key, Name, ProjectParams } from '../../http/common-schemas.js';
+import type { Writer } from '../changes/commit-change.js';
 import * as service from './service.js';
 
 const CreateProjectBody = z.object({ key: Key, name: Name }).strict();
 const UpdateProjectBody = z.object({ name: Name }).strict();
 
-export const projectRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const projectRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
+  const w: Writer = { db, feed };
   const tags = ['projects'];
 
   app.post('/projects', { schema: { tags, body: CreateProjectBody } }, async (request, reply) => {
-    const project = await service.createProject(db, actorOf(request), request.body);
+    const project = await service.createProject(w, actorOf(request), request.body);
     return reply.code(201).send(service.projectView(project));
   });
 
@@ -29,13 +30,13 @@ export const projectRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
     '/projects/:project',
     { schema: { tags, params: ProjectParams, body: UpdateProjectBody } },
     async (request) => {
-      const project = await service.renameProject(db, actorOf(request), request.params.project, request.body.name);
+      const project = await service.renameProject(w, actorOf(request), request.params.project, request.body.name);
       return service.projectView(project);
     },
   );
 
   app.delete('/projects/:project', { schema: { tags, params: ProjectParams } }, async (request, reply) => {
-    await service.deleteProject(db, actorOf(request), request.params.project);
+    await service.deleteProject(w, actorOf(request), request.params.project);
     return reply.code(204).send();
   });
 };

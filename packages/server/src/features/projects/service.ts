@@ -1,7 +1,6 @@
 import type { Db, Tx } from '../../db/database.js';
-import { AppError, isStillReferenced, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
-import { recordAudit } from '../audit/store.js';
-import { type Actor, write } from '../changes/write.js';
+import { notFound } from '../../errors.js';
+import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
 import { assertOrganisationAdmin, assertProjectAccess, type Principal } from '../keys/principal.js';
 import * as store from './store.js';
 
@@ -13,6 +12,10 @@ export async function requireProject(db: Db, principal: Principal, key: string):
   if (project === undefined) throw notFound('project', key);
   assertProjectAccess(principal, project.id);
   return project;
+}
+
+export async function projectById(db: Db | Tx, id: string): Promise<store.Project | undefined> {
+  return store.findProjectById(db, id);
 }
 
 /**
@@ -29,75 +32,51 @@ export function projectView(p: store.Project) {
   return { key: p.key, name: p.name, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() };
 }
 
-export async function createProject(db: Db, actor: Actor, input: { key: string; name: string }) {
+export async function createProject(w: Writer, actor: Actor, input: { key: string; name: string }) {
   assertOrganisationAdmin(actor.principal);
-  try {
-    return await write(db, async (tx) => {
+  return commitChange(w, actor, async (tx) => ({
+    entries: [],
+    apply: async () => {
       const project = await store.insertProject(tx, input);
-      await recordAudit(tx, actor, [
-        {
-          projectId: project.id,
-          action: 'project.create',
-          targetKind: 'project',
-          targetKey: project.key,
-          before: null,
-          after: projectView(project),
-        },
-      ]);
-      return project;
-    });
-  } catch (err) {
-    if (sqlState(err) === UNIQUE_VIOLATION) {
-      throw new AppError('CONFLICT', `project ${JSON.stringify(input.key)} already exists`, { field: 'key' });
-    }
-    throw err;
-  }
+      return {
+        result: project,
+        audit: [audit(project, 'project.create', null, projectView(project))],
+      };
+    },
+  }));
 }
 
 export async function listProjects(db: Db, principal: Principal) {
   return store.listProjects(db, principal.projectId);
 }
 
-export async function renameProject(db: Db, actor: Actor, key: string, name: string) {
-  const project = await requireProject(db, actor.principal, key);
-  return write(db, async (tx) => {
-    const renamed = await store.renameProject(tx, project.id, name);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        action: 'project.update',
-        targetKind: 'project',
-        targetKey: key,
-        before: projectView(project),
-        after: projectView(renamed),
-      },
-    ]);
-    return renamed;
-  });
+export async function renameProject(w: Writer, actor: Actor, key: string, name: string) {
+  const project = await requireProject(w.db, actor.principal, key);
+  return commitChange(w, actor, async (tx) => ({
+    entries: [],
+    apply: async () => {
+      const renamed = await store.renameProject(tx, project.id, name);
+      return {
+        result: renamed,
+        audit: [audit(project, 'project.update', projectView(project), projectView(renamed))],
+      };
+    },
+  }));
 }
 
 /** A project can be deleted once it has no flags and no segments left; its environments and keys go with it. */
-export async function deleteProject(db: Db, actor: Actor, key: string): Promise<void> {
+export async function deleteProject(w: Writer, actor: Actor, key: string): Promise<void> {
   assertOrganisationAdmin(actor.principal);
-  const project = await requireProject(db, actor.principal, key);
-  try {
-    await write(db, async (tx) => {
-      await store.deleteProject(tx, project.id);
-      await recordAudit(tx, actor, [
-        {
-          projectId: project.id,
-          action: 'project.delete',
-          targetKind: 'project',
-          targetKey: key,
-          before: projectView(project),
-          after: null,
-        },
-      ]);
-    });
-  } catch (err) {
-    if (isStillReferenced(err)) {
-      throw new AppError('CONFLICT', `project ${JSON.stringify(key)} still has flags or segments; delete them first`);
-    }
-    throw err;
-  }
+  const project = await requireProject(w.db, actor.principal, key);
+  await commitChange(w, actor, async (tx) => ({
+    entries: [],
+    apply: async () => {
+      await store.deleteProject(tx, project);
+      return { result: undefined, audit: [audit(project, 'project.delete', projectView(project), null)] };
+    },
+  }));
+}
+
+function audit(project: store.Project, action: string, before: unknown, after: unknown) {
+  return { projectId: project.id, action, targetKind: 'project' as const, targetKey: project.key, before, after };
 }

@@ -1,6 +1,7 @@
 import { asc, eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { projects } from '../../db/schema.js';
+import { AppError, isStillReferenced, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 
 export interface Project {
   id: string;
@@ -31,8 +32,15 @@ export async function listProjects(db: Db, onlyId: string | null): Promise<Proje
 }
 
 export async function insertProject(tx: Tx, p: { key: string; name: string }): Promise<Project> {
-  const [row] = await tx.insert(projects).values(p).returning();
-  return row as Project;
+  try {
+    const [row] = await tx.insert(projects).values(p).returning();
+    return row as Project;
+  } catch (err) {
+    if (sqlState(err) === UNIQUE_VIOLATION) {
+      throw new AppError('CONFLICT', `project ${JSON.stringify(p.key)} already exists`, { field: 'key' });
+    }
+    throw err;
+  }
 }
 
 export async function renameProject(tx: Tx, id: string, name: string): Promise<Project> {
@@ -40,6 +48,16 @@ export async function renameProject(tx: Tx, id: string, name: string): Promise<P
   return row as Project;
 }
 
-export async function deleteProject(tx: Tx, id: string): Promise<void> {
-  await tx.delete(projects).where(eq(projects.id, id));
+export async function deleteProject(tx: Tx, project: Project): Promise<void> {
+  try {
+    await tx.delete(projects).where(eq(projects.id, project.id));
+  } catch (err) {
+    if (isStillReferenced(err)) {
+      throw new AppError(
+        'CONFLICT',
+        `project ${JSON.stringify(project.key)} still has flags or segments; delete them first`,
+      );
+    }
+    throw err;
+  }
 }

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Db } from '../../db/database.js';
 import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { EnvironmentParams, SegmentParams } from '../../http/common-schemas.js';
+import type { Writer } from '../changes/commit-change.js';
 import { CreateSegmentBody, ReplaceSegmentBody } from './schemas.js';
 import * as service from './service.js';
 
-export const segmentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const segmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
+  const w: Writer = { db, feed };
   const tags = ['segments'];
   const collection = '/projects/:project/environments/:env/segments';
 
@@ -14,7 +15,7 @@ export const segmentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
     { schema: { tags, params: EnvironmentParams, body: CreateSegmentBody } },
     async (request, reply) => {
       const { project, env } = request.params;
-      const view = await service.createSegment(db, actorOf(request, request.body.reason), project, env, request.body);
+      const view = await service.createSegment(w, actorOf(request, request.body.reason), project, env, request.body);
       return reply.code(201).header('etag', `"${view.version}"`).send(view);
     },
   );
@@ -36,14 +37,14 @@ export const segmentRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
     async (request, reply) => {
       const { project, env, segment } = request.params;
       const t = { projectKey: project, envKey: env, key: segment, ifMatch: ifMatchVersion(request) };
-      const view = await service.replaceSegment(db, actorOf(request, request.body.reason), t, request.body);
+      const view = await service.replaceSegment(w, actorOf(request, request.body.reason), t, request.body);
       return reply.header('etag', `"${view.version}"`).send(view);
     },
   );
 
   app.delete(`${collection}/:segment`, { schema: { tags, params: SegmentParams } }, async (request, reply) => {
     const { project, env, segment } = request.params;
-    await service.deleteSegment(db, actorOf(request), project, env, segment);
+    await service.deleteSegment(w, actorOf(request), project, env, segment);
     return reply.code(204).send();
   });
 };

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { checkSegment, type SegmentRule } from '@switchyard/core';
 import type { Db, Tx } from '../../db/database.js';
-import { AppError, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
-import { recordAudit } from '../audit/store.js';
-import { type Actor, bumpVersions, recordChanges, write } from '../changes/write.js';
+import { AppError, notFound } from '../../errors.js';
+import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { toClause } from '../flags/schemas.js';
-import { configsOfEnvironment, listFlags } from '../flags/store.js';
+import { flagRulesIn } from '../flags/service.js';
 import type { Principal } from '../keys/principal.js';
-import { requireProject } from '../projects/service.js';
-import { toRulesetSegment } from './ruleset-entry.js';
+import { type Project, requireProject } from '../projects/service.js';
+import { toRulesetSegment } from '../rulesets/ruleset-entries.js';
 import type { CreateSegmentBody, ReplaceSegmentBody } from './schemas.js';
 import * as store from './store.js';
 
@@ -51,51 +50,42 @@ export async function getSegment(db: Db, principal: Principal, projectKey: strin
   return segmentView(env, segment);
 }
 
-export async function createSegment(db: Db, actor: Actor, projectKey: string, envKey: string, body: CreateSegmentBody) {
-  const { project, env } = await scope(db, actor.principal, projectKey, envKey);
+export async function createSegment(
+  w: Writer,
+  actor: Actor,
+  projectKey: string,
+  envKey: string,
+  body: CreateSegmentBody,
+) {
+  const { project, env } = await scope(w.db, actor.principal, projectKey, envKey);
   const fields = toFields(body);
-  try {
-    return await write(db, async (tx) => {
-      await validateSegment(tx, env.id, body.key, fields);
-      const versions = await bumpVersions(tx, [env.id]);
-      const created = await store.insertSegment(tx, {
-        ...fields,
-        environmentId: env.id,
-        key: body.key,
-        version: versions.get(env.id) as number,
-      });
-      await recordChanges(tx, [{ environmentId: env.id, kind: 'segment', key: created.key }], versions);
-      const view = segmentView(env, created);
-      await recordAudit(tx, actor, [
-        {
-          projectId: project.id,
+  return commitChange(w, actor, async (tx) => {
+    await validateSegment(tx, env.id, body.key, fields);
+    return {
+      entries: [{ environmentId: env.id, kind: 'segment', key: body.key }],
+      apply: async (versions) => {
+        const created = await store.insertSegment(tx, {
+          ...fields,
           environmentId: env.id,
-          action: 'segment.create',
-          targetKind: 'segment',
-          targetKey: created.key,
-          before: null,
-          after: view,
-        },
-      ]);
-      return view;
-    });
-  } catch (err) {
-    if (sqlState(err) === UNIQUE_VIOLATION) {
-      throw new AppError('CONFLICT', `segment ${JSON.stringify(body.key)} already exists`, { field: 'key' });
-    }
-    throw err;
-  }
+          key: body.key,
+          version: versions.get(env.id) as number,
+        });
+        const view = segmentView(env, created);
+        return { result: view, audit: [audit(project, env, 'segment.create', body.key, null, view)] };
+      },
+    };
+  });
 }
 
 export async function replaceSegment(
-  db: Db,
+  w: Writer,
   actor: Actor,
   t: { projectKey: string; envKey: string; key: string; ifMatch: number | undefined },
   body: ReplaceSegmentBody,
 ) {
-  const { project, env } = await scope(db, actor.principal, t.projectKey, t.envKey);
+  const { project, env } = await scope(w.db, actor.principal, t.projectKey, t.envKey);
   const fields = toFields(body);
-  return write(db, async (tx) => {
+  return commitChange(w, actor, async (tx) => {
     const current = await store.lockSegment(tx, env.id, t.key);
     if (current === undefined) throw notFound('segment', t.key);
     if (t.ifMatch !== undefined && t.ifMatch !== current.version) {
@@ -104,57 +94,60 @@ export async function replaceSegment(
       });
     }
     await validateSegment(tx, env.id, t.key, fields);
-    const versions = await bumpVersions(tx, [env.id]);
-    const stored = await store.writeSegment(tx, current.id, fields, versions.get(env.id) as number);
-    await recordChanges(tx, [{ environmentId: env.id, kind: 'segment', key: t.key }], versions);
-    const view = segmentView(env, stored);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        environmentId: env.id,
-        action: 'segment.replace',
-        targetKind: 'segment',
-        targetKey: t.key,
-        before: segmentView(env, current),
-        after: view,
+    return {
+      entries: [{ environmentId: env.id, kind: 'segment', key: t.key }],
+      apply: async (versions) => {
+        const stored = await store.writeSegment(tx, current.id, fields, versions.get(env.id) as number);
+        const view = segmentView(env, stored);
+        return {
+          result: view,
+          audit: [audit(project, env, 'segment.replace', t.key, segmentView(env, current), view)],
+        };
       },
-    ]);
-    return view;
+    };
   });
 }
 
 /** Deletes a segment that no flag rule and no other segment refers to. */
 export async function deleteSegment(
-  db: Db,
+  w: Writer,
   actor: Actor,
   projectKey: string,
   envKey: string,
   key: string,
 ): Promise<void> {
-  const { project, env } = await scope(db, actor.principal, projectKey, envKey);
-  await write(db, async (tx) => {
+  const { project, env } = await scope(w.db, actor.principal, projectKey, envKey);
+  await commitChange(w, actor, async (tx) => {
     const current = await store.lockSegment(tx, env.id, key);
     if (current === undefined) throw notFound('segment', key);
-    const users = await segmentUsers(tx, project.id, env.id, key);
+    const users = await segmentUsers(tx, project, env.id, key);
     if (users.length > 0)
       throw new AppError('CONFLICT', `segment ${JSON.stringify(key)} is used by ${users.join(', ')}`, {
         usedBy: users,
       });
-    const versions = await bumpVersions(tx, [env.id]);
-    await store.deleteSegment(tx, current.id);
-    await recordChanges(tx, [{ environmentId: env.id, kind: 'segment', key }], versions);
-    await recordAudit(tx, actor, [
-      {
-        projectId: project.id,
-        environmentId: env.id,
-        action: 'segment.delete',
-        targetKind: 'segment',
-        targetKey: key,
-        before: segmentView(env, current),
-        after: null,
+    return {
+      entries: [{ environmentId: env.id, kind: 'segment', key }],
+      apply: async () => {
+        await store.deleteSegment(tx, current.id);
+        return {
+          result: undefined,
+          audit: [audit(project, env, 'segment.delete', key, segmentView(env, current), null)],
+        };
       },
-    ]);
+    };
   });
+}
+
+function audit(project: Project, env: Environment, action: string, key: string, before: unknown, after: unknown) {
+  return {
+    projectId: project.id,
+    environmentId: env.id,
+    action,
+    targetKind: 'segment' as const,
+    targetKey: key,
+    before,
+    after,
+  };
 }
 
 function toFields(body: ReplaceSegmentBody): store.SegmentFields {
@@ -202,11 +195,10 @@ async function validateSegment(tx: Tx, environmentId: string, key: string, field
   if (reaches(key)) throw invalid(`segments would form a cycle: ${[...stack, key].join(' -> ')}`, 'rules');
 }
 
-async function segmentUsers(tx: Tx, projectId: string, environmentId: string, key: string): Promise<string[]> {
+async function segmentUsers(tx: Tx, project: Project, environmentId: string, key: string): Promise<string[]> {
   const users: string[] = [];
-  const flags = new Map((await listFlags(tx, projectId, { archived: undefined })).map((f) => [f.id, f.key]));
-  for (const config of await configsOfEnvironment(tx, environmentId)) {
-    if (referencedSegments(config.rules).includes(key)) users.push(`flag ${flags.get(config.flagId)}`);
+  for (const { flag, rules } of await flagRulesIn(tx, project, environmentId)) {
+    if (referencedSegments(rules).includes(key)) users.push(`flag ${flag}`);
   }
   for (const segment of await store.listSegments(tx, environmentId)) {
     if (segment.key !== key && referencedSegments(segment.rules).includes(key)) users.push(`segment ${segment.key}`);

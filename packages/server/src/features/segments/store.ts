@@ -2,6 +2,7 @@ import type { SegmentRule } from '@switchyard/core';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { segments } from '../../db/schema.js';
+import { AppError, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 
 export interface SegmentRow {
   id: string;
@@ -53,8 +54,15 @@ export async function insertSegment(
   tx: Tx,
   s: SegmentFields & { environmentId: string; key: string; version: number },
 ) {
-  const [row] = await tx.insert(segments).values(s).returning();
-  return row as SegmentRow;
+  try {
+    const [row] = await tx.insert(segments).values(s).returning();
+    return row as SegmentRow;
+  } catch (err) {
+    if (sqlState(err) === UNIQUE_VIOLATION) {
+      throw new AppError('CONFLICT', `segment ${JSON.stringify(s.key)} already exists`, { field: 'key' });
+    }
+    throw err;
+  }
 }
 
 export async function writeSegment(tx: Tx, id: string, fields: SegmentFields, version: number): Promise<SegmentRow> {

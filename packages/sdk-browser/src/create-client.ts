@@ -1,22 +1,23 @@
 import {
-  type ChangeEvent,
+  type ClientEvents,
   type ClientStatus,
   type EvaluationContext,
   type EvaluationResult,
   type FlagType,
   type FlagValue,
+  isOlderPut,
   type JsonValue,
   type Logger,
   type Ruleset,
+  SwitchyardError,
   type SwitchyardErrorCode,
   type ViewEvaluator,
   viewEvaluator,
 } from '@switchyard/core';
+import { analytics } from './analytics.js';
 import { type Bootstrap, bootstrapRuleset } from './bootstrap.js';
-import { readCache, writeCache } from './cache.js';
-import { SwitchyardError } from './errors.js';
-import { analytics } from './events.js';
-import { follow } from './stream.js';
+import { follow } from './platform/event-source.js';
+import { readCache, writeCache } from './platform/local-storage.js';
 
 export interface BrowserClientOptions {
   /** A client SDK key of one environment: public, it only reads `clientSide` flags. */
@@ -44,16 +45,6 @@ export interface BrowserClientOptions {
   /** First reconnection delay ceiling (default 1 s), doubled per failure up to `maxRetryDelayMs` (default 30 s). */
   initialRetryDelayMs?: number;
   maxRetryDelayMs?: number;
-}
-
-export interface ClientEvents {
-  /** Flags are current: once ready, and again after every `stale` period. */
-  ready: () => void;
-  /** Flags whose value for the current context changed, through the server or `identify`. */
-  change: (event: ChangeEvent) => void;
-  error: (error: SwitchyardError) => void;
-  /** The server cannot be reached; the last known flags are served. */
-  stale: (error: SwitchyardError) => void;
 }
 
 export interface BrowserClient {
@@ -99,6 +90,13 @@ type Listener = (arg?: never) => void;
 /**
  * Starts a client: it serves bootstrapped or cached flags at once, then follows the server.
  * Rules are evaluated locally, so getters are synchronous and `identify` needs no request.
+ *
+ * The browser adapters are in `platform/` (`EventSource`, `localStorage`; `fetch` in
+ * `analytics`). From the shared client in the core it takes `SwitchyardError` and `isOlderPut`;
+ * the status machine below, the listeners, the backoff in `platform/event-source` and
+ * `analytics` follow the contracts of the core's `clientState`, `emitter`, `backoffDelay` and
+ * `eventAggregator` in smaller code of their own, because the 5 KB budget cannot take the
+ * shared modules yet (docs/architecture.md, "The one client", gives the measured cost).
  */
 export function createClient(options: BrowserClientOptions): BrowserClient {
   const { clientKey, baseUrl, bootstrap, logger = console } = options;
@@ -226,8 +224,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
               const next = load(value);
               // Two servers behind a load balancer may be a moment apart: an older put must not
               // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
-              if (current && next.environment === evaluator?.environment && next.version < evaluator.version)
-                return false;
+              if (isOlderPut(evaluator, current, next)) return false;
               evaluator = next;
               current = true;
               // Patches apply to the server's own data only: a cache may be of another history.

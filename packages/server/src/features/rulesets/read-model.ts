@@ -1,9 +1,11 @@
+// The read model SDK delivery serves: an environment's flags, configurations and segments as
+// ruleset entries, whole or as the changes since a version, each read in one snapshot so that
+// a version and its entries always agree. Delivery reads these tables through here only.
 import type { Flag, Segment } from '@switchyard/core';
 import { and, asc, eq, gt, inArray, lte } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { changes, environments, flagConfigs, flags, projects, segments } from '../../db/schema.js';
-import { toRulesetFlag } from '../flags/ruleset-entry.js';
-import { toRulesetSegment } from '../segments/ruleset-entry.js';
+import { toRulesetFlag, toRulesetSegment } from './ruleset-entries.js';
 
 export interface EnvironmentSnapshot {
   environmentId: string;

@@ -31,14 +31,14 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
   let start = Date.now();
   return {
     count(flag, { variant, reason }) {
-      // No flag key is longer; the server would refuse the whole batch for one such counter.
-      if (flag.length > 128) return;
       // Variant keys and reasons have no comma, so the joined key names one tuple even when a
       // caller's made-up flag key has one.
       const key = [flag, variant, reason].join();
       const counter = counters.get(key);
       if (counter) counter.count++;
-      else if (counters.size < MAX_COUNTERS) counters.set(key, { flag, variant: variant ?? null, reason, count: 1 });
+      // No flag key is longer than 128 characters: the server would refuse the batch for one.
+      else if (counters.size < MAX_COUNTERS && flag.length <= 128)
+        counters.set(key, { flag, variant: variant ?? null, reason, count: 1 });
       else droppedCounts++;
     },
     track(event, key, value) {

@@ -1,8 +1,7 @@
-import type { ChangeEvent, Ruleset } from '@switchyard/core';
+import type { ChangeEvent, Ruleset, SwitchyardError } from '@switchyard/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BOOTSTRAP_VARIANT } from './bootstrap.js';
-import { type BrowserClientOptions, createClient } from './client.js';
-import type { SwitchyardError } from './errors.js';
+import { type BrowserClientOptions, createClient } from './create-client.js';
 import { elapse, fakeServer, patchEvent, putEvent, rulesetOf, serving, settle } from './fake-server.fixture.js';
 import { clientFlag } from './flags.fixture.js';
 
@@ -498,7 +497,7 @@ describe('analytics', () => {
     expect(server.posts[0]?.body).toMatchObject({
       evaluations: [],
       events: [{ event: 'e'.repeat(200), key: 'k'.repeat(256) }],
-      dropped: { evaluations: 0, events: 4 },
+      dropped: { evaluations: 1, events: 4 },
     });
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { elapse, fakeServer, settle } from './fake-server.fixture.js';
-import { follow, type StreamHandlers } from './stream.js';
+import { elapse, fakeServer, settle } from '../fake-server.fixture.js';
+import { follow, type StreamHandlers } from './event-source.js';
 
 afterEach(() => {
   vi.useRealTimers();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidContext, toSwitchyardContext } from './context.js';
+import { InvalidContextError, toSwitchyardContext } from './openfeature-context.js';
 
-describe('toSwitchyardContext', () => {
+describe('an OpenFeature context as a Switchyard context', () => {
   it('turns the targeting key into key, dates into ISO strings, and keeps scalar list elements', () => {
     expect(
       toSwitchyardContext({
@@ -31,8 +31,9 @@ describe('toSwitchyardContext', () => {
     expect(Object.getOwnPropertyDescriptor(ctx, '__proto__')?.value).toBe('evil');
   });
 
-  it('refuses a targeting key that is not a string', () => {
-    expect(() => toSwitchyardContext({ targetingKey: 7 as unknown as string })).toThrow(InvalidContext);
+  it('refuses a targeting key that is not a string, and maps no context to an empty one', () => {
+    expect(() => toSwitchyardContext({ targetingKey: 7 })).toThrow(InvalidContextError);
+    expect(() => toSwitchyardContext({ targetingKey: null })).toThrow('not null');
     expect(toSwitchyardContext(undefined)).toEqual({});
   });
 });

@@ -1,0 +1,83 @@
+import type { Db, Tx } from '../../db/database.js';
+import type { Principal } from '../keys/principal.js';
+import type { ChangeFeed, CommittedVersion } from './change-feed.js';
+import * as store from './store.js';
+
+/** Who makes a write and why: recorded with every audit entry. */
+export interface Actor {
+  principal: Principal;
+  reason: string | undefined;
+}
+
+/** What every write needs: the database, and the feed its commits are announced on. Built in `buildServer`. */
+export interface Writer {
+  db: Db;
+  feed: ChangeFeed;
+}
+
+/** A ruleset entry of one environment: what SDKs receive a patch for. */
+export interface EntryRef {
+  environmentId: string;
+  kind: 'flag' | 'segment';
+  key: string;
+}
+
+/** One line of the audit log; the actor and the reason come from the write's {@link Actor}. */
+export interface AuditRecord {
+  projectId: string | null;
+  environmentId?: string | null;
+  action: string;
+  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric';
+  targetKey: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** A write that changes something: at least one audit entry, by type. */
+export interface Change<T> {
+  /**
+   * The ruleset entries the write changes. Each of their environments moves up one version (once,
+   * however many of its entries change) and each entry gets an outbox row at that version. Empty
+   * for writes outside every ruleset: projects, environments, keys.
+   */
+  entries: readonly EntryRef[];
+  /** Writes the rows, given the new version of each environment of `entries`, and says what the audit log records. */
+  apply(versions: ReadonlyMap<string, number>): Promise<{ result: T; audit: readonly [AuditRecord, ...AuditRecord[]] }>;
+  /** Environments the write deletes, announced after the commit so that delivery forgets them. */
+  removedEnvironments?: readonly CommittedVersion[];
+}
+
+/** A write that, once checked against the locked rows, changes nothing (killing a flag that is off). */
+export interface NoChange<T> {
+  unchanged: T;
+}
+
+export const noChange = <T>(result: T): NoChange<T> => ({ unchanged: result });
+
+/**
+ * The one write path (DESIGN §5). In one transaction: `plan` locks, reads and checks what it
+ * needs and describes the change; then the environment versions move, `apply` writes the rows,
+ * and the outbox rows and audit entries are written here, from the description. Only after the
+ * commit are the new versions announced on the feed: never for a write that rolled back.
+ */
+export async function commitChange<T>(
+  writer: Writer,
+  actor: Actor,
+  plan: (tx: Tx) => Promise<Change<T> | NoChange<T>>,
+): Promise<T> {
+  const { result, committed } = await writer.db.transaction(async (tx) => {
+    const change = await plan(tx);
+    if ('unchanged' in change) return { result: change.unchanged, committed: [] };
+    const versions = await store.bumpVersions(
+      tx,
+      change.entries.map((e) => e.environmentId),
+    );
+    const { result, audit } = await change.apply(versions);
+    await store.insertOutbox(tx, change.entries, versions);
+    await store.insertAudit(tx, actor, audit);
+    const bumped = [...versions].map(([environmentId, version]) => ({ environmentId, version }));
+    return { result, committed: [...bumped, ...(change.removedEnvironments ?? [])] };
+  });
+  writer.feed.announce(committed);
+  return result;
+}

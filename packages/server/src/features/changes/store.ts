@@ -1,0 +1,54 @@
+import { inArray, sql } from 'drizzle-orm';
+import type { Tx } from '../../db/database.js';
+import { auditEntries, changes, environments } from '../../db/schema.js';
+import type { Actor, AuditRecord, EntryRef } from './commit-change.js';
+
+/**
+ * Bumps the version of each environment by one and returns the new versions. The rows are
+ * locked in id order, so two writes touching the same environments cannot deadlock, and a
+ * write waits for any other write to the same environment to commit.
+ */
+export async function bumpVersions(tx: Tx, environmentIds: readonly string[]): Promise<Map<string, number>> {
+  const ids = [...new Set(environmentIds)].sort();
+  if (ids.length === 0) return new Map();
+  await tx.execute(sql`select id from environments where id in ${ids} order by id for update`);
+  const rows = await tx
+    .update(environments)
+    .set({ version: sql`${environments.version} + 1`, updatedAt: new Date() })
+    .where(inArray(environments.id, ids))
+    .returning({ id: environments.id, version: environments.version });
+  return new Map(rows.map((r) => [r.id, r.version]));
+}
+
+/** The outbox rows that delivery turns into patches. */
+export async function insertOutbox(
+  tx: Tx,
+  entries: readonly EntryRef[],
+  versions: ReadonlyMap<string, number>,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.insert(changes).values(
+    entries.map((e) => ({
+      environmentId: e.environmentId,
+      kind: e.kind,
+      key: e.key,
+      version: versions.get(e.environmentId) as number,
+    })),
+  );
+}
+
+export async function insertAudit(tx: Tx, actor: Actor, records: readonly AuditRecord[]): Promise<void> {
+  await tx.insert(auditEntries).values(
+    records.map((r) => ({
+      projectId: r.projectId,
+      environmentId: r.environmentId ?? null,
+      actor: actor.principal.name,
+      action: r.action,
+      targetKind: r.targetKind,
+      targetKey: r.targetKey,
+      before: r.before ?? null,
+      after: r.after ?? null,
+      reason: actor.reason ?? null,
+    })),
+  );
+}
