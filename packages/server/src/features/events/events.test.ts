@@ -11,13 +11,16 @@ let environmentId: string;
 
 const ok = (method: string, path: string, body?: unknown) => s.ok(method, path, body);
 
+/** Within the retention period: older events may be deleted by the retention pass at any time. */
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+
 const batch = (overrides: Record<string, unknown> = {}) => ({
-  window: { start: 1_700_000_000_000, end: 1_700_000_010_000 },
+  window: { start: T0, end: T0 + 10_000 },
   evaluations: [
     { flag: 'banner', variant: 'on', reason: 'TARGETING_MATCH', count: 3 },
     { flag: 'banner', variant: null, reason: 'ERROR', count: 1 },
   ],
-  events: [{ event: 'checkout', key: 'ann', value: 12.5, timestamp: 1_700_000_005_000 }],
+  events: [{ event: 'checkout', key: 'ann', value: 12.5, timestamp: T0 + 5000 }],
   dropped: { evaluations: 0, events: 2 },
   ...overrides,
 });
@@ -59,7 +62,7 @@ describe('POST /sdk/v1/events', () => {
       { flag: 'banner', variant: null, reason: 'ERROR', count: 2 },
     ]);
     expect(await trackEventsOf(s.testDb.database.db, environmentId)).toEqual([
-      { event: 'checkout', contextKey: 'ann', value: 12.5, occurredAt: new Date(1_700_000_005_000) },
+      { event: 'checkout', contextKey: 'ann', value: 12.5, occurredAt: new Date(T0 + 5000) },
     ]);
     expect(await batchesOf(s.testDb.database.db, environmentId)).toEqual([
       { droppedEvaluations: 0, droppedEvents: 2 },
