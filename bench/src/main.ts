@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup]…`: runs the named benchmarks (all of them when none is
+ * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events]…`: runs the named benchmarks (all of them when none is
  * named), prints their sections and replaces those sections of bench/RESULTS.md, keeping the
  * others.
  *
@@ -8,6 +8,7 @@
  * - `--clients 1000,10000`, `--instances 1,3`, `--flips 200`, `--client-threads 2`,
  *   `--client socket|http`: propagation scenarios; `--server-cpu-prof DIR` has every server write
  *   a V8 CPU profile into DIR.
+ * - `--ingest-seconds 10`, `--concurrency 4`, `--units 10000,100000,1000000`: events scenarios.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 // server runs with it set, so the benchmark does too. It is set before any peer is loaded.
 process.env.NODE_ENV ??= 'production';
 
-const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node', 'inlining', 'startup'] as const;
+const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node', 'inlining', 'startup', 'events'] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
 
 const { values, positionals } = parseArgs({
@@ -31,6 +32,9 @@ const { values, positionals } = parseArgs({
     'client-threads': { type: 'string' },
     client: { type: 'string' },
     'server-cpu-prof': { type: 'string' },
+    'ingest-seconds': { type: 'string' },
+    concurrency: { type: 'string' },
+    units: { type: 'string' },
   },
 });
 
@@ -64,7 +68,9 @@ for (const id of selected) {
             ? await inlining()
             : id === 'startup'
               ? await startup()
-              : await bundleSize();
+              : id === 'events'
+                ? await events()
+                : await bundleSize();
   runs.push({ id, command, date, machine: describeMachine(), section });
 }
 
@@ -154,6 +160,21 @@ async function startup() {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
   return runStartupBenchmark(
     { rounds, databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    log,
+  );
+}
+
+async function events() {
+  const { runEventsBenchmark } = await import('./events/run.js');
+  return runEventsBenchmark(
+    {
+      databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      ingestSeconds: integers('ingest-seconds', values['ingest-seconds'] ?? (quick ? '3' : '10'))[0] as number,
+      warmupSeconds: quick ? 1 : 2,
+      concurrency: integers('concurrency', values.concurrency ?? '4')[0] as number,
+      units: integers('units', values.units ?? (quick ? '10000,100000' : '10000,100000,1000000')),
+      resultRuns: quick ? 5 : 15,
+    },
     log,
   );
 }

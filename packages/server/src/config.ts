@@ -17,6 +17,7 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SWITCHYARD_RECONCILE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
   SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
+  SWITCHYARD_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 
 export interface Config {
@@ -32,6 +33,8 @@ export interface Config {
   /** How often each instance reconciles its versions with Postgres. */
   reconcileIntervalMs: number;
   redisChannel: string;
+  /** Days track events and exposures are kept before their daily partitions are dropped. */
+  eventsRetentionDays: number;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -52,5 +55,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.LOG_LEVEL,
     reconcileIntervalMs: c.SWITCHYARD_RECONCILE_MS,
     redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
+    eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
   };
 }

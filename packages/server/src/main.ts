@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
     logger: { level: config.logLevel, redact: REDACT },
     ...(bus === undefined ? {} : { bus }),
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
+    events: { retentionDays: config.eventsRetentionDays },
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

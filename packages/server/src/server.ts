@@ -11,9 +11,14 @@ import { Delivery } from './features/delivery/delivery.js';
 import { deliveryRoutes } from './features/delivery/routes.js';
 import { SdkKeyCache } from './features/delivery/sdk-keys.js';
 import { environmentRoutes } from './features/environments/routes.js';
+import { IngestGate } from './features/events/ingest-gate.js';
+import { EventPartitions } from './features/events/partitions.js';
+import { EventRetention } from './features/events/retention.js';
 import { eventRoutes } from './features/events/routes.js';
+import { experimentRoutes } from './features/experiments/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
+import { metricRoutes } from './features/metrics/routes.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
 import { parseJsonBody } from './http/json-body.js';
@@ -29,7 +34,32 @@ export interface BuildOptions {
   /** How instances tell each other about changes; in-process (one instance) by default. */
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
+  events?: Partial<EventSettings>;
 }
+
+export interface EventSettings {
+  /** Days track events and exposures are kept (`SWITCHYARD_EVENTS_RETENTION_DAYS`). */
+  retentionDays: number;
+  /** Daily partitions are created this many days ahead. */
+  aheadDays: number;
+  /** How often partitions are created ahead and expired ones dropped. */
+  retentionIntervalMs: number;
+  /** Event batches stored at once; kept below the pool's size so the management API keeps connections. */
+  maxInFlight: number;
+  /** Batches waiting for their turn before further ones are answered 429. */
+  maxWaiting: number;
+  /** The clock partitions and retention go by (milliseconds since the epoch). */
+  now: () => number;
+}
+
+export const DEFAULT_EVENTS: EventSettings = {
+  retentionDays: 90,
+  aheadDays: 2,
+  retentionIntervalMs: 3_600_000,
+  maxInFlight: 4,
+  maxWaiting: 16,
+  now: Date.now,
+};
 
 export interface DeliverySettings {
   /** How often each instance compares its versions with Postgres (catches lost bus messages). */
@@ -48,6 +78,13 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
 };
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The partition keeper of the event tables, for operators' scripts and tests to run on demand. */
+    eventRetention: EventRetention;
+  }
+}
 
 /** The whole HTTP application, not listening: `main` listens, tests use `inject` or `listen({port: 0})`. */
 export async function buildServer(options: BuildOptions): Promise<FastifyInstance> {
@@ -110,7 +147,18 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     maxBufferedBytes: settings.maxBufferedBytes,
     retryMs: settings.retryMs,
   });
-  await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys });
+  const events = { ...DEFAULT_EVENTS, ...options.events };
+  const partitions = new EventPartitions(db, events, events.now);
+  const retention = new EventRetention({
+    partitions,
+    intervalMs: events.retentionIntervalMs,
+    onError: (err) => app.log.error({ err }, 'event retention failed; it runs again at its next interval'),
+  });
+  retention.start();
+  app.addHook('onClose', async () => retention.stop());
+  app.decorate('eventRetention', retention);
+  const gate = new IngestGate(events.maxInFlight, events.maxWaiting);
+  await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys, partitions, gate });
 
   await app.register(
     async (api) => {
@@ -121,6 +169,8 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(segmentRoutes, writer);
       await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });
+      await api.register(metricRoutes, writer);
+      await api.register(experimentRoutes, { db });
     },
     { prefix: '/api/v1' },
   );

@@ -208,8 +208,13 @@ export const eventBatches = pgTable(
     droppedEvaluations: integer('dropped_evaluations').notNull().default(0),
     droppedEvents: integer('dropped_events').notNull().default(0),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The SDK's own id of the batch: a retried batch carries the same one and is stored once. */
+    clientBatchId: text('client_batch_id'),
   },
-  (t) => [index('event_batches_environment').on(t.environmentId, t.receivedAt)],
+  (t) => [
+    index('event_batches_environment').on(t.environmentId, t.receivedAt),
+    uniqueIndex('event_batches_client_id').on(t.environmentId, t.clientBatchId),
+  ],
 );
 
 /** How many times a flag served a variant (`null`: the caller's default) for a reason, in a batch's window. */
@@ -228,20 +233,99 @@ export const evaluationCounts = pgTable(
   (t) => [index('evaluation_counts_batch').on(t.batchId)],
 );
 
-/** A user action or outcome an SDK recorded with `track`. */
+/**
+ * A user action or outcome an SDK recorded with `track`, with the key of the context it was
+ * tracked for. Partitioned by day on `occurred_at` (migrations/0002): retention drops whole
+ * partitions, so it has no primary key (one would have to include the partition key) and no
+ * foreign keys (a cascade would have to visit every partition).
+ */
 export const trackEvents = pgTable(
   'track_events',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    batchId: bigint('batch_id', { mode: 'number' })
-      .notNull()
-      .references(() => eventBatches.id, { onDelete: 'cascade' }),
+    environmentId: uuid('environment_id').notNull(),
+    batchId: bigint('batch_id', { mode: 'number' }).notNull(),
     event: text('event').notNull(),
     contextKey: text('context_key'),
     value: doublePrecision('value'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
   },
-  (t) => [index('track_events_batch').on(t.batchId)],
+  (t) => [index('track_events_unit').on(t.environmentId, t.event, t.contextKey, t.occurredAt, t.value)],
+);
+
+/**
+ * Every exposure an SDK reported: the first time a unit (a context key) was served a variant
+ * of a measured flag. Partitioned by day like `track_events`. Stored as received, without an
+ * index (every index slows ingestion): results read `exposure_units`, kept up to date from it.
+ */
+export const exposures = pgTable('exposures', {
+  environmentId: uuid('environment_id').notNull(),
+  flag: text('flag').notNull(),
+  variant: text('variant').notNull(),
+  contextKey: text('context_key').notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+});
+
+/**
+ * Each unit exposed to a flag, kept up to date as exposures arrive: its assignment (the
+ * variant of its earliest exposure), that exposure's time, and whether it was also exposed
+ * to another variant. The results query reads this instead of grouping every exposure by unit.
+ */
+export const exposureUnits = pgTable(
+  'exposure_units',
+  {
+    environmentId: uuid('environment_id').notNull(),
+    flag: text('flag').notNull(),
+    contextKey: text('context_key').notNull(),
+    variant: text('variant').notNull(),
+    firstAt: timestamp('first_at', { withTimezone: true }).notNull(),
+    mixed: boolean('mixed').notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ columns: [t.environmentId, t.flag, t.contextKey] }),
+    index('exposure_units_first_at').on(t.firstAt),
+  ],
+);
+
+/**
+ * How many units `exposure_units` holds per flag and assigned variant (`units`: exposed to
+ * that variant only; `excluded`: also to another), kept by statement triggers on that table
+ * (migrations/0002), so results never count a million units one by one.
+ */
+export const exposureUnitCounts = pgTable(
+  'exposure_unit_counts',
+  {
+    environmentId: uuid('environment_id').notNull(),
+    flag: text('flag').notNull(),
+    variant: text('variant').notNull(),
+    units: bigint('units', { mode: 'number' }).notNull().default(0),
+    excluded: bigint('excluded', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.environmentId, t.flag, t.variant] })],
+);
+
+/** A named measure over one track event (DESIGN §9), per project. */
+export const metrics = pgTable(
+  'metrics',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    event: text('event').notNull(),
+    kind: text('kind', { enum: ['conversion', 'mean'] }).notNull(),
+    direction: text('direction', { enum: ['increase', 'decrease'] }).notNull(),
+    archived: boolean('archived').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('metrics_project_key').on(t.projectId, t.key),
+    check('metrics_kind', sql`${t.kind} in ('conversion', 'mean')`),
+    check('metrics_direction', sql`${t.direction} in ('increase', 'decrease')`),
+  ],
 );
 
 export const schema = {
@@ -256,4 +340,8 @@ export const schema = {
   eventBatches,
   evaluationCounts,
   trackEvents,
+  exposures,
+  exposureUnits,
+  exposureUnitCounts,
+  metrics,
 };

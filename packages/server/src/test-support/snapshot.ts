@@ -16,6 +16,7 @@ const TABLES = [
   'api_keys',
   'audit_entries',
   'changes',
+  'metrics',
 ] as const;
 
 export type DatabaseSnapshot = Record<(typeof TABLES)[number], string[]>;

@@ -27,7 +27,7 @@ export interface AuditRecord {
   projectId: string | null;
   environmentId?: string | null;
   action: string;
-  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key';
+  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric';
   targetKey: string;
   before: unknown;
   after: unknown;

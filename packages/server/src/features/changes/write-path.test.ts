@@ -230,7 +230,41 @@ const cases: WriteCase[] = [
     },
     expected: noBumps,
   },
+  {
+    route: 'POST /api/v1/projects/:project/metrics',
+    request: async () => ({
+      method: 'POST',
+      url: `${p}/metrics`,
+      body: { key: fresh('metric'), event: 'buy', kind: 'conversion', direction: 'increase' },
+    }),
+    expected: noBumps,
+  },
+  {
+    route: 'PATCH /api/v1/projects/:project/metrics/:metric',
+    request: async () => ({ method: 'PATCH', url: `${p}/metrics/${await newMetric()}`, body: { name: 'Renamed' } }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/metrics/:metric/archive',
+    request: async () => ({ method: 'POST', url: `${p}/metrics/${await newMetric()}/archive` }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/metrics/:metric/unarchive',
+    request: async () => {
+      const key = await newMetric();
+      await ok('POST', `${p}/metrics/${key}/archive`);
+      return { method: 'POST', url: `${p}/metrics/${key}/unarchive` };
+    },
+    expected: noBumps,
+  },
 ];
+
+async function newMetric(): Promise<string> {
+  const key = fresh('metric');
+  await ok('POST', `${p}/metrics`, { key, event: 'buy', kind: 'mean', direction: 'decrease' });
+  return key;
+}
 
 /** The management API's write routes, read from Fastify's route tree. */
 function writeRoutes(): string[] {

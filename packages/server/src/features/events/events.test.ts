@@ -11,13 +11,16 @@ let environmentId: string;
 
 const ok = (method: string, path: string, body?: unknown) => s.ok(method, path, body);
 
+/** Within the retention period: older events may be deleted by the retention pass at any time. */
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+
 const batch = (overrides: Record<string, unknown> = {}) => ({
-  window: { start: 1_700_000_000_000, end: 1_700_000_010_000 },
+  window: { start: T0, end: T0 + 10_000 },
   evaluations: [
     { flag: 'banner', variant: 'on', reason: 'TARGETING_MATCH', count: 3 },
     { flag: 'banner', variant: null, reason: 'ERROR', count: 1 },
   ],
-  events: [{ event: 'checkout', key: 'ann', value: 12.5, timestamp: 1_700_000_005_000 }],
+  events: [{ event: 'checkout', key: 'ann', value: 12.5, timestamp: T0 + 5000 }],
   dropped: { evaluations: 0, events: 2 },
   ...overrides,
 });
@@ -52,14 +55,14 @@ describe('POST /sdk/v1/events', () => {
     expect((await post(batch(), serverKey)).statusCode).toBe(202);
     const again = await post(batch({ events: [] }), clientKey, `/sdk/v1/events?key=${clientKey}`);
     expect(again.statusCode).toBe(202);
-    expect(again.json()).toEqual({ accepted: { evaluations: 2, events: 0 } });
+    expect(again.json()).toEqual({ accepted: { evaluations: 2, events: 0, exposures: 0 } });
     expect(again.headers['access-control-allow-origin']).toBe('*');
     expect(await evaluationTotals(s.testDb.database.db, environmentId)).toEqual([
       { flag: 'banner', variant: 'on', reason: 'TARGETING_MATCH', count: 6 },
       { flag: 'banner', variant: null, reason: 'ERROR', count: 2 },
     ]);
     expect(await trackEventsOf(s.testDb.database.db, environmentId)).toEqual([
-      { event: 'checkout', contextKey: 'ann', value: 12.5, occurredAt: new Date(1_700_000_005_000) },
+      { event: 'checkout', contextKey: 'ann', value: 12.5, occurredAt: new Date(T0 + 5000) },
     ]);
     expect(await batchesOf(s.testDb.database.db, environmentId)).toEqual([
       { droppedEvaluations: 0, droppedEvents: 2 },
@@ -78,7 +81,7 @@ describe('POST /sdk/v1/events', () => {
     const before = (await batchesOf(s.testDb.database.db, environmentId)).length;
     const res = await asText(JSON.stringify(batch({ events: [] })));
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ accepted: { evaluations: 2, events: 0 } });
+    expect(res.json()).toEqual({ accepted: { evaluations: 2, events: 0, exposures: 0 } });
     const bad = await asText('{"window":');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toMatchObject({

@@ -2,13 +2,28 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../../db/database.js';
 import { parseJsonBody } from '../../http/json-body.js';
 import { type SdkKeyCache, sdkPrincipal } from '../delivery/sdk-keys.js';
+import type { IngestGate } from './ingest-gate.js';
+import type { EventPartitions } from './partitions.js';
 import { EVENTS_BODY_LIMIT, EventBatchBody } from './schemas.js';
 import { insertBatch } from './store.js';
 
 export interface EventRouteOptions {
   db: Db;
   keys: SdkKeyCache;
+  partitions: EventPartitions;
+  gate: IngestGate;
 }
+
+/** Seconds a refused client is asked to wait: a batch or two's time to store. */
+const RETRY_AFTER_S = 1;
+
+const busy = {
+  error: {
+    code: 'TOO_MANY_REQUESTS',
+    message: 'event ingestion is behind; send the batch again after Retry-After seconds',
+    details: {},
+  },
+};
 
 /** Browsers post events from any origin with a public client key, as they read the stream. */
 const CORS = {
@@ -19,11 +34,11 @@ const CORS = {
 };
 
 /**
- * `POST /sdk/v1/events`: evaluation counts and track events from SDKs, authenticated like the
+ * `POST /sdk/v1/events`: evaluation counts, track events and exposures from SDKs, authenticated like the
  * other SDK routes (a server or client key; a client key may come in `?key=`, which is also
  * what `navigator.sendBeacon` can send).
  */
-export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app, { db, keys }) => {
+export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app, { db, keys, partitions, gate }) => {
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(CORS);
   });
@@ -38,21 +53,36 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
     {
       bodyLimit: EVENTS_BODY_LIMIT,
       // Authentication before the body is read: an unknown key must not cost a parse of 4 MiB.
-      onRequest: async (request) => {
+      onRequest: async (request, reply) => {
         const { environmentId, keyId } = await sdkPrincipal(request, keys);
         request.sdkSource = { environmentId, keyId };
+        // Refused before the body is read, when the refusal is already certain.
+        if (gate.full) return reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send(busy);
       },
       schema: { hide: true, body: EventBatchBody },
     },
     async (request, reply) => {
       const source = request.sdkSource as { environmentId: string; keyId: string };
-      await insertBatch(db, source, request.body);
-      return reply
-        .code(202)
-        .send({ accepted: { evaluations: request.body.evaluations.length, events: request.body.events.length } });
+      const batch = request.body;
+      const done = await gate.run(async () => {
+        await partitions.ensureFor(timestampsOf(batch));
+        return insertBatch(db, source, batch);
+      });
+      if (done === undefined) return reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send(busy);
+      const accepted = {
+        evaluations: batch.evaluations.length,
+        events: batch.events.length,
+        exposures: batch.exposures.length,
+      };
+      return reply.code(202).send(done.value.stored ? { accepted } : { accepted, duplicate: true });
     },
   );
 };
+
+function* timestampsOf(batch: EventBatchBody): Iterable<number> {
+  for (const e of batch.events) yield e.timestamp;
+  for (const e of batch.exposures) yield e.timestamp;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {

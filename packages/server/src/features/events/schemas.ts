@@ -3,7 +3,10 @@ import { z } from 'zod';
 /** Milliseconds since the epoch, within what a Postgres timestamp and a JavaScript Date both hold. */
 const EpochMs = z.number().int().min(0).max(8.64e15);
 
-/** The most counters and events one batch may carry (the SDKs' own bounds are at most this). */
+/**
+ * The most evaluation counters, track events and exposures one batch may carry, each (the
+ * SDKs' own bounds are at most this). A batch past any bound is refused whole.
+ */
 export const MAX_BATCH_ITEMS = 10_000;
 
 /** Each SDK counter or event is small; this bounds a batch at its largest plausible size. */
@@ -11,6 +14,11 @@ export const EVENTS_BODY_LIMIT = 4 * 1024 * 1024;
 
 export const EventBatchBody = z
   .object({
+    /**
+     * The SDK's id of this batch: a batch sent again with the same id (a retry after a lost
+     * answer) is acknowledged and not stored twice. Ids are remembered as long as events are.
+     */
+    id: z.string().min(1).max(128).optional(),
     window: z
       .object({ start: EpochMs, end: EpochMs })
       .strict()
@@ -37,6 +45,21 @@ export const EventBatchBody = z
             /** The context's key. */
             key: z.string().max(256).optional(),
             value: z.number().finite().optional(),
+            timestamp: EpochMs,
+          })
+          .strict(),
+      )
+      .max(MAX_BATCH_ITEMS)
+      .default([]),
+    /** The first time each unit was served a variant of a measured flag (DESIGN §9). */
+    exposures: z
+      .array(
+        z
+          .object({
+            flag: z.string().min(1).max(128),
+            variant: z.string().min(1).max(64),
+            /** The context's key: the unit of analysis. */
+            key: z.string().min(1).max(256),
             timestamp: EpochMs,
           })
           .strict(),

@@ -1,17 +1,27 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/database.js';
-import { evaluationCounts, eventBatches, trackEvents } from '../../db/schema.js';
+import { evaluationCounts, eventBatches, exposures, trackEvents } from '../../db/schema.js';
+import { queryRows } from './query-rows.js';
 import type { EventBatchBody } from './schemas.js';
 
 /** Values of a clamped integer column: a client's drop counter must not overflow `integer`. */
 const int32 = (n: number) => Math.min(n, 2_147_483_647);
 
-/** Stores one SDK batch, its counts and events in one transaction; returns the batch id. */
+/** An array bound as one parameter (drizzle would otherwise spread it into a list). */
+const array = (values: unknown[]) => sql.param(values);
+
+/**
+ * Stores one SDK batch, its counts, track events and exposures in one transaction, each kind
+ * with a single insert over `unnest`ed arrays (a multi-row VALUES would run out of the 65,535
+ * parameters Postgres allows long before a batch's bound). A batch whose `id` this
+ * environment has already stored stores nothing: `stored` is false. Every read and write of
+ * the event tables lives in this module, the seam where they would move to a column store.
+ */
 export async function insertBatch(
   db: Db,
   source: { environmentId: string; keyId: string },
   batch: EventBatchBody,
-): Promise<number> {
+): Promise<{ stored: boolean }> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(eventBatches)
@@ -22,33 +32,139 @@ export async function insertBatch(
         windowEnd: new Date(batch.window.end),
         droppedEvaluations: int32(batch.dropped.evaluations),
         droppedEvents: int32(batch.dropped.events),
+        clientBatchId: batch.id ?? null,
       })
+      .onConflictDoNothing({ target: [eventBatches.environmentId, eventBatches.clientBatchId] })
       .returning({ id: eventBatches.id });
-    const batchId = (row as { id: number }).id;
-    if (batch.evaluations.length > 0) {
-      await tx.insert(evaluationCounts).values(
-        batch.evaluations.map((e) => ({
-          batchId,
-          flag: e.flag,
-          variant: e.variant,
-          reason: e.reason,
-          count: e.count,
-        })),
-      );
+    if (row === undefined) return { stored: false };
+    const batchId = row.id;
+    const env = source.environmentId;
+    const { evaluations, events, exposures } = batch;
+    if (evaluations.length > 0) {
+      await tx.execute(sql`
+        insert into evaluation_counts (batch_id, flag, variant, reason, count)
+        select ${batchId}, u.flag, u.variant, u.reason, u.count
+        from unnest(${array(evaluations.map((e) => e.flag))}::text[], ${array(evaluations.map((e) => e.variant))}::text[],
+                    ${array(evaluations.map((e) => e.reason))}::text[], ${array(evaluations.map((e) => e.count))}::int8[])
+             as u(flag, variant, reason, count)`);
     }
-    if (batch.events.length > 0) {
-      await tx.insert(trackEvents).values(
-        batch.events.map((e) => ({
-          batchId,
-          event: e.event,
-          contextKey: e.key ?? null,
-          value: e.value ?? null,
-          occurredAt: new Date(e.timestamp),
-        })),
-      );
+    if (events.length > 0) {
+      await tx.execute(sql`
+        insert into track_events (environment_id, batch_id, event, context_key, value, occurred_at)
+        select ${env}::uuid, ${batchId}, u.event, u.key, u.value, to_timestamp(u.at / 1000.0)
+        from unnest(${array(events.map((e) => e.event))}::text[], ${array(events.map((e) => e.key ?? null))}::text[],
+                    ${array(events.map((e) => e.value ?? null))}::float8[], ${array(events.map((e) => e.timestamp))}::float8[])
+             as u(event, key, value, at)`);
     }
-    return batchId;
+    if (exposures.length > 0) {
+      const [flags, variants, keys, times] = [
+        array(exposures.map((e) => e.flag)),
+        array(exposures.map((e) => e.variant)),
+        array(exposures.map((e) => e.key)),
+        array(exposures.map((e) => e.timestamp)),
+      ];
+      await tx.execute(sql`
+        insert into exposures (environment_id, flag, variant, context_key, occurred_at)
+        select ${env}::uuid, u.flag, u.variant, u.key, to_timestamp(u.at / 1000.0)
+        from unnest(${flags}::text[], ${variants}::text[], ${keys}::text[], ${times}::float8[]) as u(flag, variant, key, at)`);
+      // The batch's units folded into their running assignment. Rows are taken in key order so
+      // that concurrent batches lock shared units in the same order (no deadlock), and a unit
+      // whose assignment does not change is not written again.
+      await tx.execute(sql`
+        insert into exposure_units as eu (environment_id, flag, context_key, variant, first_at, mixed)
+        select ${env}::uuid, u.flag, u.key, (array_agg(u.variant order by u.at))[1], to_timestamp(min(u.at) / 1000.0),
+               min(u.variant) <> max(u.variant)
+        from unnest(${flags}::text[], ${variants}::text[], ${keys}::text[], ${times}::float8[]) as u(flag, variant, key, at)
+        group by u.flag, u.key
+        order by u.flag, u.key
+        on conflict (environment_id, flag, context_key) do update set
+          variant = case when excluded.first_at < eu.first_at then excluded.variant else eu.variant end,
+          first_at = least(eu.first_at, excluded.first_at),
+          mixed = eu.mixed or excluded.mixed or eu.variant <> excluded.variant
+        where excluded.mixed or eu.variant <> excluded.variant or excluded.first_at < eu.first_at`);
+    }
+    return { stored: true };
   });
+}
+
+/** Per variant of a flag, over its units exposed to that variant only (see {@link metricTotals}). */
+export interface VariantTotalsRow {
+  variant: string;
+  units: number;
+  /** Units that sent the event at least once at or after their first exposure. */
+  conversions: number;
+  /** Σ and Σ² over units of the sum of the event's values at or after the unit's first exposure. */
+  sum: number;
+  sumOfSquares: number;
+}
+
+export interface MetricTotals {
+  variants: VariantTotalsRow[];
+  /** Units exposed to more than one variant of the flag: left out of every variant. */
+  excludedUnits: number;
+}
+
+/**
+ * The sums a metric's results are computed from, aggregated in the database: one row per
+ * variant comes back, never one per unit. A unit is a context key exposed to the flag; its
+ * assignment is the variant it was first exposed to, and a unit exposed to several variants
+ * is counted in `excludedUnits` instead. Its track events count from its first exposure on.
+ * Units are counted in `exposure_unit_counts` and assigned in `exposure_units`, both kept at
+ * ingestion; only the units that sent the event are looked up, with their events, so the
+ * query costs in proportion to the metric's events, not to the units exposed.
+ */
+export async function metricTotals(
+  db: Db,
+  q: { environmentId: string; flag: string; event: string },
+): Promise<MetricTotals> {
+  const rows = await queryRows<{
+    variant: string;
+    units: string;
+    excluded: string;
+    conversions: string;
+    sum: number;
+    sum_of_squares: number;
+  }>(
+    db,
+    sql`
+      with counts as (
+        select variant, units, excluded
+        from exposure_unit_counts
+        where environment_id = ${q.environmentId} and flag = ${q.flag}
+      ),
+      per_unit as (
+        select u.variant, coalesce(sum(t.value), 0) as total
+        from track_events t
+        join exposure_units u
+          on u.environment_id = ${q.environmentId} and u.flag = ${q.flag} and u.context_key = t.context_key
+        where t.environment_id = ${q.environmentId} and t.event = ${q.event}
+          and not u.mixed and t.occurred_at >= u.first_at
+        group by u.context_key, u.variant
+      ),
+      sums as (
+        select variant, count(*) as conversions, sum(total) as sum, sum(total * total) as sum_of_squares
+        from per_unit
+        group by variant
+      )
+      select c.variant, c.units, c.excluded, coalesce(s.conversions, 0) as conversions,
+             coalesce(s.sum, 0)::float8 as sum, coalesce(s.sum_of_squares, 0)::float8 as sum_of_squares
+      from counts c left join sums s on s.variant = c.variant
+      order by c.variant`,
+  );
+  let excludedUnits = 0;
+  const variants: VariantTotalsRow[] = [];
+  for (const r of rows) {
+    excludedUnits += Number(r.excluded);
+    if (Number(r.units) === 0) continue;
+    variants.push({
+      variant: r.variant,
+      units: Number(r.units),
+      conversions: Number(r.conversions),
+      sum: Number(r.sum),
+      sumOfSquares: Number(r.sum_of_squares),
+    });
+  }
+  return { variants, excludedUnits };
 }
 
 export interface EvaluationTotal {
@@ -95,9 +211,28 @@ export async function trackEventsOf(db: Db, environmentId: string): Promise<Stor
       occurredAt: trackEvents.occurredAt,
     })
     .from(trackEvents)
-    .innerJoin(eventBatches, eq(eventBatches.id, trackEvents.batchId))
-    .where(eq(eventBatches.environmentId, environmentId))
-    .orderBy(trackEvents.id);
+    .where(eq(trackEvents.environmentId, environmentId))
+    .orderBy(trackEvents.batchId, trackEvents.occurredAt);
+}
+
+export interface StoredExposure {
+  flag: string;
+  variant: string;
+  contextKey: string;
+  occurredAt: Date;
+}
+
+export async function exposuresOf(db: Db, environmentId: string): Promise<StoredExposure[]> {
+  return db
+    .select({
+      flag: exposures.flag,
+      variant: exposures.variant,
+      contextKey: exposures.contextKey,
+      occurredAt: exposures.occurredAt,
+    })
+    .from(exposures)
+    .where(eq(exposures.environmentId, environmentId))
+    .orderBy(exposures.occurredAt, exposures.flag, exposures.contextKey);
 }
 
 export interface BatchSummary {

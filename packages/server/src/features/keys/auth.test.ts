@@ -201,6 +201,36 @@ const ROUTES: RouteCase[] = [
     ok: 200,
   },
   { route: 'GET /api/v1/audit', request: () => ({ url: '/api/v1/audit?project=matrix' }), ok: 200 },
+  {
+    route: 'POST /api/v1/projects/:project/metrics',
+    request: () => ({
+      url: `${p}/metrics`,
+      body: { key: 'm1', event: 'buy', kind: 'conversion', direction: 'increase' },
+    }),
+    ok: 201,
+  },
+  { route: 'GET /api/v1/projects/:project/metrics', request: () => ({ url: `${p}/metrics` }), ok: 200 },
+  { route: 'GET /api/v1/projects/:project/metrics/:metric', request: () => ({ url: `${p}/metrics/m1` }), ok: 200 },
+  {
+    route: 'PATCH /api/v1/projects/:project/metrics/:metric',
+    request: () => ({ url: `${p}/metrics/m1`, body: { name: 'Buys' } }),
+    ok: 200,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/metrics/:metric/archive',
+    request: () => ({ url: `${p}/metrics/m1/archive` }),
+    ok: 200,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/metrics/:metric/unarchive',
+    request: () => ({ url: `${p}/metrics/m1/unarchive` }),
+    ok: 200,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/results',
+    request: () => ({ url: `${config}/results?metric=m1` }),
+    ok: 200,
+  },
 ];
 
 interface Caller {
