@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,11 @@ export async function writeEmbeddedTemplate(path: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(`${path}.partial`, tarball);
     await rename(`${path}.partial`, path);
+    // Templates of earlier PGlite versions or migrations are never read again.
+    for (const file of await readdir(dirname(path))) {
+      if (file.startsWith('embedded-pglite-') && join(dirname(path), file) !== path)
+        await rm(join(dirname(path), file), { force: true });
+    }
   } finally {
     await database.close();
   }
