@@ -42,6 +42,10 @@ describe('FlagStore', () => {
       42,
     ];
     for (const m of malformed) expect(store.patch(m).outcome).toBe('malformed');
+    expect(store.patch({ kind: 'gadget', key: 'a', version: 7, value: null })).toEqual({
+      outcome: 'malformed',
+      reason: 'the patch kind is neither flag nor segment',
+    });
     expect(store.put('{"schemaVersion": 1, "flags": [', 'server').outcome).toBe('malformed');
     expect(
       store.put({ schemaVersion: 2, environment: 'x', version: 9, flags: [], segments: [] }, 'server').outcome,

@@ -1,5 +1,6 @@
 import { affectedFlags, changedFlags } from '../changes.js';
 import { type CompileOptions, compile, type Evaluator } from '../evaluator.js';
+import { type PatchPart, patchProblem } from '../patch.js';
 import type { Patch, Ruleset } from '../types.js';
 import { isOlderPut } from './version-rule.js';
 
@@ -63,7 +64,7 @@ export class FlagStore {
       return { outcome: 'malformed', reason: `the patch is not JSON: ${(err as Error).message}` };
     }
     const problem = patchProblem(patch);
-    if (problem !== undefined) return { outcome: 'malformed', reason: problem };
+    if (problem !== undefined) return { outcome: 'malformed', reason: PATCH_PROBLEMS[problem] };
     const p = patch as Patch;
     const evaluator = this.evaluator;
     if (evaluator === undefined) return { outcome: 'ignored', reason: 'no ruleset to patch yet' };
@@ -82,14 +83,11 @@ export class FlagStore {
   }
 }
 
-function patchProblem(patch: unknown): string | undefined {
-  if (typeof patch !== 'object' || patch === null) return 'the patch is not an object';
-  const p = patch as Record<string, unknown>;
-  if (p.kind !== 'flag' && p.kind !== 'segment') return `unknown patch kind ${JSON.stringify(p.kind)}`;
-  if (typeof p.key !== 'string' || p.key === '') return 'the patch has no key';
-  if (!Number.isSafeInteger(p.version) || (p.version as number) < 0) return 'the patch version is not a whole number';
-  if (p.value !== null && (typeof p.value !== 'object' || (p.value as { key?: unknown }).key !== p.key)) {
-    return `the patch value is not the ${p.kind} ${p.key}`;
-  }
-  return undefined;
-}
+/** What a log line says about each part {@link patchProblem} finds wrong. */
+const PATCH_PROBLEMS: Record<PatchPart, string> = {
+  patch: 'the patch is not an object',
+  kind: 'the patch kind is neither flag nor segment',
+  key: 'the patch has no key',
+  version: 'the patch version is not a whole number',
+  value: 'the patch value is not the flag or segment its key names',
+};
