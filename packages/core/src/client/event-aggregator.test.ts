@@ -1,29 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../evaluator.js';
-import type { Ruleset } from '../types.js';
+import { ruleset } from './banner-ruleset.fixture.js';
 import { type EventBatch, eventAggregator, mergeBatches } from './event-aggregator.js';
-
-const ruleset: Ruleset = {
-  schemaVersion: 1,
-  environment: 'web/prod',
-  version: 3,
-  segments: [],
-  flags: [
-    {
-      key: 'banner',
-      type: 'boolean',
-      variants: [
-        { key: 'on', value: true },
-        { key: 'off', value: false },
-      ],
-      enabled: true,
-      targets: [{ variant: 'on', values: ['ann'] }],
-      rules: [{ id: 'nl', clauses: [{ attribute: 'country', op: 'in', values: ['NL'] }], serve: { variant: 'on' } }],
-      defaultServe: { variant: 'off' },
-      version: 3,
-    },
-  ],
-};
 
 const sorted = <T extends { flag: string; variant: string | null; reason: string }>(xs: T[]) =>
   [...xs].sort((a, b) => `${a.flag}${a.variant}${a.reason}`.localeCompare(`${b.flag}${b.variant}${b.reason}`));

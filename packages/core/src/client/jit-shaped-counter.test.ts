@@ -1,30 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../evaluator.js';
-import type { Ruleset } from '../types.js';
+import { ruleset } from './banner-ruleset.fixture.js';
 import { type EventBatch, eventAggregator, mergeBatches } from './event-aggregator.js';
 import { JitShapedCounter } from './jit-shaped-counter.js';
-
-const ruleset: Ruleset = {
-  schemaVersion: 1,
-  environment: 'web/prod',
-  version: 3,
-  segments: [],
-  flags: [
-    {
-      key: 'banner',
-      type: 'boolean',
-      variants: [
-        { key: 'on', value: true },
-        { key: 'off', value: false },
-      ],
-      enabled: true,
-      targets: [{ variant: 'on', values: ['ann'] }],
-      rules: [{ id: 'nl', clauses: [{ attribute: 'country', op: 'in', values: ['NL'] }], serve: { variant: 'on' } }],
-      defaultServe: { variant: 'off' },
-      version: 3,
-    },
-  ],
-};
 
 describe('the JIT-shaped counter in front of the aggregator', () => {
   it('adds up runs of one result across other results, served defaults and drains', () => {
