@@ -101,6 +101,8 @@ export interface Flag {
   defaultServe: Serve;
   /** Bucketing salt; defaults to the flag key. */
   salt?: string;
+  /** SDKs record an exposure the first time a context is served a variant of a measured flag (DESIGN §9). */
+  measured?: boolean;
   version: number;
 }
 

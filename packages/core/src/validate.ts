@@ -29,6 +29,8 @@ export function validateFlag(input: unknown): void {
   };
   if (typeof (raw.salt ?? key) !== 'string') throw new ConfigError('must be a string', 'salt');
   if (raw.offVariant !== undefined) variant(raw.offVariant, 'offVariant');
+  if (raw.measured !== undefined && typeof raw.measured !== 'boolean')
+    throw new ConfigError('must be a boolean', 'measured');
   optionalList(raw.prerequisites, 'prerequisites')?.forEach((p, i) => {
     const path = `prerequisites[${i}]`;
     const { flag, variants: names } = (p ?? {}) as Fields;

@@ -94,6 +94,8 @@ export const flagConfigs = pgTable(
     rules: jsonb('rules').$type<Rule[]>().notNull().default([]),
     defaultServe: jsonb('default_serve').$type<Serve>().notNull(),
     salt: text('salt'),
+    /** Whether SDKs record exposures of this flag (DESIGN §9): set for an experiment or by a running release plan. */
+    measured: boolean('measured').notNull().default(false),
     version: bigint('version', { mode: 'number' }).notNull(),
     updatedAt: updatedAt(),
   },

@@ -259,3 +259,39 @@ describe('more configuration writes', () => {
     }
   });
 });
+
+describe('the measured mark', () => {
+  const staging = `${base}/flags/checkout/environments/staging`;
+  const rulesetFlag = async () => {
+    const { token } = await s.ok('POST', '/api/v1/keys', {
+      name: 'measured reader',
+      type: 'server',
+      project: 'shop',
+      environment: 'staging',
+    });
+    const res = await s.call('GET', '/sdk/v1/ruleset', undefined, { token });
+    expect(res.statusCode).toBe(200);
+    return res.json().flags.find((f: { key: string }) => f.key === 'checkout');
+  };
+
+  it('is off until set, and then reaches the ruleset so SDKs record exposures', async () => {
+    expect((await s.call('GET', staging)).json().measured).toBe(false);
+    expect((await rulesetFlag()).measured).toBeUndefined();
+    const res = await s.call('PATCH', staging, { measured: true });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().measured).toBe(true);
+    expect((await rulesetFlag()).measured).toBe(true);
+  });
+
+  it('survives a patch that leaves it out, and a PUT that leaves it out clears it', async () => {
+    await s.ok('PATCH', staging, { measured: true });
+    expect((await s.ok('PATCH', staging, { enabled: true })).measured).toBe(true);
+    expect((await s.ok('PUT', staging, { enabled: true, defaultServe: { variant: 'on' } })).measured).toBe(false);
+  });
+
+  it('refuses a mark that is not a boolean, naming the field', async () => {
+    const res = await s.call('PATCH', staging, { measured: 'yes' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details.field).toBe('measured');
+  });
+});

@@ -12,5 +12,6 @@ export function initialConfig(flag: Pick<FlagRow, 'type' | 'variants'>): ConfigF
     rules: [],
     defaultServe: { variant: isBoolean ? 'on' : first },
     salt: null,
+    measured: false,
   };
 }

@@ -104,6 +104,7 @@ const ConfigFields = {
   rules: z.array(RuleSchema).max(500),
   defaultServe: ServeSchema,
   salt: z.string().min(1).max(256).nullable(),
+  measured: z.boolean(),
 };
 
 /** Full replacement: what is left out takes its empty value. */
@@ -116,6 +117,7 @@ export const ReplaceConfigBody = z
     rules: ConfigFields.rules.default([]),
     defaultServe: ConfigFields.defaultServe,
     salt: ConfigFields.salt.default(null),
+    measured: ConfigFields.measured.default(false),
     reason: Reason.optional(),
   })
   .strict();
@@ -131,6 +133,7 @@ export const PatchConfigBody = z
     rules: ConfigFields.rules.optional(),
     defaultServe: ConfigFields.defaultServe.optional(),
     salt: ConfigFields.salt.optional(),
+    measured: ConfigFields.measured.optional(),
     reason: Reason.optional(),
   })
   .strict();

@@ -55,6 +55,7 @@ export function configView(flag: store.FlagRow, env: Environment, c: store.Confi
     rules: c.rules,
     defaultServe: c.defaultServe,
     salt: c.salt,
+    measured: c.measured,
     version: c.version,
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -231,6 +232,7 @@ export async function replaceConfig(w: Writer, actor: Actor, t: ConfigTarget, bo
     rules: withRuleIds(body.rules),
     defaultServe: toServe(body.defaultServe),
     salt: body.salt,
+    measured: body.measured,
   }));
 }
 
@@ -243,6 +245,7 @@ export async function patchConfig(w: Writer, actor: Actor, t: ConfigTarget, body
     rules: body.rules === undefined ? current.rules : withRuleIds(body.rules),
     defaultServe: body.defaultServe === undefined ? current.defaultServe : toServe(body.defaultServe),
     salt: body.salt === undefined ? current.salt : body.salt,
+    measured: body.measured ?? current.measured,
   }));
 }
 

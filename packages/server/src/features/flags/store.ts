@@ -30,6 +30,7 @@ export interface ConfigRow {
   rules: Rule[];
   defaultServe: Serve;
   salt: string | null;
+  measured: boolean;
   version: number;
   updatedAt: Date;
 }

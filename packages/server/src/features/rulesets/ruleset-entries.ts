@@ -29,6 +29,7 @@ export interface FlagConfiguration {
   rules: Rule[];
   defaultServe: Serve;
   salt: string | null;
+  measured: boolean;
   version: number;
 }
 
@@ -57,6 +58,7 @@ export function toRulesetFlag(flag: FlagDefinition, config: FlagConfiguration): 
   if (config.targets.length > 0) out.targets = config.targets;
   if (config.rules.length > 0) out.rules = config.rules;
   if (config.salt !== null) out.salt = config.salt;
+  if (config.measured) out.measured = true;
   return out;
 }
 
