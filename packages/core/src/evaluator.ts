@@ -44,6 +44,8 @@ export class Evaluator {
   private readonly definitions: { flags: Map<string, Flag>; segments: Map<string, Segment> } | undefined;
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
   private readonly tombstones = new Map<string, number>();
+  /** The flags marked `measured`, whose exposures an SDK records. */
+  private readonly measured = new Set<string>();
 
   constructor(ruleset: Ruleset, options: EvaluatorOptions) {
     assertRuleset(ruleset);
@@ -109,6 +111,14 @@ export class Evaluator {
   }
 
   /**
+   * Whether an SDK records exposures of a flag (DESIGN §9). Costs one comparison while no flag
+   * is measured, which is most of the time: SDK getters ask it after every evaluation.
+   */
+  isMeasured(key: string): boolean {
+    return this.measured.size !== 0 && this.measured.has(key);
+  }
+
+  /**
    * Flags and segments as they stand, in the ruleset's JSON form (for a cache or a bootstrap).
    * Only for an evaluator compiled with `keepDefinitions`.
    */
@@ -132,6 +142,10 @@ export class Evaluator {
     const kept = (flag ? this.definitions?.flags : this.definitions?.segments) as
       | Map<string, Flag | Segment>
       | undefined;
+    if (flag) {
+      if ((value as Flag | null)?.measured === true) this.measured.add(key);
+      else this.measured.delete(key);
+    }
     if (value === null) {
       kept?.delete(key);
       compiled.delete(key);

@@ -18,8 +18,8 @@ export {
   type EventAggregator,
   type EventBatch,
   type EventLimits,
+  type Exposure,
   eventAggregator,
-  mergeBatches,
   type TrackEvent,
 } from './client/event-aggregator.js';
 export { type AllFlagsOptions, type ChangeEvent, type ClientEvents, FlagClient } from './client/flag-client.js';

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../evaluator.js';
 import { ruleset } from './banner-ruleset.fixture.js';
-import { type EventBatch, eventAggregator, mergeBatches } from './event-aggregator.js';
+import { type EventBatch, eventAggregator } from './event-aggregator.js';
+
+const limits = (maxCounters: number, maxEvents: number, maxExposures = 10, exposureMemory = 10) => ({
+  maxCounters,
+  maxEvents,
+  maxExposures,
+  exposureMemory,
+});
 
 const sorted = <T extends { flag: string; variant: string | null; reason: string }>(xs: T[]) =>
   [...xs].sort((a, b) => `${a.flag}${a.variant}${a.reason}`.localeCompare(`${b.flag}${b.variant}${b.reason}`));
@@ -10,7 +17,7 @@ describe('the event aggregator', () => {
   it('counts evaluations per flag, variant and reason, the served default included', () => {
     const evaluator = compile(ruleset);
     let time = 100;
-    const agg = eventAggregator({ maxCounters: 100, maxEvents: 10 }, () => time);
+    const agg = eventAggregator(limits(100, 10), () => time);
     const contexts = [{ key: 'ann' }, { key: 'bob', country: 'NL' }, { key: 'cy' }, { key: 'di' }, { key: 'ann' }];
     for (const c of contexts) agg.count('banner', evaluator.evaluate('banner', c, false));
     for (let i = 0; i < 3; i++) agg.count('missing', evaluator.evaluate('missing', {}, false));
@@ -33,7 +40,7 @@ describe('the event aggregator', () => {
   });
 
   it('tells a served default apart from a variant named "null"', () => {
-    const agg = eventAggregator({ maxCounters: 10, maxEvents: 10 }, () => 0);
+    const agg = eventAggregator(limits(10, 10), () => 0);
     agg.count('f', { reason: 'DEFAULT' });
     agg.count('f', { variant: 'null', reason: 'DEFAULT' });
     expect(agg.drain()?.evaluations.map((e) => e.variant)).toEqual([null, 'null']);
@@ -41,7 +48,7 @@ describe('the event aggregator', () => {
 
   it('drops and counts what exceeds its bounds instead of growing', () => {
     const evaluator = compile(ruleset);
-    const agg = eventAggregator({ maxCounters: 2, maxEvents: 3 }, () => 0);
+    const agg = eventAggregator(limits(2, 3), () => 0);
     for (const key of ['a', 'b', 'c', 'd']) agg.count(key, evaluator.evaluate(key, {}, false));
     agg.count('a', evaluator.evaluate('a', {}, false));
     for (let i = 0; i < 5; i++) agg.track(`e${i}`, undefined, undefined);
@@ -56,7 +63,7 @@ describe('the event aggregator', () => {
 
   it('drops, and counts, what the server would refuse the whole batch for', () => {
     let time = 7;
-    const agg = eventAggregator({ maxCounters: 10, maxEvents: 10 }, () => time++);
+    const agg = eventAggregator(limits(10, 10), () => time++);
     agg.count('x'.repeat(129), { reason: 'ERROR' });
     expect(agg.track('', 'u', 1)).toBe(false);
     expect(agg.track('e'.repeat(201), 'u', 1)).toBe(false);
@@ -73,36 +80,54 @@ describe('the event aggregator', () => {
     expect(batch.dropped).toEqual({ evaluations: 1, events: 4 });
   });
 
-  it('merges an unsent batch in front of the next within the bounds, adding up counts and keeping the newest events', () => {
-    const evaluator = compile(ruleset);
-    let time = 10;
-    const agg = eventAggregator({ maxCounters: 10, maxEvents: 2 }, () => time);
-    agg.count('banner', evaluator.evaluate('banner', { key: 'cy' }, false));
-    agg.track('old', undefined, undefined);
-    const batch = agg.drain() as EventBatch;
-    time = 20;
-    agg.count('banner', evaluator.evaluate('banner', { key: 'cy' }, false));
-    agg.track('new1', undefined, undefined);
-    agg.track('new2', undefined, undefined);
-    const again = mergeBatches(batch, agg.drain() as EventBatch, { maxCounters: 10, maxEvents: 2 });
-    expect(again.window.start).toBe(10);
-    expect(again.evaluations).toEqual([{ flag: 'banner', variant: 'off', reason: 'DEFAULT', count: 2 }]);
-    expect(again.events.map((e) => e.event)).toEqual(['new1', 'new2']);
-    expect(again.dropped).toEqual({ evaluations: 0, events: 1 });
+  it('records one exposure per context key, flag and variant, however often it is served, until it is forgotten', () => {
+    let time = 1;
+    const agg = eventAggregator(limits(10, 10, 10, 3), () => time++);
+    expect(agg.expose('banner', 'on', 'ann')).toBe(true);
+    expect(agg.expose('banner', 'on', 'ann')).toBe(true);
+    // Another variant of the same flag is another exposure: the server counts such a unit apart.
+    agg.expose('banner', 'off', 'ann');
+    agg.expose('banner', 'on', 'bob');
+    // Keys that name no unit are not recorded.
+    for (const key of [undefined, '', 7, null]) expect(agg.expose('banner', 'on', key)).toBe(true);
+    const first = agg.drain() as EventBatch;
+    expect(first.exposures).toEqual([
+      { flag: 'banner', variant: 'on', key: 'ann', timestamp: 2 },
+      { flag: 'banner', variant: 'off', key: 'ann', timestamp: 3 },
+      { flag: 'banner', variant: 'on', key: 'bob', timestamp: 4 },
+    ]);
+    // Remembered across batches; serving ann/on again makes it the most recently served, so the
+    // fourth triple pushes out ann/off, the least recently served.
+    agg.expose('banner', 'on', 'ann');
+    agg.expose('banner', 'on', 'cy');
+    agg.expose('banner', 'on', 'ann');
+    agg.expose('banner', 'on', 'bob');
+    agg.expose('banner', 'off', 'ann');
+    expect(agg.drain()?.exposures.map((e) => `${e.key}/${e.variant}`)).toEqual(['cy/on', 'ann/off']);
   });
-});
 
-describe('merging an unsent batch', () => {
-  it('drops, and counts, the evaluations past the counter bound', () => {
-    const batch = (flag: string, count: number, start: number): EventBatch => ({
-      window: { start, end: start + 1 },
-      evaluations: [{ flag, variant: 'on', reason: 'STATIC', count }],
-      events: [],
-      dropped: { evaluations: 1, events: 2 },
-    });
-    const merged = mergeBatches(batch('a', 5, 1), batch('b', 3, 9), { maxCounters: 1, maxEvents: 1 });
-    expect(merged.window).toEqual({ start: 1, end: 10 });
-    expect(merged.evaluations).toEqual([{ flag: 'a', variant: 'on', reason: 'STATIC', count: 5 }]);
-    expect(merged.dropped).toEqual({ evaluations: 5, events: 4 });
+  it('drops exposures past the queue bound or that the server would refuse, and records them when served again', () => {
+    const agg = eventAggregator(limits(10, 10, 2, 100), () => 0);
+    expect(agg.expose('f', 'on', 'k'.repeat(257))).toBe(false);
+    expect(agg.expose('f'.repeat(129), 'on', 'u')).toBe(false);
+    expect(agg.expose('f', 'v'.repeat(65), 'u')).toBe(false);
+    expect(agg.expose('f', 'on', 'a')).toBe(true);
+    expect(agg.expose('f', 'on', 'b')).toBe(true);
+    expect(agg.expose('f', 'on', 'c')).toBe(false);
+    expect(agg.drain()?.exposures.map((e) => e.key)).toEqual(['a', 'b']);
+    expect(agg.expose('f', 'on', 'c')).toBe(true);
+    expect(agg.drain()?.exposures.map((e) => e.key)).toEqual(['c']);
+  });
+
+  it('names every batch with an id of its own, different in another client', () => {
+    const one = eventAggregator(limits(10, 10), () => 5);
+    const two = eventAggregator(limits(10, 10), () => 5);
+    const ids: string[] = [];
+    for (const agg of [one, two, one, two]) {
+      agg.track('e', undefined, undefined);
+      ids.push((agg.drain() as EventBatch).id);
+    }
+    expect(new Set(ids).size).toBe(4);
+    for (const id of ids) expect(id.length).toBeLessThanOrEqual(128);
   });
 });

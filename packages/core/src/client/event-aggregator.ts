@@ -16,11 +16,26 @@ export interface TrackEvent {
   timestamp: number;
 }
 
+/** The first time a unit (a context key) was served a variant of a measured flag (DESIGN §9). */
+export interface Exposure {
+  flag: string;
+  variant: string;
+  key: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
 /** The body of `POST /sdk/v1/events`. */
 export interface EventBatch {
+  /**
+   * Names this batch for the server, which stores a batch sent again under the same id (a retry
+   * after a lost answer) only once.
+   */
+  id: string;
   window: { start: number; end: number };
   evaluations: EvaluationCount[];
   events: TrackEvent[];
+  exposures: Exposure[];
   /** What was dropped at the memory bounds since the previous batch. */
   dropped: { evaluations: number; events: number };
 }
@@ -30,10 +45,17 @@ export interface EventLimits {
   maxCounters: number;
   /** Track events queued between two flushes. */
   maxEvents: number;
+  /** Exposures queued between two flushes. */
+  maxExposures: number;
+  /**
+   * (flag, variant, context key) triples remembered so that each exposure is sent once; past
+   * this many the least recently served is forgotten, and would be sent again if served again.
+   */
+  exposureMemory: number;
 }
 
 /**
- * Evaluation counts and track events, held in memory between two flushes, within fixed bounds:
+ * Evaluation counts, track events and exposures, held in memory between two flushes, within fixed bounds:
  * what does not fit is dropped and counted, never queued, so a caller is never blocked and
  * memory never grows past the limits. What the server would refuse, and with it the whole
  * batch, is dropped here instead. The Node client puts `JitShapedCounter` in front of it for its
@@ -56,7 +78,18 @@ export interface EventAggregator {
    * name is empty or too long, or the key too long, for the server.
    */
   track(event: string, key: unknown, value: unknown): boolean;
-  /** Takes everything held as one batch and starts a new window; `undefined` when there is nothing to send. */
+  /**
+   * Queues the exposure of the context key `key` to `variant` of the measured flag `flag`,
+   * unless it was queued before (within `exposureMemory`); a key that is not a non-empty string
+   * names no unit and is not recorded. `false` when the exposure was due but dropped: the queue
+   * was full, or the server would refuse it (a key over 256 characters, a flag key over 128, a
+   * variant key over 64). A dropped exposure is not remembered, so it is due again next time.
+   */
+  expose(flag: string, variant: string, key: unknown): boolean;
+  /**
+   * Takes everything held as one batch, with an id of its own, and starts a new window;
+   * `undefined` when there is nothing to send. Remembered exposures stay remembered.
+   */
   drain(): EventBatch | undefined;
 }
 
@@ -65,9 +98,16 @@ export interface EventAggregator {
 export function eventAggregator(limits: EventLimits, now: () => number): EventAggregator {
   let counters = new Map<string, EvaluationCount>();
   let events: TrackEvent[] = [];
+  let exposures: Exposure[] = [];
+  // A Map keeps insertion order: re-inserting a triple when it is served again makes the first
+  // entry the least recently served, the one to forget.
+  const exposed = new Map<string, true>();
   let droppedEvaluations = 0;
   let droppedEvents = 0;
   let start = now();
+  // Unique per client (the start time and a random part) and per batch (a sequence number).
+  const idPrefix = `${start.toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  let sequence = 0;
 
   return {
     count(flag, { variant = null, reason }, n = 1) {
@@ -99,46 +139,40 @@ export function eventAggregator(limits: EventLimits, now: () => number): EventAg
       });
       return true;
     },
+    expose(flag, variant, key) {
+      if (typeof key !== 'string' || key === '') return true;
+      // Flag and variant keys hold no NUL: the id names one triple whatever the context key holds.
+      const id = `${flag}\0${variant}\0${key}`;
+      if (exposed.delete(id)) {
+        exposed.set(id, true);
+        return true;
+      }
+      if (key.length > 256 || flag.length > 128 || variant.length > 64 || exposures.length >= limits.maxExposures) {
+        return false;
+      }
+      exposed.set(id, true);
+      if (exposed.size > limits.exposureMemory) exposed.delete(exposed.keys().next().value as string);
+      exposures.push({ flag, variant, key, timestamp: now() });
+      return true;
+    },
     drain() {
-      if (!(counters.size || events.length || droppedEvaluations || droppedEvents)) return undefined;
+      if (!(counters.size || events.length || exposures.length || droppedEvaluations || droppedEvents))
+        return undefined;
       const end = now();
       const batch: EventBatch = {
+        id: `${idPrefix}-${sequence++}`,
         window: { start, end },
         evaluations: [...counters.values()],
         events,
+        exposures,
         dropped: { evaluations: droppedEvaluations, events: droppedEvents },
       };
       counters = new Map();
       events = [];
+      exposures = [];
       droppedEvaluations = droppedEvents = 0;
       start = end;
       return batch;
-    },
-  };
-}
-
-/**
- * A batch that could not be sent, put in front of the next one as far as `limits` allow: counts
- * of the same (flag, variant, reason) add up, past `maxCounters` they are dropped and counted;
- * the newest `maxEvents` events are kept. The window spans both. Only the Node client retries a
- * batch (a page's batch goes with `keepalive` and is not retried), so this stays out of the
- * aggregator, and out of the browser's bundle.
- */
-export function mergeBatches(unsent: EventBatch, next: EventBatch, limits: EventLimits): EventBatch {
-  const merged = eventAggregator(limits, () => 0);
-  const all = [...unsent.evaluations, ...next.evaluations];
-  for (const c of all) merged.count(c.flag, c, c.count);
-  const evaluations = merged.drain()?.evaluations ?? [];
-  const sum = (counts: EvaluationCount[]) => counts.reduce((n, c) => n + c.count, 0);
-  const events = [...unsent.events, ...next.events];
-  const kept = events.slice(Math.max(0, events.length - limits.maxEvents));
-  return {
-    window: { start: unsent.window.start, end: next.window.end },
-    evaluations,
-    events: kept,
-    dropped: {
-      evaluations: unsent.dropped.evaluations + next.dropped.evaluations + sum(all) - sum(evaluations),
-      events: unsent.dropped.events + next.dropped.events + events.length - kept.length,
     },
   };
 }

@@ -333,25 +333,114 @@ describe('FlagClient getters', () => {
 });
 
 describe('FlagClient analytics', () => {
-  it('sends evaluation counts and track events on the interval and keeps them when the server fails', async () => {
+  it('sends evaluation counts and track events on the interval, and a batch the server failed again, unchanged, before the next', async () => {
     const t = setup({ sendEvents: true });
     t.stream.last.open();
     t.stream.last.send('put', ruleset(5, [flag('a', 5)]), '5');
     for (let i = 0; i < 4; i++) t.client.getBoolean('a', { key: `u${i}` }, false);
     t.client.track('checkout', { key: 'u1' }, 12.5);
-    t.http.answer({ status: 503 }, { status: 202 });
+    t.http.answer({ status: 503 }, { status: 202 }, { status: 202 });
     t.clock.advance(10_000);
     await settle();
     expect(t.errors.map((e) => e.code)).toEqual(['EVENTS_FAILED']);
     t.client.getBoolean('a', { key: 'u9' }, false);
     await t.client.close();
     const posts = t.http.requests.filter((r) => r.method === 'POST');
-    expect(posts).toHaveLength(2);
+    expect(posts).toHaveLength(3);
     expect(posts[1]?.url).toBe('http://flags.test/sdk/v1/events');
     expect(posts[1]?.headers.authorization).toBe('Bearer sy_server_test');
-    const body = JSON.parse(posts[1]?.body ?? '{}');
-    expect(body.evaluations).toEqual([{ flag: 'a', variant: 'on', reason: 'STATIC', count: 5 }]);
-    expect(body.events).toEqual([{ event: 'checkout', key: 'u1', value: 12.5, timestamp: expect.any(Number) }]);
+    expect(posts[1]?.body).toBe(posts[0]?.body);
+    const [first, second] = [JSON.parse(posts[1]?.body ?? '{}'), JSON.parse(posts[2]?.body ?? '{}')];
+    expect(first.evaluations).toEqual([{ flag: 'a', variant: 'on', reason: 'STATIC', count: 4 }]);
+    expect(first.events).toEqual([{ event: 'checkout', key: 'u1', value: 12.5, timestamp: expect.any(Number) }]);
+    expect(second.evaluations).toEqual([{ flag: 'a', variant: 'on', reason: 'STATIC', count: 1 }]);
+    expect(second.id).not.toBe(first.id);
+  });
+
+  it('keeps at most maxPendingBatches while the server is down, giving up the oldest, and sends the rest in order', async () => {
+    const t = setup({ sendEvents: true, maxPendingBatches: 2 });
+    t.http.fallback = new Error('connection refused');
+    for (const event of ['e1', 'e2', 'e3']) {
+      t.client.track(event, { key: 'u' });
+      await t.client.flush();
+    }
+    expect(t.errors.map((e) => e.code)).toEqual(['EVENTS_FAILED', 'EVENTS_FAILED', 'EVENTS_DROPPED', 'EVENTS_FAILED']);
+    expect(t.errors[2]?.message).toMatch(/an unsent batch/);
+    t.http.fallback = { status: 202 };
+    await t.client.flush();
+    const posts = t.http.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body ?? '{}'));
+    // Oldest first, stopping at the first failure: e1, e1 again, e2 once e1 was given up; then
+    // e2 again under the id it had, and e3.
+    expect(posts.map((b) => b.events[0].event)).toEqual(['e1', 'e1', 'e2', 'e2', 'e3']);
+    expect(posts[3].id).toBe(posts[2].id);
+  });
+
+  it('drops a batch the server refuses, which it would refuse again', async () => {
+    const t = setup({ sendEvents: true });
+    t.client.track('e1', { key: 'u' });
+    t.http.answer({ status: 400 }, { status: 202 });
+    await t.client.flush();
+    t.client.track('e2', { key: 'u' });
+    await t.client.flush();
+    const posts = t.http.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body ?? '{}'));
+    expect(posts.map((b) => b.events.map((e: { event: string }) => e.event))).toEqual([['e1'], ['e2']]);
+    expect(t.errors.map((e) => e.message)).toEqual(['switchyard: sending analytics failed (the server answered 400)']);
+  });
+
+  it('records one exposure per context key and variant of measured flags only, and counts every evaluation', async () => {
+    const t = setup({ sendEvents: true });
+    t.stream.last.open();
+    const split = (key: string, measured: boolean): Flag =>
+      boolFlag(key, {
+        version: 5,
+        measured,
+        targets: [{ variant: 'off', values: ['cy'] }],
+        defaultServe: { variant: 'on' },
+      });
+    t.stream.last.send('put', ruleset(5, [split('exp', true), split('plain', false)]), '5');
+    for (const key of ['ann', 'bob', 'ann', 'cy', 'ann']) {
+      t.client.getBoolean('exp', { key }, false);
+      t.client.getBoolean('plain', { key }, false);
+    }
+    // No key, no unit; a caller's default is no exposure.
+    t.client.getBoolean('exp', {}, false);
+    t.client.getString('exp', { key: 'di' }, 'x');
+    t.http.answer({ status: 202 }, { status: 202 });
+    await t.client.flush();
+    // The mark comes and goes with the flag's configuration.
+    t.stream.last.send('patch', { kind: 'flag', key: 'exp', version: 6, value: split('exp', false) }, '6');
+    t.stream.last.send('patch', { kind: 'flag', key: 'plain', version: 7, value: split('plain', true) }, '7');
+    t.client.getBoolean('exp', { key: 'eve' }, false);
+    t.client.getBoolean('plain', { key: 'eve' }, false);
+    await t.client.flush();
+    const posts = t.http.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body ?? '{}'));
+    const at = expect.any(Number);
+    expect(posts[0].exposures).toEqual([
+      { flag: 'exp', variant: 'on', key: 'ann', timestamp: at },
+      { flag: 'exp', variant: 'on', key: 'bob', timestamp: at },
+      { flag: 'exp', variant: 'off', key: 'cy', timestamp: at },
+    ]);
+    const exp = posts[0].evaluations.filter((e: { flag: string }) => e.flag === 'exp');
+    expect(exp.reduce((n: number, e: { count: number }) => n + e.count, 0)).toBe(7);
+    expect(posts[1].exposures).toEqual([{ flag: 'plain', variant: 'on', key: 'eve', timestamp: at }]);
+    expect(t.errors).toEqual([]);
+  });
+
+  it('drops exposures past maxExposures, reports them, and records them when they are served again', async () => {
+    const t = setup({ sendEvents: true, maxExposures: 1 });
+    t.stream.last.open();
+    t.stream.last.send('put', ruleset(5, [boolFlag('exp', { version: 5, measured: true })]), '5');
+    t.client.getBoolean('exp', { key: 'a' }, false);
+    t.client.getBoolean('exp', { key: 'b' }, false);
+    t.http.fallback = { status: 202 };
+    await t.client.flush();
+    t.client.getBoolean('exp', { key: 'b' }, false);
+    await t.client.flush();
+    const posts = t.http.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body ?? '{}'));
+    expect(posts.map((b) => b.exposures.map((e: { key: string }) => e.key))).toEqual([['a'], ['b']]);
+    expect(t.errors.map((e) => e.message)).toEqual([
+      'switchyard: dropped 0 track events, 0 evaluation counts and 1 exposures at the memory bound',
+    ]);
   });
 
   it('drops track events past the bound, never blocking, and reports the drops', async () => {
@@ -362,6 +451,7 @@ describe('FlagClient analytics', () => {
     const body = JSON.parse(t.http.requests[0]?.body ?? '{}');
     expect(body.events.map((e: { event: string }) => e.event)).toEqual(['e0', 'e1']);
     expect(body.dropped).toEqual({ evaluations: 0, events: 3 });
+    expect(body.id).toEqual(expect.any(String));
     expect(t.errors.map((e) => e.code)).toEqual(['EVENTS_DROPPED']);
   });
 });

@@ -4,7 +4,7 @@ import { type ClientState, type ClientStatus, clientState } from './client-state
 import { Connection, type ConnectionMode } from './connection.js';
 import { type Emitter, emitter } from './emitter.js';
 import { SwitchyardError } from './errors.js';
-import { type EventBatch, type EventLimits, eventAggregator, mergeBatches } from './event-aggregator.js';
+import { type EventBatch, eventAggregator } from './event-aggregator.js';
 import { FlagStore, type StoreUpdate } from './flag-store.js';
 import { JitShapedCounter } from './jit-shaped-counter.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -34,6 +34,9 @@ export interface AllFlagsOptions {
 
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
+/** (flag, variant, context key) triples remembered to send each exposure once: about 1 MB at most. */
+const EXPOSURE_MEMORY = 10_000;
+
 /**
  * The Node SDK's client, pure and platform-injected: local evaluation from a store kept current
  * by a connection (streaming, or polling), change events, analytics, a persistent cache. It is
@@ -48,9 +51,13 @@ export class FlagClient {
   private readonly store: FlagStore;
   private readonly connection: Connection | undefined;
   private readonly events: JitShapedCounter | undefined;
-  private readonly limits: EventLimits;
-  /** A batch the server could not take, sent again in front of the next one. */
-  private unsent: EventBatch | undefined;
+  /**
+   * Batches the server could not take yet, oldest first, each sent again unchanged under its id
+   * (the server stores a batch once, however often it arrives), at most `maxPendingBatches`.
+   */
+  private readonly pending: EventBatch[] = [];
+  /** Exposures dropped at the memory bound since the last flush. */
+  private droppedExposures = 0;
   private readonly emitter: Emitter<ClientEvents>;
   private readonly state: ClientState;
   private flushTimer: (() => void) | undefined;
@@ -68,7 +75,6 @@ export class FlagClient {
     // Definitions are kept only to be written to the cache.
     this.store = new FlagStore({ keepDefinitions: this.platform.storage !== undefined });
     const o = this.options;
-    this.limits = { maxCounters: o.maxEvaluationCounters, maxEvents: o.maxTrackEvents };
     const bootstrapError = options.bootstrap === undefined ? undefined : this.load(options.bootstrap, 'bootstrap');
     if (o.offline) {
       // Offline, the bootstrap is all there is: without it the client cannot be ready.
@@ -77,7 +83,13 @@ export class FlagClient {
       return;
     }
     if (o.sendEvents) {
-      this.events = new JitShapedCounter(eventAggregator(this.limits, () => this.platform.clock.now()));
+      const limits = {
+        maxCounters: o.maxEvaluationCounters,
+        maxEvents: o.maxTrackEvents,
+        maxExposures: o.maxExposures,
+        exposureMemory: EXPOSURE_MEMORY,
+      };
+      this.events = new JitShapedCounter(eventAggregator(limits, () => this.platform.clock.now()));
       this.scheduleFlush();
     }
     this.connection = new Connection(o, this.store, this.platform, {
@@ -214,8 +226,20 @@ export class FlagClient {
         ? evaluator.evaluate(key, context, defaultValue, type)
         : unusable(evaluator, key, defaultValue);
     const events = this.events;
-    if (events !== undefined) events.count(key, result);
+    if (events !== undefined) {
+      events.count(key, result);
+      // A served variant means the evaluator was there to serve it.
+      if (result.variant !== undefined && (evaluator as NonNullable<typeof evaluator>).isMeasured(key)) {
+        this.expose(events, key, result.variant, context);
+      }
+    }
     return result;
+  }
+
+  /** Records that the context was served `variant` of the measured flag `key` (out of the getters' line). */
+  private expose(events: JitShapedCounter, key: string, variant: string, context: EvaluationContext): void {
+    const unit = typeof context === 'object' && context !== null ? context.key : undefined;
+    if (!events.aggregator.expose(key, variant, unit)) this.droppedExposures++;
   }
 
   /** Serves a bootstrap or cached ruleset; returns the error when it is unusable. */
@@ -303,28 +327,37 @@ export class FlagClient {
 
   private async send(): Promise<void> {
     const events = this.events;
-    const unsent = this.unsent;
     if (events === undefined || this.state.status === 'failed') return;
-    const drained = events.drain();
-    this.unsent = undefined;
-    const batch =
-      unsent === undefined || drained === undefined ? (unsent ?? drained) : mergeBatches(unsent, drained, this.limits);
-    if (batch === undefined) return;
-    // Drops are reported as they are drained; an unsent batch's were reported with it.
-    const dropped = drained?.dropped ?? { evaluations: 0, events: 0 };
-    if (dropped.evaluations > 0 || dropped.events > 0) {
+    const batch = events.drain();
+    const dropped = { ...(batch?.dropped ?? { evaluations: 0, events: 0 }), exposures: this.droppedExposures };
+    this.droppedExposures = 0;
+    if (batch !== undefined) this.pending.push(batch);
+    // The oldest batch waits longest for a server that is down: it is the one given up.
+    const given = this.pending.length > this.options.maxPendingBatches ? this.pending.shift() : undefined;
+    // Drops are reported as they happen: here, once per flush.
+    if (dropped.evaluations > 0 || dropped.events > 0 || dropped.exposures > 0 || given !== undefined) {
+      const unsent = given === undefined ? '' : `, and an unsent batch (${this.options.maxPendingBatches} are kept)`;
       this.report(
         new SwitchyardError(
           'EVENTS_DROPPED',
-          `dropped ${dropped.events} track events and ${dropped.evaluations} evaluation counts at the memory bound`,
+          `dropped ${dropped.events} track events, ${dropped.evaluations} evaluation counts and ${dropped.exposures} exposures at the memory bound${unsent}`,
         ),
       );
     }
-    const outcome = await sendEvents(this.platform.http, this.options, batch);
-    if (outcome.sent) return;
-    if (outcome.retry && this.state.status !== 'closed') this.unsent = batch;
-    const kept = outcome.retry ? '; kept for the next batch' : '';
-    this.report(new SwitchyardError('EVENTS_FAILED', `sending analytics failed (${outcome.problem})${kept}`));
+    // Oldest first, and one at a time: a server that fails one would fail the next.
+    for (let next = this.pending[0]; next !== undefined; next = this.pending[0]) {
+      const outcome = await sendEvents(this.platform.http, this.options, next);
+      if (outcome.sent) {
+        this.pending.shift();
+        continue;
+      }
+      // A refused batch would be refused again; after close() there is no next flush.
+      const keep = outcome.retry && this.state.status !== 'closed';
+      if (!keep) this.pending.shift();
+      const kept = keep ? `; kept to be sent again (${this.pending.length} batches waiting)` : '';
+      this.report(new SwitchyardError('EVENTS_FAILED', `sending analytics failed (${outcome.problem})${kept}`));
+      if (keep) return;
+    }
   }
 }
 

@@ -27,11 +27,18 @@ export interface ClientOptions {
   /** A stream that lived this long resets the backoff when it ends. */
   healthyStreamMs?: number;
   requestTimeoutMs?: number;
-  /** Send evaluation counts and track events to the server. */
+  /** Send evaluation counts, track events and exposures (of measured flags) to the server. */
   sendEvents?: boolean;
   flushIntervalMs?: number;
   maxTrackEvents?: number;
   maxEvaluationCounters?: number;
+  /** Exposures queued between two flushes. */
+  maxExposures?: number;
+  /**
+   * Batches kept to be sent again, unchanged and under the same id, while the server cannot take
+   * them; past this many the oldest is dropped and reported.
+   */
+  maxPendingBatches?: number;
   /** The key of the cached ruleset in `Platform.storage`. */
   cacheKey?: string;
 }
@@ -58,6 +65,8 @@ const DEFAULTS = {
   flushIntervalMs: 10_000,
   maxTrackEvents: 1_000,
   maxEvaluationCounters: 10_000,
+  maxExposures: 10_000,
+  maxPendingBatches: 10,
   cacheKey: 'switchyard:ruleset',
 } as const;
 
@@ -78,6 +87,8 @@ const CHECKS: Record<keyof typeof DEFAULTS, (v: unknown) => boolean> = {
   // The server takes at most 10 000 of each per batch.
   maxTrackEvents: (v) => positive(v) && Number.isInteger(v) && (v as number) <= 10_000,
   maxEvaluationCounters: (v) => positive(v) && Number.isInteger(v) && (v as number) <= 10_000,
+  maxExposures: (v) => positive(v) && Number.isInteger(v) && (v as number) <= 10_000,
+  maxPendingBatches: (v) => positive(v) && Number.isInteger(v),
   cacheKey: (v) => typeof v === 'string' && v !== '',
 };
 
