@@ -354,7 +354,7 @@ export class FlagClient {
       // A refused batch would be refused again; after close() there is no next flush.
       const keep = outcome.retry && this.state.status !== 'closed';
       if (!keep) this.pending.shift();
-      const kept = keep ? `; kept to be sent again (${this.pending.length} batches waiting)` : '';
+      const kept = keep ? `; kept to be sent again (${this.pending.length} waiting)` : '';
       this.report(new SwitchyardError('EVENTS_FAILED', `sending analytics failed (${outcome.problem})${kept}`));
       if (keep) return;
     }
