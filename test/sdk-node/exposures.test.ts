@@ -1,4 +1,6 @@
+import { OpenFeature } from '@openfeature/server-sdk';
 import { createClient, type SwitchyardError } from '@switchyard/sdk-node';
+import { SwitchyardProvider } from '@switchyard/sdk-node/openfeature';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchesOf, exposuresOf, trackEventsOf } from '../../packages/server/src/features/events/store.js';
 import { API, createFlag, eventually, FaultProxy, type LiveServer, startLiveServer } from './support.js';
@@ -127,5 +129,26 @@ describe('exposures from the Node SDK', () => {
     const db = l.s.testDb.database.db;
     expect(await trackEventsOf(db, await l.environmentId())).toHaveLength(1);
     expect(await batchesOf(db, await l.environmentId())).toHaveLength(2);
+  });
+
+  it('are recorded through the OpenFeature provider, for its targetingKey', async () => {
+    const l = await startLiveServer();
+    cleanup.push(() => l.s.close());
+    await experiment(l, ['ann']);
+    const provider = new SwitchyardProvider({
+      sdkKey: (await l.key()).token,
+      baseUrl: l.url,
+      logger: silent,
+      flushIntervalMs: 60_000,
+    });
+    await OpenFeature.setProviderAndWait('exposures', provider);
+    const client = OpenFeature.getClient('exposures');
+    for (const targetingKey of ['ann', 'bob', 'ann']) {
+      expect(await client.getStringValue('checkout', 'x', { targetingKey })).toBe(
+        targetingKey === 'ann' ? 'new' : 'old',
+      );
+    }
+    await provider.onClose();
+    expect(await stored(l)).toEqual(['checkout/new/ann', 'checkout/old/bob']);
   });
 });
