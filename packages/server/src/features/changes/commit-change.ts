@@ -27,7 +27,7 @@ export interface AuditRecord {
   projectId: string | null;
   environmentId?: string | null;
   action: string;
-  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric';
+  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric' | 'release-plan';
   targetKey: string;
   before: unknown;
   after: unknown;

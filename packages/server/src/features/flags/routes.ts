@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { EnvironmentParams, FlagEnvironmentParams, FlagParams, ProjectParams } from '../../http/common-schemas.js';
-import type { Writer } from '../changes/commit-change.js';
 import {
   CreateFlagBody,
   KillBody,
@@ -13,8 +12,8 @@ import {
 } from './schemas.js';
 import * as service from './service.js';
 
-export const flagRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app, { db, feed, onConfigWrite }) => {
+  const w: service.FlagWriter = { db, feed, onConfigWrite };
   const tags = ['flags'];
 
   app.post(
