@@ -24,6 +24,8 @@ export const projects = pgTable('projects', {
   id: uuid('id').primaryKey().defaultRandom(),
   key: text('key').notNull().unique(),
   name: text('name').notNull(),
+  /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+  revision: integer('revision').notNull().default(1),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -42,6 +44,8 @@ export const environments = pgTable(
     key: text('key').notNull(),
     name: text('name').notNull(),
     version: bigint('version', { mode: 'number' }).notNull().default(0),
+    /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+    revision: integer('revision').notNull().default(1),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -64,6 +68,8 @@ export const flags = pgTable(
     clientSide: boolean('client_side').notNull().default(false),
     archived: boolean('archived').notNull().default(false),
     metadata: jsonb('metadata').$type<FlagMetadata>().notNull().default({}),
+    /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+    revision: integer('revision').notNull().default(1),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -142,9 +148,26 @@ export const apiKeys = pgTable(
     environmentId: uuid('environment_id').references(() => environments.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+    revision: integer('revision').notNull().default(1),
+    /**
+     * When a write last changed what the key grants (revoked, rotated, expiry moved): what every
+     * instance's key check polls, so a revocation reaches every instance's cache within a second.
+     */
+    changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** After this the key no longer authenticates; `null`: never. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** The secret a rotation replaced, still accepted until `previousExpiresAt` (the grace period). */
+    previousLookup: text('previous_lookup'),
+    previousTokenHash: text('previous_token_hash'),
+    previousExpiresAt: timestamp('previous_expires_at', { withTimezone: true }),
+    /** Recorded in batches, at most a few seconds late: never one write per request. */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   },
   (t) => [
     index('api_keys_lookup').on(t.lookup),
+    index('api_keys_previous_lookup').on(t.previousLookup),
+    index('api_keys_changed_at').on(t.changedAt),
     check('api_keys_type', sql`${t.type} in ('admin', 'server', 'client')`),
     check(
       'api_keys_scope',

@@ -9,6 +9,7 @@ import {
   noChange,
   type Writer,
 } from '../changes/commit-change.js';
+import { assertRevision, etagOf } from '../changes/precondition.js';
 import { type Environment, environmentsOf, requireEnvironment } from '../environments/service.js';
 import type { Principal } from '../keys/principal.js';
 import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
@@ -41,6 +42,7 @@ export function flagView(f: store.FlagRow) {
     clientSide: f.clientSide,
     archived: f.archived,
     metadata: f.metadata,
+    revision: f.revision,
     createdAt: f.createdAt.toISOString(),
     updatedAt: f.updatedAt.toISOString(),
   };
@@ -172,26 +174,34 @@ export async function getFlag(db: Db, principal: Principal, projectKey: string, 
   return { ...flagView(flag), environments };
 }
 
-export async function updateFlag(w: Writer, actor: Actor, projectKey: string, flagKey: string, body: UpdateFlagBody) {
-  const project = await requireProject(w.db, actor.principal, projectKey);
-  const patch: Partial<store.FlagRow> = {};
-  for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
-  return flagWrite(w, actor, project, flagKey, 'flag.update', () => patch);
+/** A write to one flag: `ifMatch` is the revision the caller last read (`If-Match`), if it sent one. */
+export interface FlagTarget {
+  projectKey: string;
+  flagKey: string;
+  ifMatch: number | undefined;
 }
 
-export async function setArchived(w: Writer, actor: Actor, projectKey: string, flagKey: string, archived: boolean) {
-  const project = await requireProject(w.db, actor.principal, projectKey);
-  return flagWrite(w, actor, project, flagKey, archived ? 'flag.archive' : 'flag.unarchive', (flag) =>
+export async function updateFlag(w: Writer, actor: Actor, t: FlagTarget, body: UpdateFlagBody) {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
+  const patch: Partial<store.FlagRow> = {};
+  for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
+  return flagWrite(w, actor, project, t, 'flag.update', () => patch);
+}
+
+export async function setArchived(w: Writer, actor: Actor, t: FlagTarget, archived: boolean) {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
+  return flagWrite(w, actor, project, t, archived ? 'flag.archive' : 'flag.unarchive', (flag) =>
     flag.archived === archived ? undefined : { archived },
   );
 }
 
 /** Deletes a flag everywhere, unless another flag still names it as a prerequisite. */
-export async function deleteFlag(w: Writer, actor: Actor, projectKey: string, flagKey: string): Promise<void> {
-  const project = await requireProject(w.db, actor.principal, projectKey);
+export async function deleteFlag(w: Writer, actor: Actor, t: FlagTarget): Promise<void> {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
   await commitChange(w, actor, async (tx) => {
     await lockProjectStructure(tx, project);
-    const flag = await lockExisting(tx, project, flagKey);
+    const flag = await lockExisting(tx, project, t.flagKey);
+    assertRevision('flag', flag.revision, t.ifMatch);
     const dependants = await flagsDependingOn(tx, project, flag.key);
     if (dependants.length > 0) {
       throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is a prerequisite of ${dependants.join(', ')}`, {
@@ -359,6 +369,7 @@ export async function prepareConfigChange(
   if (ifMatch !== undefined && ifMatch !== current.version) {
     throw new AppError('PRECONDITION_FAILED', `the configuration is at version ${current.version}, not ${ifMatch}`, {
       currentVersion: current.version,
+      etag: etagOf(current.version),
     });
   }
   const next = change(current, flag);
@@ -451,12 +462,13 @@ async function flagWrite(
   w: Writer,
   actor: Actor,
   project: Project,
-  flagKey: string,
+  t: FlagTarget,
   action: string,
   patch: (flag: store.FlagRow) => Partial<store.FlagRow> | undefined,
 ) {
   return commitChange(w, actor, async (tx) => {
-    const before = await lockExisting(tx, project, flagKey);
+    const before = await lockExisting(tx, project, t.flagKey);
+    assertRevision('flag', before.revision, t.ifMatch);
     const fields = patch(before);
     if (fields === undefined) return noChange(before);
     return {
