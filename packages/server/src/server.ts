@@ -21,6 +21,9 @@ import { keyRoutes } from './features/keys/routes.js';
 import { metricRoutes } from './features/metrics/routes.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
+import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
+import { webhookRoutes } from './features/webhooks/routes.js';
+import { webhookOutbox } from './features/webhooks/service.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -35,6 +38,7 @@ export interface BuildOptions {
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
+  webhooks?: Partial<WebhookSettings>;
 }
 
 export interface EventSettings {
@@ -125,7 +129,8 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // The commit → delivery edge: every write announces its committed versions on this feed, and
   // this instance's delivery listens to it (other instances hear of them through the bus).
   const feed = new ChangeFeed();
-  const writer: Writer = { db, feed };
+  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox).
+  const writer: Writer = { db, feed, followAudit: webhookOutbox() };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
   const bus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
@@ -160,6 +165,13 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   const gate = new IngestGate(events.maxInFlight, events.maxWaiting);
   await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys, partitions, gate });
 
+  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
+  const dispatcher = new WebhookDispatcher(db, webhooks, (err, context) =>
+    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+  );
+  dispatcher.start();
+  app.addHook('onClose', async () => dispatcher.stop());
+
   await app.register(
     async (api) => {
       requireKey(api, db, ['admin']);
@@ -171,6 +183,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(auditRoutes, { db });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
+      await api.register(webhookRoutes, { writer, now: webhooks.now });
     },
     { prefix: '/api/v1' },
   );
