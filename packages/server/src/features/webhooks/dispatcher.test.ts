@@ -74,11 +74,15 @@ class Receiver {
 }
 
 /** Waits until `check` holds; gives up (failing the test) after `limitMs`. */
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, limitMs = 15_000) {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  limitMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== false) return value as T;
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -282,7 +286,7 @@ describe.skipIf((process.env.DATABASE_URL ?? '') === '')('two server instances o
 
   it('never deliver one event to one webhook twice', async () => {
     const paths = ['/twice-a', '/twice-b', '/twice-c'];
-    const subscribed = [];
+    const subscribed: { id: string; secret: string }[] = [];
     for (const path of paths) {
       // A short wait in the receiver keeps requests in flight while the other instance polls.
       subscribed.push(await subscribe(receiver.on(path, (r) => setTimeout(() => r.res.writeHead(204).end(), 15))));
