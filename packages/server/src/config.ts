@@ -30,6 +30,7 @@ const ConfigSchema = z.object({
     .default(3_600_000),
   SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   SWITCHYARD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SWITCHYARD_PLAN_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
 });
 
 export interface Config {
@@ -57,6 +58,8 @@ export interface Config {
     maxAttempts: number;
     retentionDays: number;
   };
+  /** How often the instance driving release plans judges them. */
+  planIntervalMs: number;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -87,5 +90,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxAttempts: c.SWITCHYARD_WEBHOOK_MAX_ATTEMPTS,
       retentionDays: c.SWITCHYARD_WEBHOOK_RETENTION_DAYS,
     },
+    planIntervalMs: c.SWITCHYARD_PLAN_INTERVAL_MS,
   };
 }

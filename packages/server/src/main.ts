@@ -77,6 +77,7 @@ async function main(argv: string[]): Promise<void> {
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
     webhooks: config.webhooks,
+    plans: { intervalMs: config.planIntervalMs },
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

@@ -19,6 +19,9 @@ import { experimentRoutes } from './features/experiments/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
 import { metricRoutes } from './features/metrics/routes.js';
+import { PlanController } from './features/plans/controller.js';
+import { planRoutes } from './features/plans/routes.js';
+import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
 import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
@@ -39,7 +42,15 @@ export interface BuildOptions {
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
   webhooks?: Partial<WebhookSettings>;
+  plans?: Partial<PlanSettings>;
 }
+
+export interface PlanSettings {
+  /** How often the instance driving release plans judges them (`SWITCHYARD_PLAN_INTERVAL_MS`). */
+  intervalMs: number;
+}
+
+export const DEFAULT_PLANS: PlanSettings = { intervalMs: 10_000 };
 
 export interface EventSettings {
   /** Days track events and exposures are kept (`SWITCHYARD_EVENTS_RETENTION_DAYS`). */
@@ -87,6 +98,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The partition keeper of the event tables, for operators' scripts and tests to run on demand. */
     eventRetention: EventRetention;
+    /** The release plan controller, for tests to drive a tick on demand. */
+    planController: PlanController;
   }
 }
 
@@ -171,19 +184,30 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   );
   dispatcher.start();
   app.addHook('onClose', async () => dispatcher.stop());
+  const plans = new PlanController({
+    writer,
+    database: options.database,
+    intervalMs: { ...DEFAULT_PLANS, ...options.plans }.intervalMs,
+    onError: (err, context) =>
+      app.log.error({ err, context }, 'release plan controller failed; it tries again next tick'),
+  });
+  plans.start();
+  app.addHook('onClose', async () => plans.stop());
+  app.decorate('planController', plans);
 
   await app.register(
     async (api) => {
       requireKey(api, db, ['admin']);
       await api.register(projectRoutes, writer);
       await api.register(environmentRoutes, writer);
-      await api.register(flagRoutes, writer);
+      await api.register(flagRoutes, { ...writer, onConfigWrite: pauseOnManualEdit });
       await api.register(segmentRoutes, writer);
       await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
       await api.register(webhookRoutes, { writer, now: webhooks.now });
+      await api.register(planRoutes, writer);
     },
     { prefix: '/api/v1' },
   );

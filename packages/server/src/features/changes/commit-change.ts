@@ -43,7 +43,7 @@ export interface AuditRecord {
   projectId: string | null;
   environmentId?: string | null;
   action: string;
-  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric' | 'webhook';
+  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric' | 'release-plan' | 'webhook';
   targetKey: string;
   before: unknown;
   after: unknown;

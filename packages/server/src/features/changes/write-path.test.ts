@@ -48,6 +48,8 @@ interface WriteCase {
 const noBumps = { audit: 1, outbox: 0, bumps: {} };
 const bothEnvs = { audit: 1, outbox: 2, bumps: { 'wp/staging': 1, 'wp/production': 1 } };
 const staging = { audit: 1, outbox: 1, bumps: { 'wp/staging': 1 } };
+/** A release plan's step that moves the flag's rollout: the plan's audit entry and the configuration's. */
+const planStep = { audit: 2, outbox: 1, bumps: { 'wp/staging': 1 } };
 
 let serial = 0;
 const fresh = (prefix: string) => `${prefix}-${++serial}`;
@@ -258,6 +260,33 @@ const cases: WriteCase[] = [
     },
     expected: noBumps,
   },
+  {
+    route: 'PUT /api/v1/projects/:project/flags/:flag/environments/:env/release-plan',
+    request: async () => ({
+      method: 'PUT',
+      url: `${p}/flags/${await newFlag()}/environments/staging/release-plan`,
+      body: { variant: 'on' },
+    }),
+    expected: noBumps,
+  },
+  ...(
+    [
+      ['start', [], planStep],
+      ['pause', ['start'], noBumps],
+      ['resume', ['start', 'pause'], planStep],
+      ['advance', ['start'], planStep],
+      ['abort', ['start'], planStep],
+    ] as const
+  ).map(([action, before, expected]) => ({
+    route: `POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/${action}`,
+    request: async () => {
+      const plan = `${p}/flags/${await newFlag()}/environments/staging/release-plan`;
+      await ok('PUT', plan, { variant: 'on' });
+      for (const step of before) await ok('POST', `${plan}/${step}`);
+      return { method: 'POST', url: `${plan}/${action}` };
+    },
+    expected,
+  })),
 ];
 
 async function newMetric(): Promise<string> {

@@ -195,6 +195,7 @@ const ROUTES: RouteCase[] = [
     ok: 201,
   },
   { route: 'GET /api/v1/keys', request: () => ({ url: '/api/v1/keys?project=matrix' }), ok: 200 },
+  { route: 'GET /api/v1/keys/:id', request: () => ({ url: `/api/v1/keys/${ids.revocable}` }), ok: 200 },
   {
     route: 'POST /api/v1/keys/:id/revoke',
     request: () => ({ url: `/api/v1/keys/${ids.revocable}/revoke` }),
@@ -386,6 +387,7 @@ describe('API keys', () => {
       environment: null,
       createdAt: expect.any(String),
       revokedAt: null,
+      revision: 1,
       token: expect.stringMatching(/^sy_admin_[A-Za-z0-9_-]{32}$/),
     });
     expect((await s.call('GET', '/api/v1/projects', undefined, { token: created.token })).statusCode).toBe(200);
@@ -404,7 +406,7 @@ describe('API keys', () => {
     expect(res.statusCode).toBe(200);
     const item = res.json().items.find((k: { id: string }) => k.id === created.id);
     expect(Object.keys(item).sort()).toEqual(
-      ['createdAt', 'environment', 'id', 'name', 'prefix', 'project', 'revokedAt', 'type'].sort(),
+      ['createdAt', 'environment', 'id', 'name', 'prefix', 'project', 'revision', 'revokedAt', 'type'].sort(),
     );
     expect(item).toMatchObject({ prefix: created.token.slice(0, 16), project: 'matrix', environment: 'production' });
     const hash = createHash('sha256').update(created.token).digest('hex');

@@ -32,10 +32,10 @@ const BY_ACTION: Readonly<Record<string, WebhookEventType>> = {
 
 /**
  * Domains whose every action is one event: release plans and scheduled changes record theirs
- * as `plan.*` and `schedule.*`, so a new step of theirs reaches webhooks without an edit here.
+ * as `release-plan.*` and `schedule.*`, so a new step of theirs reaches webhooks without an edit here.
  */
 const BY_PREFIX: readonly (readonly [string, WebhookEventType])[] = [
-  ['plan.', 'plan.changed'],
+  ['release-plan.', 'plan.changed'],
   ['schedule.', 'schedule.changed'],
 ];
 

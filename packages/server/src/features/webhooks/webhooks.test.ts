@@ -194,7 +194,8 @@ describe('webhook event types', () => {
     expect(eventTypeOf('flag.kill')).toBe('flag.killed');
     expect(eventTypeOf('flag.config.update')).toBe('flag.changed');
     expect(eventTypeOf('segment.replace')).toBe('segment.changed');
-    expect(eventTypeOf('plan.rollback')).toBe('plan.changed');
+    expect(eventTypeOf('release-plan.rollback')).toBe('plan.changed');
+    expect(eventTypeOf('plan.rollback')).toBeUndefined();
     expect(eventTypeOf('schedule.apply')).toBe('schedule.changed');
     expect(eventTypeOf('webhook.create')).toBeUndefined();
     expect(eventTypeOf('toString')).toBeUndefined();
