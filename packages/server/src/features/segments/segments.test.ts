@@ -150,7 +150,7 @@ describe('segments', () => {
         s.call('PUT', `${segments}/beta`, { name: 'Stale' }, { headers: { 'if-match': `"${current.version - 1}"` } }),
       { status: 412, code: 'PRECONDITION_FAILED' },
     );
-    expect(error.details).toEqual({ currentVersion: current.version });
+    expect(error.details).toEqual({ currentVersion: current.version, etag: `"${current.version}"` });
     expect((await s.call('GET', `${segments}/beta`)).json()).toEqual(current);
   });
 

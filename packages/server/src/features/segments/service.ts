@@ -3,6 +3,7 @@ import { checkSegment, type SegmentRule } from '@switchyard/core';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
+import { etagOf } from '../changes/precondition.js';
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { toClause } from '../flags/schemas.js';
 import { flagRulesIn } from '../flags/service.js';
@@ -92,6 +93,7 @@ export async function replaceSegment(
     if (t.ifMatch !== undefined && t.ifMatch !== current.version) {
       throw new AppError('PRECONDITION_FAILED', `the segment is at version ${current.version}, not ${t.ifMatch}`, {
         currentVersion: current.version,
+        etag: etagOf(current.version),
       });
     }
     await validateSegment(tx, env.id, t.key, fields);
