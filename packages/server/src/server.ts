@@ -24,6 +24,9 @@ import { planRoutes } from './features/plans/routes.js';
 import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
+import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
+import { webhookRoutes } from './features/webhooks/routes.js';
+import { webhookOutbox } from './features/webhooks/service.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -38,6 +41,7 @@ export interface BuildOptions {
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
+  webhooks?: Partial<WebhookSettings>;
   plans?: Partial<PlanSettings>;
 }
 
@@ -138,7 +142,8 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // The commit → delivery edge: every write announces its committed versions on this feed, and
   // this instance's delivery listens to it (other instances hear of them through the bus).
   const feed = new ChangeFeed();
-  const writer: Writer = { db, feed };
+  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox).
+  const writer: Writer = { db, feed, followAudit: webhookOutbox() };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
   const bus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
@@ -173,6 +178,12 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   const gate = new IngestGate(events.maxInFlight, events.maxWaiting);
   await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys, partitions, gate });
 
+  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
+  const dispatcher = new WebhookDispatcher(db, webhooks, (err, context) =>
+    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+  );
+  dispatcher.start();
+  app.addHook('onClose', async () => dispatcher.stop());
   const plans = new PlanController({
     writer,
     database: options.database,
@@ -195,6 +206,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(auditRoutes, { db });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
+      await api.register(webhookRoutes, { writer, now: webhooks.now });
       await api.register(planRoutes, writer);
     },
     { prefix: '/api/v1' },

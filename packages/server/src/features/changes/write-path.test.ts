@@ -287,7 +287,43 @@ const cases: WriteCase[] = [
     },
     expected,
   })),
+  {
+    route: 'POST /api/v1/projects/:project/webhooks',
+    request: async () => ({ method: 'POST', url: `${p}/webhooks`, body: webhookBody }),
+    expected: noBumps,
+  },
+  {
+    route: 'PATCH /api/v1/projects/:project/webhooks/:webhook',
+    request: async () => ({ method: 'PATCH', url: `${p}/webhooks/${await newWebhook()}`, body: { active: false } }),
+    expected: noBumps,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/webhooks/:webhook',
+    request: async () => ({ method: 'DELETE', url: `${p}/webhooks/${await newWebhook()}` }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/webhooks/:webhook/rotate-secret',
+    request: async () => ({ method: 'POST', url: `${p}/webhooks/${await newWebhook()}/rotate-secret` }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/webhooks/:webhook/deliveries/:delivery/redeliver',
+    request: async () => {
+      const hook = await newWebhook();
+      await newFlag();
+      const [delivery] = (await ok('GET', `${p}/webhooks/${hook}/deliveries`)).items;
+      return { method: 'POST', url: `${p}/webhooks/${hook}/deliveries/${delivery.id}/redeliver` };
+    },
+    expected: noBumps,
+  },
 ];
+
+const webhookBody = { url: 'https://example.test/write-path', events: ['flag.changed'] };
+
+async function newWebhook(): Promise<string> {
+  return (await ok('POST', `${p}/webhooks`, webhookBody)).id;
+}
 
 async function newMetric(): Promise<string> {
   const key = fresh('metric');
@@ -318,7 +354,9 @@ function writeRoutes(): string[] {
 }
 
 beforeAll(async () => {
-  s = await startTestServer();
+  // The webhook dispatcher looks once at start and then not for an hour: an attempt it recorded
+  // between two snapshots would look like a failed write that left rows behind.
+  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
   await ok('POST', '/api/v1/projects', { key: 'wp', name: 'Write path' });
   await ok('POST', '/api/v1/projects', { key: 'wp-envs', name: 'Environments' });
   for (const key of ['staging', 'production']) await ok('POST', `${p}/environments`, { key, name: key });

@@ -14,8 +14,8 @@ import {
 } from './schemas.js';
 import * as service from './service.js';
 
-export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app, { db, feed, onConfigWrite }) => {
-  const w: service.FlagWriter = { db, feed, onConfigWrite };
+export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app, w) => {
+  const { db } = w;
   const tags = ['flags'];
 
   app.post(
