@@ -240,6 +240,22 @@ const ROUTES: RouteCase[] = [
     ok: 200,
   },
   {
+    route: 'PUT /api/v1/projects/:project/flags/:flag/environments/:env/release-plan',
+    request: () => ({ url: `${config}/release-plan`, body: { variant: 'on' } }),
+    ok: 201,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/release-plan',
+    request: () => ({ url: `${config}/release-plan` }),
+    ok: 200,
+  },
+  // In the order a plan allows them, each after the one before.
+  ...(['start', 'pause', 'resume', 'advance', 'abort'] as const).map((action) => ({
+    route: `POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/${action}`,
+    request: () => ({ url: `${config}/release-plan/${action}` }),
+    ok: 200,
+  })),
+  {
     route: 'POST /api/v1/projects/:project/webhooks',
     request: () => ({ url: `${p}/webhooks`, body: { url: 'https://example.test/new', events: ['flag.killed'] } }),
     ok: 201,

@@ -101,7 +101,11 @@ export class PlanController {
     return this.lock !== undefined;
   }
 
-  private async drive(plan: PlanRow): Promise<void> {
+  /**
+   * Judges `plan` as read and takes its step, if any, only if the plan has not moved since that
+   * read. Public so that tests can race two instances on one stale read.
+   */
+  async drive(plan: PlanRow): Promise<void> {
     const { db } = this.options.writer;
     const { project, flagKey } = await planKeys(db, plan);
     const step = await judge(db, project, flagKey, plan);
