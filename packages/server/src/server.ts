@@ -27,6 +27,7 @@ import { segmentRoutes } from './features/segments/routes.js';
 import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
 import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
+import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -106,10 +107,16 @@ declare module 'fastify' {
 /** The whole HTTP application, not listening: `main` listens, tests use `inject` or `listen({port: 0})`. */
 export async function buildServer(options: BuildOptions): Promise<FastifyInstance> {
   const { db } = options.database;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    frameworkErrors,
+    clientErrorHandler,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  refuseNul(app);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
 
   await app.register(swagger, {
