@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../db/database.js';
@@ -307,6 +308,26 @@ describe.skipIf((process.env.DATABASE_URL ?? '') === '')('two server instances o
     }
     for (const hook of subscribed) {
       expect((await deliveriesOf(hook.id)).every((d) => d.attempts === 1)).toBe(true);
+    }
+  });
+});
+
+describe('a server shutting down', () => {
+  it('cuts off a request in flight and gives its delivery back, the attempt uncounted', async () => {
+    const own = await startTestServer({ webhooks: { ...SETTINGS, timeoutMs: 60_000 } });
+    try {
+      await own.ok('POST', '/api/v1/projects', { key: 'down', name: 'Down' });
+      const url = receiver.on('/shutdown', () => undefined);
+      await own.ok('POST', '/api/v1/projects/down/webhooks', { url, events: ['flag.changed'] });
+      await own.ok('POST', '/api/v1/projects/down/flags', { key: 'f', name: 'f', type: 'boolean' });
+      await until('the held request', () => receiver.at('/shutdown').length === 1);
+      await own.app.close();
+      const result = (await own.testDb.database.db.execute(
+        sql`select status, attempts, lease_until, (select count(*)::int from webhook_attempts) as recorded from webhook_deliveries`,
+      )) as unknown as { rows: unknown[] };
+      expect(result.rows).toEqual([{ status: 'pending', attempts: 0, lease_until: null, recorded: 0 }]);
+    } finally {
+      await own.testDb.drop();
     }
   });
 });

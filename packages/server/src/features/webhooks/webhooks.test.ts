@@ -1,7 +1,9 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefusal } from '../../test-support/refusal.js';
 import { startTestServer, type TestServer } from '../../test-support/server.js';
 import { eventTypeOf } from './event-types.js';
+import { expireDeliveries } from './service.js';
 
 let s: TestServer;
 const project = '/api/v1/projects/shop';
@@ -185,6 +187,28 @@ describe('the webhook outbox', () => {
     expect(listed.map((d) => d.id).sort()).toEqual([original?.id, res.json().id].sort());
     const [newest] = await deliveries(hook.id, '?limit=1');
     expect(await deliveries(hook.id, `?before=${newest?.id}`)).toEqual(listed.filter((d) => d.id !== newest?.id));
+    await remove(hook.id);
+  });
+});
+
+describe('the delivery log', () => {
+  it('keeps finished deliveries for the retention period and pending ones until they are done', async () => {
+    const hook = await s.ok('POST', hooks, { url: 'https://example.test/old', events: ['flag.changed'] });
+    for (let i = 0; i < 4; i++) await s.ok('PATCH', `${project}/flags/checkout`, { description: `aged ${i}` });
+    const [a, b, c, d] = (await deliveries(hook.id)).map((x) => x.id);
+    const db = s.testDb.database.db;
+    await db.execute(
+      sql`update webhook_deliveries set status = 'delivered', created_at = now() - interval '31 days' where id = ${a}`,
+    );
+    await db.execute(
+      sql`update webhook_deliveries set status = 'failed', created_at = now() - interval '31 days' where id = ${b}`,
+    );
+    await db.execute(sql`update webhook_deliveries set created_at = now() - interval '31 days' where id = ${c}`);
+    await db.execute(
+      sql`update webhook_deliveries set status = 'delivered', created_at = now() - interval '29 days' where id = ${d}`,
+    );
+    expect(await expireDeliveries(db, 30)).toBe(2);
+    expect((await deliveries(hook.id)).map((x) => x.id).sort()).toEqual([c, d].sort());
     await remove(hook.id);
   });
 });
