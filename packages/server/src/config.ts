@@ -18,6 +18,7 @@ const ConfigSchema = z.object({
   SWITCHYARD_RECONCILE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
   SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
   SWITCHYARD_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  SWITCHYARD_KEY_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(500),
 });
 
 export interface Config {
@@ -35,6 +36,8 @@ export interface Config {
   redisChannel: string;
   /** Days track events and exposures are kept before their daily partitions are dropped. */
   eventsRetentionDays: number;
+  /** How often each instance asks Postgres which keys were revoked, rotated or expired. */
+  keyCheckIntervalMs: number;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -56,5 +59,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     reconcileIntervalMs: c.SWITCHYARD_RECONCILE_MS,
     redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
     eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
+    keyCheckIntervalMs: c.SWITCHYARD_KEY_CHECK_MS,
   };
 }
