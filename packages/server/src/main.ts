@@ -77,6 +77,8 @@ async function main(argv: string[]): Promise<void> {
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
     keys: { checkIntervalMs: config.keyCheckIntervalMs },
+    webhooks: config.webhooks,
+    plans: { intervalMs: config.planIntervalMs },
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

@@ -10,8 +10,8 @@ import * as service from './service.js';
 const CreateEnvironmentBody = z.object({ key: Key, name: Name }).strict();
 const UpdateEnvironmentBody = z.object({ name: Name }).strict();
 
-export const environmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const environmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['environments'];
 
   app.post(

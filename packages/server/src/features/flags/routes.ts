@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { EnvironmentParams, FlagEnvironmentParams, FlagParams, ProjectParams } from '../../http/common-schemas.js';
-import type { Writer } from '../changes/commit-change.js';
 import { etagOf } from '../changes/precondition.js';
 import {
   CreateFlagBody,
@@ -15,8 +14,8 @@ import {
 } from './schemas.js';
 import * as service from './service.js';
 
-export const flagRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app, w) => {
+  const { db } = w;
   const tags = ['flags'];
 
   app.post(

@@ -163,3 +163,8 @@ export async function touchConfigs(tx: Tx, flagId: string, versions: ReadonlyMap
       .where(and(eq(flagConfigs.flagId, flagId), eq(flagConfigs.environmentId, environmentId)));
   }
 }
+
+export async function findFlagById(db: Db | Tx, id: string): Promise<FlagRow | undefined> {
+  const [row] = await db.select().from(flags).where(eq(flags.id, id));
+  return row;
+}

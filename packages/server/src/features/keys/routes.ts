@@ -38,8 +38,8 @@ const RotateKeyBody = z.preprocess(
 const ListKeysQuery = z.object({ project: Key.optional() }).strict();
 const KeyParams = z.object({ id: z.uuid() });
 
-export const keyRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const keyRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['keys'];
 
   app.post('/keys', { schema: { tags, body: CreateKeyBody } }, async (request, reply) => {

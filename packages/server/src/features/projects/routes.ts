@@ -9,8 +9,8 @@ import * as service from './service.js';
 const CreateProjectBody = z.object({ key: Key, name: Name }).strict();
 const UpdateProjectBody = z.object({ name: Name }).strict();
 
-export const projectRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const projectRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['projects'];
 
   app.post('/projects', { schema: { tags, body: CreateProjectBody } }, async (request, reply) => {

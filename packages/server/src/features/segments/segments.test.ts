@@ -234,6 +234,15 @@ describe('segment validation', () => {
     });
   });
 
+  it('refuses a regular expression that can backtrack catastrophically', async () => {
+    const rules = [{ clauses: [{ attribute: 'email', op: 'matches', values: ['(a+)+$'] }] }];
+    await expectRefusal(s, () => s.call('POST', segments, { key: 'slow-regex', name: 'x', rules }), {
+      status: 422,
+      code: 'CATASTROPHIC_BACKTRACKING',
+      field: 'rules[0].clauses[0].values[0]',
+    });
+  });
+
   it('refuses two rules with the same id', async () => {
     const rules = [
       { id: 'r', clauses: [] },

@@ -10,6 +10,7 @@ import { flagRulesIn } from '../flags/service.js';
 import type { Principal } from '../keys/principal.js';
 import { type Project, requireProject } from '../projects/service.js';
 import { toRulesetSegment } from '../rulesets/ruleset-entries.js';
+import { refuseCatastrophicPatterns } from '../rulesets/safe-patterns.js';
 import type { CreateSegmentBody, ReplaceSegmentBody } from './schemas.js';
 import * as store from './store.js';
 
@@ -171,6 +172,7 @@ function referencedSegments(rules: { clauses: { op: string; values: unknown[] }[
 async function validateSegment(tx: Tx, environmentId: string, key: string, fields: store.SegmentFields): Promise<void> {
   const problem = checkSegment(toRulesetSegment({ ...fields, key, version: 0 }));
   if (problem !== undefined) throw invalid(problem.message, problem.path);
+  refuseCatastrophicPatterns(fields.rules);
   const all = new Map((await store.listSegments(tx, environmentId)).map((s) => [s.key, referencedSegments(s.rules)]));
   all.set(key, referencedSegments(fields.rules));
   for (const [i, rule] of fields.rules.entries()) {
