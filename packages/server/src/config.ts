@@ -18,6 +18,7 @@ const ConfigSchema = z.object({
   SWITCHYARD_RECONCILE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
   SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
   SWITCHYARD_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  SWITCHYARD_KEY_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   SWITCHYARD_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   SWITCHYARD_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   SWITCHYARD_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
@@ -48,6 +49,8 @@ export interface Config {
   redisChannel: string;
   /** Days track events and exposures are kept before their daily partitions are dropped. */
   eventsRetentionDays: number;
+  /** How often each instance asks Postgres which keys were revoked, rotated or expired. */
+  keyCheckIntervalMs: number;
   /** The webhook dispatcher's settings (docs/webhooks.md). */
   webhooks: {
     pollIntervalMs: number;
@@ -81,6 +84,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     reconcileIntervalMs: c.SWITCHYARD_RECONCILE_MS,
     redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
     eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
+    keyCheckIntervalMs: c.SWITCHYARD_KEY_CHECK_MS,
     webhooks: {
       pollIntervalMs: c.SWITCHYARD_WEBHOOK_POLL_MS,
       concurrency: c.SWITCHYARD_WEBHOOK_CONCURRENCY,

@@ -76,6 +76,7 @@ async function main(argv: string[]): Promise<void> {
     ...(bus === undefined ? {} : { bus }),
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
+    keys: { checkIntervalMs: config.keyCheckIntervalMs },
     webhooks: config.webhooks,
     plans: { intervalMs: config.planIntervalMs },
   });

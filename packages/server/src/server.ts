@@ -8,6 +8,7 @@ import { ChangeFeed } from './features/changes/change-feed.js';
 import type { Writer } from './features/changes/commit-change.js';
 import { type ChangeBus, InProcessBus } from './features/delivery/bus.js';
 import { Delivery } from './features/delivery/delivery.js';
+import { KeyCheck } from './features/delivery/key-check.js';
 import { deliveryRoutes } from './features/delivery/routes.js';
 import { SdkKeyCache } from './features/delivery/sdk-keys.js';
 import { environmentRoutes } from './features/environments/routes.js';
@@ -18,6 +19,7 @@ import { eventRoutes } from './features/events/routes.js';
 import { experimentRoutes } from './features/experiments/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
+import { KeyUsage } from './features/keys/usage.js';
 import { metricRoutes } from './features/metrics/routes.js';
 import { PlanController } from './features/plans/controller.js';
 import { planRoutes } from './features/plans/routes.js';
@@ -42,9 +44,19 @@ export interface BuildOptions {
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
+  keys?: Partial<KeySettings>;
   webhooks?: Partial<WebhookSettings>;
   plans?: Partial<PlanSettings>;
 }
+
+export interface KeySettings {
+  /** How often revocations, rotations and expiries made anywhere are looked for (`SWITCHYARD_KEY_CHECK_MS`). */
+  checkIntervalMs: number;
+  /** How often the keys' last-used times are written, in one statement. */
+  usageFlushMs: number;
+}
+
+export const DEFAULT_KEYS: KeySettings = { checkIntervalMs: 500, usageFlushMs: 5000 };
 
 export interface PlanSettings {
   /** How often the instance driving release plans judges them (`SWITCHYARD_PLAN_INTERVAL_MS`). */
@@ -164,7 +176,22 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   await delivery.start();
   // Streams never end on their own: they must be closed before the server waits for its connections.
   app.addHook('preClose', async () => delivery.close());
-  const sdkKeys = new SdkKeyCache(db);
+  const keySettings = { ...DEFAULT_KEYS, ...options.keys };
+  const usage = new KeyUsage(db, keySettings.usageFlushMs, (err) =>
+    app.log.error({ err }, 'recording when keys were last used failed; the next flush retries'),
+  );
+  usage.start();
+  app.addHook('onClose', async () => usage.stop());
+  const sdkKeys = new SdkKeyCache(db, (keyId) => usage.record(keyId));
+  const keyCheck = new KeyCheck({
+    db,
+    keys: sdkKeys,
+    delivery,
+    intervalMs: keySettings.checkIntervalMs,
+    onError: (err) => app.log.error({ err }, 'key check failed; the next one asks again'),
+  });
+  await keyCheck.start();
+  app.addHook('preClose', async () => keyCheck.stop());
   await app.register(deliveryRoutes, {
     prefix: '/sdk/v1',
     delivery,
@@ -204,7 +231,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
 
   await app.register(
     async (api) => {
-      requireKey(api, db, ['admin']);
+      requireKey(api, db, ['admin'], (keyId) => usage.record(keyId));
       await api.register(projectRoutes, writer);
       await api.register(environmentRoutes, writer);
       await api.register(flagRoutes, { ...writer, onConfigWrite: pauseOnManualEdit });

@@ -16,12 +16,18 @@ function bearerToken(request: FastifyRequest): string | undefined {
  * Guards every route of the scope it is called in: the request must carry an active key of
  * one of `types` (`Authorization: Bearer <token>`). Missing or unknown → 401, wrong type → 403.
  */
-export function requireKey(app: FastifyInstance, db: Db, types: readonly KeyType[]): void {
+export function requireKey(
+  app: FastifyInstance,
+  db: Db,
+  types: readonly KeyType[],
+  onUse: (keyId: string) => void = () => undefined,
+): void {
   app.addHook('onRequest', async (request) => {
     const token = bearerToken(request);
     if (token === undefined) throw new AppError('UNAUTHORIZED', 'send an API key as "Authorization: Bearer <key>"');
     const principal: Principal | undefined = await authenticate(db, token);
-    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the API key is unknown or revoked');
+    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the API key is unknown, revoked or expired');
+    onUse(principal.keyId);
     if (!types.includes(principal.type)) {
       throw new AppError(
         'FORBIDDEN',

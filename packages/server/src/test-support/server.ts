@@ -31,7 +31,10 @@ export interface CallOptions {
 /** A server on its own fresh database, with one organisation admin key. */
 export async function startTestServer(options: Omit<BuildOptions, 'database'> = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
-  const app = await buildServer({ logger: false, ...options, database: testDb.database });
+  // Last-used times are written when the server closes unless a test asks for more: a flush
+  // in the middle of a test would show up as a change in a refusal's database snapshot.
+  const keys = { usageFlushMs: 3_600_000, ...options.keys };
+  const app = await buildServer({ logger: false, ...options, keys, database: testDb.database });
   const { token: adminToken } = await createKey({ db: testDb.database.db, feed: new ChangeFeed() }, SYSTEM, {
     name: 'test admin',
     type: 'admin',

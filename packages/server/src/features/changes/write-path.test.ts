@@ -233,6 +233,22 @@ const cases: WriteCase[] = [
     expected: noBumps,
   },
   {
+    route: 'PATCH /api/v1/keys/:id',
+    request: async () => {
+      const key = await ok('POST', '/api/v1/keys', { name: fresh('key'), type: 'admin', project: 'wp' });
+      return { method: 'PATCH', url: `/api/v1/keys/${key.id}`, body: { name: fresh('renamed') } };
+    },
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/keys/:id/rotate',
+    request: async () => {
+      const key = await ok('POST', '/api/v1/keys', { name: fresh('key'), type: 'admin', project: 'wp' });
+      return { method: 'POST', url: `/api/v1/keys/${key.id}/rotate`, body: { graceSeconds: 60 } };
+    },
+    expected: noBumps,
+  },
+  {
     route: 'POST /api/v1/projects/:project/metrics',
     request: async () => ({
       method: 'POST',

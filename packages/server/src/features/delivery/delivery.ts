@@ -135,7 +135,25 @@ export class Delivery {
     }
   }
 
-  /** Ends the streams of keys revoked since they connected (on any instance). */
+  /**
+   * Ends the open streams of a key (revoked or expired), or only those opened with the secret
+   * its rotation replaced once that secret's grace period is over. Its SDKs reconnect and are
+   * refused, or come back with the new secret.
+   */
+  closeStreamsOf(keyId: string, which: 'all' | 'previous secret' = 'all'): number {
+    let closed = 0;
+    for (const set of this.subscribers.values()) {
+      for (const s of set) {
+        if (s.stream.keyId !== keyId || (which === 'previous secret' && !s.stream.previousSecret)) continue;
+        s.stream.end();
+        set.delete(s);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  /** Ends the streams of keys revoked or expired since they connected (on any instance): the key check's safety net. */
   private async closeRevoked(): Promise<void> {
     const keyIds = new Set<string>();
     for (const set of this.subscribers.values()) for (const s of set) keyIds.add(s.stream.keyId);

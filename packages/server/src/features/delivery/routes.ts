@@ -71,7 +71,7 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
     // pieces, about 1 KB per open stream.
     res.flushHeaders();
     res.write(`retry: ${options.retryMs}\n\n`);
-    const stream = new SseStream(res, principal.keyId, options.maxBufferedBytes);
+    const stream = new SseStream(res, principal.keyId, options.maxBufferedBytes, principal.previousSecret);
     const attached = await delivery.attach(principal.environmentId, viewOf(principal), stream, lastEventId);
     if (!attached) stream.end();
   });

@@ -12,6 +12,8 @@ export class SseStream {
     readonly keyId: string,
     /** Past this many bytes waiting to be sent, the client is too slow and is cut off. */
     private readonly maxBuffered: number,
+    /** Opened with the secret a rotation replaced: it ends with that secret's grace period. */
+    readonly previousSecret = false,
   ) {}
 
   /** Writes `chunk` unless the client has fallen too far behind; returns `false` when it was cut off. */

@@ -7,7 +7,7 @@ import { queryRows } from '../../test-support/snapshot.js';
 
 let s: TestServer;
 const tokens = { server: '', client: '', foreign: '', revoked: '', projectAdmin: '' };
-const ids = { revocable: '', webhook: '', doomedWebhook: '', delivery: '' };
+const ids = { revocable: '', rotatable: '', webhook: '', doomedWebhook: '', delivery: '' };
 
 async function ok(method: string, url: string, body?: unknown, options?: CallOptions) {
   const res = await s.call(method, url, body, options);
@@ -40,6 +40,7 @@ beforeAll(async () => {
   tokens.foreign = (await createKey({ name: 'elsewhere admin', type: 'admin', project: 'elsewhere' })).token;
   tokens.projectAdmin = (await createKey({ name: 'matrix admin', type: 'admin', project: 'matrix' })).token;
   ids.revocable = (await createKey({ name: 'to revoke', type: 'server', ...sdk })).id;
+  ids.rotatable = (await createKey({ name: 'to rotate', type: 'server', ...sdk })).id;
   const revoked = await createKey({ name: 'former admin', type: 'admin' });
   await ok('POST', `/api/v1/keys/${revoked.id}/revoke`);
   tokens.revoked = revoked.token;
@@ -203,6 +204,16 @@ const ROUTES: RouteCase[] = [
   },
   { route: 'GET /api/v1/keys', request: () => ({ url: '/api/v1/keys?project=matrix' }), ok: 200 },
   { route: 'GET /api/v1/keys/:id', request: () => ({ url: `/api/v1/keys/${ids.revocable}` }), ok: 200 },
+  {
+    route: 'PATCH /api/v1/keys/:id',
+    request: () => ({ url: `/api/v1/keys/${ids.rotatable}`, body: { name: 'renamed' } }),
+    ok: 200,
+  },
+  {
+    route: 'POST /api/v1/keys/:id/rotate',
+    request: () => ({ url: `/api/v1/keys/${ids.rotatable}/rotate`, body: { graceSeconds: 60 } }),
+    ok: 200,
+  },
   {
     route: 'POST /api/v1/keys/:id/revoke',
     request: () => ({ url: `/api/v1/keys/${ids.revocable}/revoke` }),
@@ -451,6 +462,9 @@ describe('API keys', () => {
       environment: null,
       createdAt: expect.any(String),
       revokedAt: null,
+      expiresAt: null,
+      previousSecretExpiresAt: null,
+      lastUsedAt: null,
       revision: 1,
       token: expect.stringMatching(/^sy_admin_[A-Za-z0-9_-]{32}$/),
     });
@@ -470,7 +484,20 @@ describe('API keys', () => {
     expect(res.statusCode).toBe(200);
     const item = res.json().items.find((k: { id: string }) => k.id === created.id);
     expect(Object.keys(item).sort()).toEqual(
-      ['createdAt', 'environment', 'id', 'name', 'prefix', 'project', 'revision', 'revokedAt', 'type'].sort(),
+      [
+        'createdAt',
+        'environment',
+        'expiresAt',
+        'id',
+        'lastUsedAt',
+        'name',
+        'prefix',
+        'previousSecretExpiresAt',
+        'project',
+        'revision',
+        'revokedAt',
+        'type',
+      ].sort(),
     );
     expect(item).toMatchObject({ prefix: created.token.slice(0, 16), project: 'matrix', environment: 'production' });
     const hash = createHash('sha256').update(created.token).digest('hex');

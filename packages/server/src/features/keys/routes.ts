@@ -6,6 +6,9 @@ import type { Writer } from '../changes/commit-change.js';
 import { etagOf } from '../changes/precondition.js';
 import * as service from './service.js';
 
+/** An instant with its offset, e.g. `2027-01-31T00:00:00Z`. */
+const ExpiresAt = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
 const CreateKeyBody = z
   .object({
     name: Name,
@@ -13,8 +16,25 @@ const CreateKeyBody = z
     /** Required for server and client keys; for an admin key, scopes it to one project. */
     project: Key.optional(),
     environment: Key.optional(),
+    /** After this instant the key stops working; without it, only revocation ends it. */
+    expiresAt: ExpiresAt.optional(),
   })
   .strict();
+const UpdateKeyBody = z.object({ name: Name.optional(), expiresAt: ExpiresAt.nullable().optional() }).strict();
+const RotateKeyBody = z.preprocess(
+  (body) => body ?? {},
+  z
+    .object({
+      /** How long the replaced secret keeps working: long enough to redeploy what uses the key. */
+      graceSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(service.ROTATION_GRACE.maxSeconds)
+        .default(service.ROTATION_GRACE.defaultSeconds),
+    })
+    .strict(),
+);
 const ListKeysQuery = z.object({ project: Key.optional() }).strict();
 const KeyParams = z.object({ id: z.uuid() });
 
@@ -35,6 +55,23 @@ export const keyRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
   app.get('/keys/:id', { schema: { tags, params: KeyParams } }, async (request, reply) => {
     const key = await service.getKey(db, principalOf(request), request.params.id);
     return reply.header('etag', etagOf(key.revision)).send(await service.keyView(db, key));
+  });
+
+  app.patch('/keys/:id', { schema: { tags, params: KeyParams, body: UpdateKeyBody } }, async (request, reply) => {
+    const key = await service.updateKey(w, actorOf(request), request.params.id, request.body, ifMatchVersion(request));
+    return reply.header('etag', etagOf(key.revision)).send(await service.keyView(db, key));
+  });
+
+  app.post('/keys/:id/rotate', { schema: { tags, params: KeyParams, body: RotateKeyBody } }, async (request, reply) => {
+    const { id } = request.params;
+    const { key, token } = await service.rotateKey(
+      w,
+      actorOf(request),
+      id,
+      request.body.graceSeconds,
+      ifMatchVersion(request),
+    );
+    return reply.header('etag', etagOf(key.revision)).send({ ...(await service.keyView(db, key)), token });
   });
 
   app.post('/keys/:id/revoke', { schema: { tags, params: KeyParams } }, async (request, reply) => {

@@ -20,6 +20,11 @@ export async function keyView(db: Db, k: store.ApiKey) {
     environment: env?.key ?? null,
     createdAt: k.createdAt.toISOString(),
     revokedAt: k.revokedAt?.toISOString() ?? null,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    /** Until when the secret the last rotation replaced still works; `null` if never rotated. */
+    previousSecretExpiresAt: k.previousExpiresAt?.toISOString() ?? null,
+    /** Recorded in batches: up to a few seconds behind the last request. */
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
     revision: k.revision,
   };
 }
@@ -29,6 +34,15 @@ export interface CreateKeyInput {
   type: KeyType;
   project?: string | undefined;
   environment?: string | undefined;
+  expiresAt?: Date | undefined;
+}
+
+function checkExpiry(expiresAt: Date | null | undefined): void {
+  if (expiresAt instanceof Date && expiresAt.getTime() <= Date.now()) {
+    throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future; to stop a key now, revoke it', {
+      field: 'expiresAt',
+    });
+  }
 }
 
 /** Creates a key and returns its token: the only time the token is ever shown. */
@@ -36,6 +50,7 @@ export async function createKey(w: Writer, actor: Actor, input: CreateKeyInput, 
   const { db } = w;
   let projectId: string | null = null;
   let environmentId: string | null = null;
+  checkExpiry(input.expiresAt);
   if (input.type === 'admin') {
     if (input.environment !== undefined) {
       throw new AppError(
@@ -64,7 +79,7 @@ export async function createKey(w: Writer, actor: Actor, input: CreateKeyInput, 
     apply: async () => {
       const created = await store.insertKey(
         tx,
-        { name: input.name, type: input.type, projectId, environmentId },
+        { name: input.name, type: input.type, projectId, environmentId, expiresAt: input.expiresAt ?? null },
         digest,
       );
       return {
@@ -77,13 +92,92 @@ export async function createKey(w: Writer, actor: Actor, input: CreateKeyInput, 
             targetKind: 'key',
             targetKey: created.id,
             before: null,
-            after: { name: created.name, type: created.type, prefix: created.prefix },
+            after: shown(created),
           },
         ],
       };
     },
   }));
   return { key, token };
+}
+
+/** What the audit log records of a key: never a secret or its hash. */
+function shown(k: store.ApiKey) {
+  return {
+    name: k.name,
+    type: k.type,
+    prefix: k.prefix,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    previousSecretExpiresAt: k.previousExpiresAt?.toISOString() ?? null,
+  };
+}
+
+function keyAudit(key: store.ApiKey, action: string, before: store.ApiKey, after: store.ApiKey) {
+  return {
+    projectId: key.projectId,
+    environmentId: key.environmentId,
+    action,
+    targetKind: 'key' as const,
+    targetKey: key.id,
+    before: shown(before),
+    after: shown(after),
+  };
+}
+
+/** Renames a key or moves its expiry (`null`: never expires). */
+export async function updateKey(
+  w: Writer,
+  actor: Actor,
+  id: string,
+  patch: { name?: string | undefined; expiresAt?: Date | null | undefined },
+  ifMatch: number | undefined,
+) {
+  checkExpiry(patch.expiresAt);
+  return commitChange(w, actor, async (tx) => {
+    const key = await lockAt(tx, actor, id, ifMatch);
+    if (key.revokedAt !== null) throw new AppError('CONFLICT', 'the key is revoked; create a new one');
+    const fields: { name?: string; expiresAt?: Date | null } = {};
+    if (patch.name !== undefined) fields.name = patch.name;
+    if (patch.expiresAt !== undefined) fields.expiresAt = patch.expiresAt;
+    if (Object.keys(fields).length === 0) return noChange(key);
+    return {
+      entries: [],
+      apply: async () => {
+        const updated = await store.updateKey(tx, id, fields);
+        return { result: updated, audit: [keyAudit(key, 'key.update', key, updated)] };
+      },
+    };
+  });
+}
+
+/** Default and longest grace period of a rotation, in seconds: an hour, and a week. */
+export const ROTATION_GRACE = { defaultSeconds: 3600, maxSeconds: 7 * 24 * 3600 } as const;
+
+/**
+ * Gives a key a new secret, shown once. The secret it replaces keeps working for
+ * `graceSeconds` (0: stops at once), long enough to redeploy what uses it; a second rotation
+ * within that time ends the first one's grace period, since only one old secret is kept.
+ */
+export async function rotateKey(
+  w: Writer,
+  actor: Actor,
+  id: string,
+  graceSeconds: number,
+  ifMatch: number | undefined,
+) {
+  return commitChange(w, actor, async (tx) => {
+    const key = await lockAt(tx, actor, id, ifMatch);
+    if (key.revokedAt !== null) throw new AppError('CONFLICT', 'the key is revoked; create a new one');
+    const token = newToken(key.type);
+    return {
+      entries: [],
+      apply: async () => {
+        const rotated = await store.rotateSecret(tx, id, digestToken(token), graceSeconds);
+        return { result: { key: rotated, token }, audit: [keyAudit(key, 'key.rotate', key, rotated)] };
+      },
+    };
+  });
 }
 
 export async function listKeys(db: Db, principal: Principal, projectKey: string | undefined) {
@@ -123,21 +217,7 @@ export async function revokeKey(w: Writer, actor: Actor, id: string, ifMatch: nu
       entries: [],
       apply: async () => {
         const revoked = await store.markRevoked(tx, id);
-        const shown = { name: key.name, type: key.type, prefix: key.prefix };
-        return {
-          result: revoked,
-          audit: [
-            {
-              projectId: key.projectId,
-              environmentId: key.environmentId,
-              action: 'key.revoke',
-              targetKind: 'key',
-              targetKey: key.id,
-              before: { ...shown, revokedAt: null },
-              after: { ...shown, revokedAt: revoked.revokedAt?.toISOString() },
-            },
-          ],
-        };
+        return { result: revoked, audit: [keyAudit(key, 'key.revoke', key, revoked)] };
       },
     };
   });
@@ -148,17 +228,57 @@ export async function activeKeysOfEnvironment(tx: Tx, environmentId: string): Pr
   return store.countActiveForEnvironment(tx, environmentId);
 }
 
-/** Which of these keys are revoked: delivery closes the streams they opened. */
+/** Which of these keys are revoked or expired: delivery closes the streams they opened. */
 export async function revokedAmong(db: Db, ids: string[]): Promise<string[]> {
   return store.revokedAmong(db, ids);
 }
 
-/** The principal a token stands for, or `undefined` for an unknown or revoked token. */
-export async function authenticate(db: Db, token: string): Promise<Principal | undefined> {
+export type { KeyChange } from './store.js';
+
+/** Keys whose grant changed (revoked, rotated, expiry moved or passed) since the last call: what every instance polls. */
+export async function keysChangedSince(db: Db, since: string | undefined) {
+  return store.changedSince(db, since);
+}
+
+/** Stamps the last use of these keys, for the key list. */
+export async function markKeysUsed(db: Db, ids: string[], at: Date): Promise<void> {
+  return store.markUsed(db, ids, at);
+}
+
+/** A token's key, and how long the token may be trusted without asking Postgres again. */
+export interface Credential {
+  principal: Principal;
+  /** When the token stops working on its own (the key's expiry, the end of a grace period); `null`: only revocation ends it. */
+  validUntil: Date | null;
+  /** The token is the secret a rotation replaced, in its grace period. */
+  previous: boolean;
+}
+
+/** The key a token stands for, or `undefined` for an unknown, revoked or expired token. */
+export async function authenticateToken(db: Db, token: string): Promise<Credential | undefined> {
   if (token.length === 0 || token.length > 512) return undefined;
   const digest = digestToken(token);
-  const candidates = await store.findActiveByLookup(db, digest.lookup);
-  const key = candidates.find((k) => hashesMatch(k.tokenHash, digest.hash));
-  if (key === undefined) return undefined;
-  return { keyId: key.id, name: key.name, type: key.type, projectId: key.projectId, environmentId: key.environmentId };
+  for (const key of await store.findActiveByLookup(db, digest.lookup)) {
+    const current = hashesMatch(key.tokenHash, digest.hash);
+    const previous = !current && key.previousTokenHash !== null && hashesMatch(key.previousTokenHash, digest.hash);
+    if (!current && !previous) continue;
+    const ends = [key.expiresAt, previous ? key.previousExpiresAt : null].filter((d): d is Date => d !== null);
+    return {
+      principal: {
+        keyId: key.id,
+        name: key.name,
+        type: key.type,
+        projectId: key.projectId,
+        environmentId: key.environmentId,
+      },
+      validUntil: ends.length === 0 ? null : new Date(Math.min(...ends.map((d) => d.getTime()))),
+      previous,
+    };
+  }
+  return undefined;
+}
+
+/** The principal a token stands for, or `undefined` for an unknown, revoked or expired token. */
+export async function authenticate(db: Db, token: string): Promise<Principal | undefined> {
+  return (await authenticateToken(db, token))?.principal;
 }
