@@ -6,9 +6,6 @@ import { type Database, openPglite, openPostgres } from './db/database.js';
 import { embeddedTemplatePath, readEmbeddedTemplate, writeEmbeddedTemplate } from './db/embedded-template.js';
 import { firstStartBanner, localBaseUrl } from './first-start-banner.js';
 
-/** Secrets that must never reach a log line. */
-const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'token', '*.token', 'adminToken'];
-
 /** Progress for a person watching the terminal; the structured log stays for machines. */
 function say(line: string): void {
   process.stderr.write(`switchyard: ${line}\n`);
@@ -72,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
       : new RedisBus({ url: config.redisUrl, channel: config.redisChannel, onError: () => undefined });
   const app = await buildServer({
     database,
-    logger: { level: config.logLevel, redact: REDACT },
+    logger: { level: config.logLevel },
     ...(bus === undefined ? {} : { bus }),
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },

@@ -31,12 +31,13 @@ import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
+import { redactingLogger } from './http/redact.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 
 export interface BuildOptions {
   database: Database;
-  /** Fastify's logger option; pass `false` to silence it. */
+  /** Fastify's logger option; pass `false` to silence it. Credentials are redacted from it whatever it says. */
   logger?: FastifyServerOptions['logger'];
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
@@ -120,7 +121,7 @@ declare module 'fastify' {
 export async function buildServer(options: BuildOptions): Promise<FastifyInstance> {
   const { db } = options.database;
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: redactingLogger(options.logger),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors,
     clientErrorHandler,
