@@ -18,6 +18,11 @@ const ConfigSchema = z.object({
   SWITCHYARD_RECONCILE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
   SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
   SWITCHYARD_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  SWITCHYARD_METRICS_TOKEN: optionalText,
+  SWITCHYARD_METRICS_PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65_535).optional(),
+  ),
 });
 
 export interface Config {
@@ -35,6 +40,10 @@ export interface Config {
   redisChannel: string;
   /** Days track events and exposures are kept before their daily partitions are dropped. */
   eventsRetentionDays: number;
+  /** Bearer token of `/metrics`; with no metrics port, `/metrics` is served on the API's port only when this is set. */
+  metricsToken: string | undefined;
+  /** A port of its own for `/metrics`, on `host`; the API's port then has no `/metrics`. */
+  metricsPort: number | undefined;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -56,5 +65,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     reconcileIntervalMs: c.SWITCHYARD_RECONCILE_MS,
     redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
     eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
+    metricsToken: c.SWITCHYARD_METRICS_TOKEN,
+    metricsPort: c.SWITCHYARD_METRICS_PORT,
   };
 }

@@ -76,6 +76,11 @@ async function main(argv: string[]): Promise<void> {
     ...(bus === undefined ? {} : { bus }),
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
+    metrics: {
+      ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+      onApiPort: config.metricsPort === undefined,
+      processMetrics: true,
+    },
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;
@@ -89,6 +94,15 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  if (config.metricsPort !== undefined) {
+    const { serveMetrics } = await import('./features/telemetry/http.js');
+    const metrics = await serveMetrics(app.telemetry, {
+      port: config.metricsPort,
+      host: config.host,
+      token: config.metricsToken,
+    });
+    app.addHook('onClose', async () => new Promise<void>((resolve) => metrics.close(() => resolve())));
+  }
   await app.listen({ port: config.port, host: config.host });
   const baseUrl = localBaseUrl(config.host, (app.server.address() as AddressInfo).port);
   if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);

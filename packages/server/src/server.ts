@@ -21,6 +21,8 @@ import { keyRoutes } from './features/keys/routes.js';
 import { metricRoutes } from './features/metrics/routes.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
+import { metricsRoute, observeRequests } from './features/telemetry/http.js';
+import { Telemetry } from './features/telemetry/telemetry.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -35,6 +37,19 @@ export interface BuildOptions {
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
+  metrics?: MetricsSettings;
+}
+
+export interface MetricsSettings {
+  /** `SWITCHYARD_METRICS_TOKEN`: the bearer token `/metrics` asks for. */
+  token?: string;
+  /**
+   * Whether `GET /metrics` is served on the API's port (it is when a token is set); `main`
+   * turns it off when the metrics have a port of their own (`serveMetrics`).
+   */
+  onApiPort?: boolean;
+  /** prom-client's process and Node.js series too (`main` asks for them; tests need not). */
+  processMetrics?: boolean;
 }
 
 export interface EventSettings {
@@ -83,6 +98,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The partition keeper of the event tables, for operators' scripts and tests to run on demand. */
     eventRetention: EventRetention;
+    /** This server's Prometheus registry and observers; `main` serves it on a metrics port. */
+    telemetry: Telemetry;
   }
 }
 
@@ -94,6 +111,9 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  const telemetry = new Telemetry({ processMetrics: options.metrics?.processMetrics ?? false });
+  app.decorate('telemetry', telemetry);
+  observeRequests(app, telemetry);
 
   await app.register(swagger, {
     openapi: {
@@ -127,7 +147,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   const feed = new ChangeFeed();
   const writer: Writer = { db, feed };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
-  const bus = options.bus ?? new InProcessBus();
+  const bus: ChangeBus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
     db,
     feed,
@@ -135,7 +155,17 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     reconcileIntervalMs: settings.reconcileIntervalMs,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     onError: (err, context) => app.log.error({ err, context }, 'delivery failed; reconciliation will retry'),
+    observer: telemetry.delivery,
   });
+  telemetry.watch({
+    streams: () => delivery.streamsByEnvironment(),
+    pool: options.database.poolStats?.bind(options.database),
+    redis: bus.connections?.bind(bus),
+  });
+  const metricsToken = options.metrics?.token;
+  if (metricsToken !== undefined && options.metrics?.onApiPort !== false) {
+    metricsRoute(app, telemetry, { token: metricsToken });
+  }
   await delivery.start();
   // Streams never end on their own: they must be closed before the server waits for its connections.
   app.addHook('preClose', async () => delivery.close());
@@ -158,7 +188,14 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => retention.stop());
   app.decorate('eventRetention', retention);
   const gate = new IngestGate(events.maxInFlight, events.maxWaiting);
-  await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys, partitions, gate });
+  await app.register(eventRoutes, {
+    prefix: '/sdk/v1',
+    db,
+    keys: sdkKeys,
+    partitions,
+    gate,
+    observer: telemetry.events,
+  });
 
   await app.register(
     async (api) => {

@@ -21,6 +21,16 @@ export interface Database {
   /** Applies the committed migrations that are not applied yet. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** The connection pool's occupancy, for metrics; absent for the embedded database (one connection, no pool). */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  /** Connections checked out by a query or transaction. */
+  inUse: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 /** The repository's migrations/ folder, from src/db/ and dist/db/ alike. */
@@ -52,6 +62,11 @@ export function openPostgres(
       }
     },
     close: () => pool.end(),
+    poolStats: () => ({
+      inUse: pool.totalCount - pool.idleCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    }),
   };
 }
 
