@@ -23,6 +23,19 @@ const ConfigSchema = z.object({
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce.number().int().min(0).max(65_535).optional(),
   ),
+  SWITCHYARD_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  SWITCHYARD_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  SWITCHYARD_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  SWITCHYARD_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(86_400_000).default(15_000),
+  SWITCHYARD_WEBHOOK_BACKOFF_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400_000)
+    .default(3_600_000),
+  SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  SWITCHYARD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SWITCHYARD_PLAN_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
 });
 
 export interface Config {
@@ -44,6 +57,18 @@ export interface Config {
   metricsToken: string | undefined;
   /** A port of its own for `/metrics`, on `host`; the API's port then has no `/metrics`. */
   metricsPort: number | undefined;
+  /** The webhook dispatcher's settings (docs/webhooks.md). */
+  webhooks: {
+    pollIntervalMs: number;
+    concurrency: number;
+    timeoutMs: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    maxAttempts: number;
+    retentionDays: number;
+  };
+  /** How often the instance driving release plans judges them. */
+  planIntervalMs: number;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -67,5 +92,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
     metricsToken: c.SWITCHYARD_METRICS_TOKEN,
     metricsPort: c.SWITCHYARD_METRICS_PORT,
+    webhooks: {
+      pollIntervalMs: c.SWITCHYARD_WEBHOOK_POLL_MS,
+      concurrency: c.SWITCHYARD_WEBHOOK_CONCURRENCY,
+      timeoutMs: c.SWITCHYARD_WEBHOOK_TIMEOUT_MS,
+      backoffBaseMs: c.SWITCHYARD_WEBHOOK_BACKOFF_MS,
+      backoffMaxMs: c.SWITCHYARD_WEBHOOK_BACKOFF_MAX_MS,
+      maxAttempts: c.SWITCHYARD_WEBHOOK_MAX_ATTEMPTS,
+      retentionDays: c.SWITCHYARD_WEBHOOK_RETENTION_DAYS,
+    },
+    planIntervalMs: c.SWITCHYARD_PLAN_INTERVAL_MS,
   };
 }

@@ -81,6 +81,8 @@ async function main(argv: string[]): Promise<void> {
       onApiPort: config.metricsPort === undefined,
       processMetrics: true,
     },
+    webhooks: config.webhooks,
+    plans: { intervalMs: config.planIntervalMs },
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

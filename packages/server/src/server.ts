@@ -19,10 +19,17 @@ import { experimentRoutes } from './features/experiments/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
 import { metricRoutes } from './features/metrics/routes.js';
+import { PlanController } from './features/plans/controller.js';
+import { planRoutes } from './features/plans/routes.js';
+import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
 import { metricsRoute, observeRequests } from './features/telemetry/http.js';
 import { Telemetry } from './features/telemetry/telemetry.js';
+import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
+import { webhookRoutes } from './features/webhooks/routes.js';
+import { webhookOutbox } from './features/webhooks/service.js';
+import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -38,6 +45,8 @@ export interface BuildOptions {
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
   metrics?: MetricsSettings;
+  webhooks?: Partial<WebhookSettings>;
+  plans?: Partial<PlanSettings>;
 }
 
 export interface MetricsSettings {
@@ -51,6 +60,13 @@ export interface MetricsSettings {
   /** prom-client's process and Node.js series too (`main` asks for them; tests need not). */
   processMetrics?: boolean;
 }
+
+export interface PlanSettings {
+  /** How often the instance driving release plans judges them (`SWITCHYARD_PLAN_INTERVAL_MS`). */
+  intervalMs: number;
+}
+
+export const DEFAULT_PLANS: PlanSettings = { intervalMs: 10_000 };
 
 export interface EventSettings {
   /** Days track events and exposures are kept (`SWITCHYARD_EVENTS_RETENTION_DAYS`). */
@@ -100,16 +116,24 @@ declare module 'fastify' {
     eventRetention: EventRetention;
     /** This server's Prometheus registry and observers; `main` serves it on a metrics port. */
     telemetry: Telemetry;
+    /** The release plan controller, for tests to drive a tick on demand. */
+    planController: PlanController;
   }
 }
 
 /** The whole HTTP application, not listening: `main` listens, tests use `inject` or `listen({port: 0})`. */
 export async function buildServer(options: BuildOptions): Promise<FastifyInstance> {
   const { db } = options.database;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    frameworkErrors,
+    clientErrorHandler,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  refuseNul(app);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   const telemetry = new Telemetry({ processMetrics: options.metrics?.processMetrics ?? false });
   app.decorate('telemetry', telemetry);
@@ -145,7 +169,8 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // The commit → delivery edge: every write announces its committed versions on this feed, and
   // this instance's delivery listens to it (other instances hear of them through the bus).
   const feed = new ChangeFeed();
-  const writer: Writer = { db, feed };
+  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox).
+  const writer: Writer = { db, feed, followAudit: webhookOutbox() };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
   const bus: ChangeBus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
@@ -197,17 +222,36 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     observer: telemetry.events,
   });
 
+  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
+  const dispatcher = new WebhookDispatcher(db, webhooks, (err, context) =>
+    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+  );
+  dispatcher.start();
+  app.addHook('onClose', async () => dispatcher.stop());
+  const plans = new PlanController({
+    writer,
+    database: options.database,
+    intervalMs: { ...DEFAULT_PLANS, ...options.plans }.intervalMs,
+    onError: (err, context) =>
+      app.log.error({ err, context }, 'release plan controller failed; it tries again next tick'),
+  });
+  plans.start();
+  app.addHook('onClose', async () => plans.stop());
+  app.decorate('planController', plans);
+
   await app.register(
     async (api) => {
       requireKey(api, db, ['admin']);
       await api.register(projectRoutes, writer);
       await api.register(environmentRoutes, writer);
-      await api.register(flagRoutes, writer);
+      await api.register(flagRoutes, { ...writer, onConfigWrite: pauseOnManualEdit });
       await api.register(segmentRoutes, writer);
       await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
+      await api.register(webhookRoutes, { writer, now: webhooks.now });
+      await api.register(planRoutes, writer);
     },
     { prefix: '/api/v1' },
   );
