@@ -19,6 +19,11 @@ const ConfigSchema = z.object({
   SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
   SWITCHYARD_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   SWITCHYARD_KEY_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  SWITCHYARD_METRICS_TOKEN: optionalText,
+  SWITCHYARD_METRICS_PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65_535).optional(),
+  ),
   SWITCHYARD_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   SWITCHYARD_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   SWITCHYARD_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
@@ -51,6 +56,10 @@ export interface Config {
   eventsRetentionDays: number;
   /** How often each instance asks Postgres which keys were revoked, rotated or expired. */
   keyCheckIntervalMs: number;
+  /** Bearer token of `/metrics`; with no metrics port, `/metrics` is served on the API's port only when this is set. */
+  metricsToken: string | undefined;
+  /** A port of its own for `/metrics`, on `host`; the API's port then has no `/metrics`. */
+  metricsPort: number | undefined;
   /** The webhook dispatcher's settings (docs/webhooks.md). */
   webhooks: {
     pollIntervalMs: number;
@@ -85,6 +94,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
     eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
     keyCheckIntervalMs: c.SWITCHYARD_KEY_CHECK_MS,
+    metricsToken: c.SWITCHYARD_METRICS_TOKEN,
+    metricsPort: c.SWITCHYARD_METRICS_PORT,
     webhooks: {
       pollIntervalMs: c.SWITCHYARD_WEBHOOK_POLL_MS,
       concurrency: c.SWITCHYARD_WEBHOOK_CONCURRENCY,

@@ -74,6 +74,11 @@ async function main(argv: string[]): Promise<void> {
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
     keys: { checkIntervalMs: config.keyCheckIntervalMs },
+    metrics: {
+      ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+      onApiPort: config.metricsPort === undefined,
+      processMetrics: true,
+    },
     webhooks: config.webhooks,
     plans: { intervalMs: config.planIntervalMs },
   });
@@ -89,6 +94,15 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  if (config.metricsPort !== undefined) {
+    const { serveMetrics } = await import('./features/telemetry/http.js');
+    const metrics = await serveMetrics(app.telemetry, {
+      port: config.metricsPort,
+      host: config.host,
+      token: config.metricsToken,
+    });
+    app.addHook('onClose', async () => new Promise<void>((resolve) => metrics.close(() => resolve())));
+  }
   await app.listen({ port: config.port, host: config.host });
   const baseUrl = localBaseUrl(config.host, (app.server.address() as AddressInfo).port);
   if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);

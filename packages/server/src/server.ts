@@ -26,6 +26,8 @@ import { planRoutes } from './features/plans/routes.js';
 import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
+import { metricsRoute, observeRequests } from './features/telemetry/http.js';
+import { Telemetry } from './features/telemetry/telemetry.js';
 import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
 import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
@@ -46,6 +48,7 @@ export interface BuildOptions {
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
   keys?: Partial<KeySettings>;
+  metrics?: MetricsSettings;
   webhooks?: Partial<WebhookSettings>;
   plans?: Partial<PlanSettings>;
 }
@@ -58,6 +61,18 @@ export interface KeySettings {
 }
 
 export const DEFAULT_KEYS: KeySettings = { checkIntervalMs: 500, usageFlushMs: 5000 };
+
+export interface MetricsSettings {
+  /** `SWITCHYARD_METRICS_TOKEN`: the bearer token `/metrics` asks for. */
+  token?: string;
+  /**
+   * Whether `GET /metrics` is served on the API's port (it is when a token is set); `main`
+   * turns it off when the metrics have a port of their own (`serveMetrics`).
+   */
+  onApiPort?: boolean;
+  /** prom-client's process and Node.js series too (`main` asks for them; tests need not). */
+  processMetrics?: boolean;
+}
 
 export interface PlanSettings {
   /** How often the instance driving release plans judges them (`SWITCHYARD_PLAN_INTERVAL_MS`). */
@@ -112,6 +127,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The partition keeper of the event tables, for operators' scripts and tests to run on demand. */
     eventRetention: EventRetention;
+    /** This server's Prometheus registry and observers; `main` serves it on a metrics port. */
+    telemetry: Telemetry;
     /** The release plan controller, for tests to drive a tick on demand. */
     planController: PlanController;
   }
@@ -131,6 +148,9 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   registerErrorHandler(app);
   refuseNul(app);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  const telemetry = new Telemetry({ processMetrics: options.metrics?.processMetrics ?? false });
+  app.decorate('telemetry', telemetry);
+  observeRequests(app, telemetry);
 
   await app.register(swagger, {
     openapi: {
@@ -165,7 +185,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // Every audited write also writes its webhook deliveries, in its own transaction (the outbox).
   const writer: Writer = { db, feed, followAudit: webhookOutbox() };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
-  const bus = options.bus ?? new InProcessBus();
+  const bus: ChangeBus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
     db,
     feed,
@@ -173,7 +193,17 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     reconcileIntervalMs: settings.reconcileIntervalMs,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     onError: (err, context) => app.log.error({ err, context }, 'delivery failed; reconciliation will retry'),
+    observer: telemetry.delivery,
   });
+  telemetry.watch({
+    streams: () => delivery.streamsByEnvironment(),
+    pool: options.database.poolStats?.bind(options.database),
+    redis: bus.connections?.bind(bus),
+  });
+  const metricsToken = options.metrics?.token;
+  if (metricsToken !== undefined && options.metrics?.onApiPort !== false) {
+    metricsRoute(app, telemetry, { token: metricsToken });
+  }
   await delivery.start();
   // Streams never end on their own: they must be closed before the server waits for its connections.
   app.addHook('preClose', async () => delivery.close());
@@ -211,7 +241,14 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => retention.stop());
   app.decorate('eventRetention', retention);
   const gate = new IngestGate(events.maxInFlight, events.maxWaiting);
-  await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys, partitions, gate });
+  await app.register(eventRoutes, {
+    prefix: '/sdk/v1',
+    db,
+    keys: sdkKeys,
+    partitions,
+    gate,
+    observer: telemetry.events,
+  });
 
   const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
   const dispatcher = new WebhookDispatcher(db, webhooks, (err, context) =>

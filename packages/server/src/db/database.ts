@@ -21,6 +21,8 @@ export interface Database {
   /** Applies the committed migrations that are not applied yet. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** The connection pool's occupancy, for metrics; absent for the embedded database (one connection, no pool). */
+  poolStats?(): PoolStats;
   /**
    * Takes the session advisory lock `key` if no other session holds it, on a connection of its
    * own that holds it until released or lost: whoever holds it is the one instance doing a
@@ -33,6 +35,14 @@ export interface HeldLock {
   /** Whether the lock's connection still answers: when it does not, Postgres has let the lock go. */
   alive(): Promise<boolean>;
   release(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Connections checked out by a query or transaction. */
+  inUse: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 /** The repository's migrations/ folder, from src/db/ and dist/db/ alike. */
@@ -64,6 +74,11 @@ export function openPostgres(
       }
     },
     close: () => pool.end(),
+    poolStats: () => ({
+      inUse: pool.totalCount - pool.idleCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    }),
     async tryAdvisoryLock(key) {
       // A dedicated client, not the pool's: a session lock belongs to one connection, and a
       // pooled one would be handed to other queries and could be closed by the pool at will.

@@ -10,6 +10,8 @@ export interface ChangeBus {
   /** `onMessage` for every message; `onResync` whenever messages may have been missed. */
   subscribe(onMessage: (message: CommittedVersion) => void, onResync: () => void): void;
   close(): Promise<void>;
+  /** Whether each of its connections is up, by name; absent for a bus without connections. */
+  connections?(): Record<string, boolean>;
 }
 
 type Listener = (message: CommittedVersion) => void;
@@ -91,6 +93,10 @@ export class RedisBus implements ChangeBus {
   /** Subscribing again to a channel the connection already follows changes nothing. */
   private listen(): void {
     this.sub.subscribe(this.channel).catch((err: Error) => this.onError(err));
+  }
+
+  connections(): Record<string, boolean> {
+    return { publish: this.pub.status === 'ready', subscribe: this.sub.status === 'ready' };
   }
 
   /** Resolves once both connections are up; for a start-up that wants the bus live. */

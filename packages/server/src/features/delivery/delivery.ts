@@ -18,7 +18,24 @@ export interface DeliveryOptions {
   reconcileIntervalMs: number;
   heartbeatIntervalMs: number;
   onError: (err: unknown, context: string) => void;
+  observer?: DeliveryObserver;
 }
+
+/** How a change reached this instance: its own commit, the bus, or reconciliation with Postgres. */
+export type ChangePath = 'commit' | 'bus' | 'reconcile';
+
+/** What delivery reports for operators (the server's telemetry implements it). */
+export interface DeliveryObserver {
+  /**
+   * Committed changes were applied and sent to this instance's streams, `lagMs` after the
+   * oldest of them was written (by Postgres's clock).
+   */
+  applied(path: ChangePath, lagMs: number): void;
+  /** Reconciliation found an environment behind Postgres: a change the bus did not bring. */
+  caughtUp(): void;
+}
+
+const UNOBSERVED: DeliveryObserver = { applied: () => undefined, caughtUp: () => undefined };
 
 /** Streams written to before a heartbeat lets other work run. */
 const HEARTBEAT_SLICE = 500;
@@ -41,8 +58,11 @@ export class Delivery {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopListening: (() => void) | undefined;
   private closed = false;
+  private readonly observer: DeliveryObserver;
 
-  constructor(private readonly options: DeliveryOptions) {}
+  constructor(private readonly options: DeliveryOptions) {
+    this.observer = options.observer ?? UNOBSERVED;
+  }
 
   /** Loads every environment, then follows changes. SDK reads are served from memory from here on. */
   async start(): Promise<void> {
@@ -50,11 +70,11 @@ export class Delivery {
     this.stopListening = feed.subscribe((committed) => {
       for (const c of committed) {
         bus.publish(c);
-        void this.refresh(c.environmentId, c.version);
+        void this.refresh(c.environmentId, c.version, 'commit');
       }
     });
     bus.subscribe(
-      (m: CommittedVersion) => void this.refresh(m.environmentId, m.version),
+      (m: CommittedVersion) => void this.refresh(m.environmentId, m.version, 'bus'),
       () => void this.reconcile(),
     );
     await this.reconcile();
@@ -101,11 +121,11 @@ export class Delivery {
     return attached;
   }
 
-  /** How many streams are open, per environment id. */
-  streamCount(): number {
-    let n = 0;
-    for (const set of this.subscribers.values()) n += set.size;
-    return n;
+  /** How many streams are open, per environment this instance serves (`project/environment`), zeros included. */
+  streamsByEnvironment(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [id, state] of this.states) counts.set(state.name, this.subscribers.get(id)?.size ?? 0);
+    return counts;
   }
 
   async close(): Promise<void> {
@@ -125,9 +145,9 @@ export class Delivery {
       const work: Promise<void>[] = [];
       for (const [id, version] of versions) {
         const state = this.states.get(id);
-        if (state === undefined || state.version < version) work.push(this.refresh(id, version));
+        if (state === undefined || state.version < version) work.push(this.refresh(id, version, 'reconcile'));
       }
-      for (const id of this.states.keys()) if (!versions.has(id)) work.push(this.refresh(id, 0));
+      for (const id of this.states.keys()) if (!versions.has(id)) work.push(this.refresh(id, 0, 'reconcile'));
       await Promise.all(work);
       await this.closeRevoked();
     } catch (err) {
@@ -168,8 +188,11 @@ export class Delivery {
     }
   }
 
-  /** Brings one environment to at least `version` (0: whatever it is now). */
-  refresh(environmentId: string, version: number): Promise<void> {
+  /**
+   * Brings one environment to at least `version` (0: whatever it is now). `path` says who asked:
+   * 'reconcile' is any read of Postgres on this instance's own initiative.
+   */
+  refresh(environmentId: string, version: number, path: ChangePath = 'reconcile'): Promise<void> {
     return this.enqueue(environmentId, async () => {
       const state = this.states.get(environmentId);
       if (state === undefined) {
@@ -184,6 +207,9 @@ export class Delivery {
       }
       if (batch.version <= state.version) return;
       this.broadcast(environmentId, state.apply(batch));
+      // Only a refresh that found something new counts: the others lost the race to an earlier one.
+      if (path === 'reconcile') this.observer.caughtUp();
+      if (batch.oldestAt !== undefined) this.observer.applied(path, Math.max(0, Date.now() - batch.oldestAt));
     });
   }
 

@@ -43,6 +43,7 @@ describe('the client view an environment serves', () => {
       environmentId: 'env',
       version: 2,
       changes: [{ kind: 'flag', key: 'fine', version: 2, value: flag('fine', { version: 2, enabled: false }) }],
+      oldestAt: 0,
     });
     expect(patches.client.map((p) => p.key)).toEqual(['fine']);
     expect(s.patchesSince('client', 1)).toEqual(patches.client);

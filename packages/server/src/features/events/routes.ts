@@ -12,7 +12,18 @@ export interface EventRouteOptions {
   keys: SdkKeyCache;
   partitions: EventPartitions;
   gate: IngestGate;
+  observer?: EventsObserver;
 }
+
+/** What ingestion reports for operators (the server's telemetry implements it). */
+export interface EventsObserver {
+  /** A batch was stored: how many of each kind it held. */
+  ingested(counts: { evaluations: number; events: number; exposures: number }): void;
+  /** A batch was not stored: refused while ingestion is behind (429), or a retry of one already stored. */
+  dropped(reason: 'busy' | 'duplicate'): void;
+}
+
+const UNOBSERVED: EventsObserver = { ingested: () => undefined, dropped: () => undefined };
 
 /** Seconds a refused client is asked to wait: a batch or two's time to store. */
 const RETRY_AFTER_S = 1;
@@ -38,7 +49,9 @@ const CORS = {
  * other SDK routes (a server or client key; a client key may come in `?key=`, which is also
  * what `navigator.sendBeacon` can send).
  */
-export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app, { db, keys, partitions, gate }) => {
+export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app, options) => {
+  const { db, keys, partitions, gate } = options;
+  const observer = options.observer ?? UNOBSERVED;
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(CORS);
   });
@@ -57,7 +70,10 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
         const { environmentId, keyId } = await sdkPrincipal(request, keys);
         request.sdkSource = { environmentId, keyId };
         // Refused before the body is read, when the refusal is already certain.
-        if (gate.full) return reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send(busy);
+        if (gate.full) {
+          observer.dropped('busy');
+          return reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send(busy);
+        }
       },
       schema: { hide: true, body: EventBatchBody },
     },
@@ -68,12 +84,17 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
         await partitions.ensureFor(timestampsOf(batch));
         return insertBatch(db, source, batch);
       });
-      if (done === undefined) return reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send(busy);
+      if (done === undefined) {
+        observer.dropped('busy');
+        return reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send(busy);
+      }
       const accepted = {
         evaluations: batch.evaluations.length,
         events: batch.events.length,
         exposures: batch.exposures.length,
       };
+      if (done.value.stored) observer.ingested(accepted);
+      else observer.dropped('duplicate');
       return reply.code(202).send(done.value.stored ? { accepted } : { accepted, duplicate: true });
     },
   );

@@ -22,6 +22,8 @@ export interface ChangeBatch {
   version: number;
   /** One entry per change row, in version order, each with the item's state at `version`. */
   changes: { kind: 'flag' | 'segment'; key: string; version: number; value: Flag | Segment | null }[];
+  /** When the oldest of these changes was written (Postgres's clock, ms since the epoch); undefined when there are none. */
+  oldestAt: number | undefined;
 }
 
 /** Current versions of every environment: what reconciliation compares with. */
@@ -70,7 +72,7 @@ export async function loadChanges(
       .where(eq(environments.id, environmentId));
     if (env === undefined) return undefined;
     const rows = await tx
-      .select({ kind: changes.kind, key: changes.key, version: changes.version })
+      .select({ kind: changes.kind, key: changes.key, version: changes.version, createdAt: changes.createdAt })
       .from(changes)
       .where(
         and(
@@ -87,10 +89,16 @@ export async function loadChanges(
     return {
       environmentId,
       version: env.version,
-      changes: rows.map((r) => ({
-        ...r,
-        value: (r.kind === 'flag' ? flagsByKey.get(r.key) : segmentsByKey.get(r.key)) ?? null,
+      changes: rows.map(({ kind, key, version }) => ({
+        kind,
+        key,
+        version,
+        value: (kind === 'flag' ? flagsByKey.get(key) : segmentsByKey.get(key)) ?? null,
       })),
+      oldestAt:
+        rows.length === 0
+          ? undefined
+          : rows.reduce((t, r) => Math.min(t, r.createdAt.getTime()), Number.POSITIVE_INFINITY),
     };
   });
 }
