@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PostgresTimeouts } from './db/database.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -6,6 +7,8 @@ const optionalText = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const milliseconds = (fallback: number) => z.coerce.number().int().min(1).max(3_600_000).default(fallback);
 
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4242),
@@ -18,6 +21,12 @@ const ConfigSchema = z.object({
   SWITCHYARD_RECONCILE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
   SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
   SWITCHYARD_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  SWITCHYARD_DB_CONNECT_TIMEOUT_MS: milliseconds(500),
+  SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS: milliseconds(1000),
+  SWITCHYARD_DB_STATEMENT_TIMEOUT_MS: milliseconds(1200),
+  SWITCHYARD_DB_QUERY_TIMEOUT_MS: milliseconds(1400),
+  SWITCHYARD_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: milliseconds(5000),
+  SWITCHYARD_READINESS_TIMEOUT_MS: milliseconds(1000),
 });
 
 export interface Config {
@@ -35,6 +44,10 @@ export interface Config {
   redisChannel: string;
   /** Days track events and exposures are kept before their daily partitions are dropped. */
   eventsRetentionDays: number;
+  /** How long Postgres may take before a request gets 503 instead of waiting on. */
+  databaseTimeouts: PostgresTimeouts;
+  /** `/readyz` answers 503 when Postgres has not answered its ping within this. */
+  readinessTimeoutMs: number;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -56,5 +69,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     reconcileIntervalMs: c.SWITCHYARD_RECONCILE_MS,
     redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
     eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
+    databaseTimeouts: {
+      connectMs: c.SWITCHYARD_DB_CONNECT_TIMEOUT_MS,
+      acquireMs: c.SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS,
+      statementMs: c.SWITCHYARD_DB_STATEMENT_TIMEOUT_MS,
+      queryMs: c.SWITCHYARD_DB_QUERY_TIMEOUT_MS,
+      idleInTransactionMs: c.SWITCHYARD_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    readinessTimeoutMs: c.SWITCHYARD_READINESS_TIMEOUT_MS,
   };
 }

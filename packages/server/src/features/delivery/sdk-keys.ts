@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/database.js';
-import { AppError } from '../../errors.js';
+import { AppError, isDatabaseUnavailable } from '../../errors.js';
 import type { Principal } from '../keys/principal.js';
 import { authenticate } from '../keys/service.js';
 import { digestToken } from '../keys/tokens.js';
@@ -33,10 +33,24 @@ export class SdkKeyCache {
     const cached = this.entries.get(id);
     const now = this.now();
     if (cached !== undefined && cached.expires > now) return cached.principal;
-    const principal = await authenticate(this.db, token);
+    const principal = await this.authenticateOrRemember(token, cached);
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(id, { principal, expires: now + (principal === undefined ? this.negativeTtlMs : this.ttlMs) });
     return principal;
+  }
+
+  /**
+   * While Postgres cannot answer, a key this instance saw valid keeps working (SDKs are served
+   * from memory through an outage), and is remembered as valid for another `ttlMs`, so that not
+   * every request waits for the database's timeout first. A key never seen valid gets the 503.
+   */
+  private async authenticateOrRemember(token: string, cached: Entry | undefined) {
+    try {
+      return await authenticate(this.db, token);
+    } catch (err) {
+      if (cached?.principal === undefined || !isDatabaseUnavailable(err)) throw err;
+      return cached.principal;
+    }
   }
 }
 
