@@ -27,6 +27,19 @@ const ConfigSchema = z.object({
   SWITCHYARD_DB_QUERY_TIMEOUT_MS: milliseconds(1400),
   SWITCHYARD_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: milliseconds(5000),
   SWITCHYARD_READINESS_TIMEOUT_MS: milliseconds(1000),
+  SWITCHYARD_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  SWITCHYARD_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  SWITCHYARD_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  SWITCHYARD_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(86_400_000).default(15_000),
+  SWITCHYARD_WEBHOOK_BACKOFF_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400_000)
+    .default(3_600_000),
+  SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  SWITCHYARD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SWITCHYARD_PLAN_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
 });
 
 export interface Config {
@@ -48,6 +61,18 @@ export interface Config {
   databaseTimeouts: PostgresTimeouts;
   /** `/readyz` answers 503 when Postgres has not answered its ping within this. */
   readinessTimeoutMs: number;
+  /** The webhook dispatcher's settings (docs/webhooks.md). */
+  webhooks: {
+    pollIntervalMs: number;
+    concurrency: number;
+    timeoutMs: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    maxAttempts: number;
+    retentionDays: number;
+  };
+  /** How often the instance driving release plans judges them. */
+  planIntervalMs: number;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -77,5 +102,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       idleInTransactionMs: c.SWITCHYARD_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
     },
     readinessTimeoutMs: c.SWITCHYARD_READINESS_TIMEOUT_MS,
+    webhooks: {
+      pollIntervalMs: c.SWITCHYARD_WEBHOOK_POLL_MS,
+      concurrency: c.SWITCHYARD_WEBHOOK_CONCURRENCY,
+      timeoutMs: c.SWITCHYARD_WEBHOOK_TIMEOUT_MS,
+      backoffBaseMs: c.SWITCHYARD_WEBHOOK_BACKOFF_MS,
+      backoffMaxMs: c.SWITCHYARD_WEBHOOK_BACKOFF_MAX_MS,
+      maxAttempts: c.SWITCHYARD_WEBHOOK_MAX_ATTEMPTS,
+      retentionDays: c.SWITCHYARD_WEBHOOK_RETENTION_DAYS,
+    },
+    planIntervalMs: c.SWITCHYARD_PLAN_INTERVAL_MS,
   };
 }

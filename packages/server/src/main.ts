@@ -79,6 +79,8 @@ async function main(argv: string[]): Promise<void> {
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
     readinessTimeoutMs: config.readinessTimeoutMs,
+    webhooks: config.webhooks,
+    plans: { intervalMs: config.planIntervalMs },
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

@@ -1,5 +1,6 @@
 import type { FastifyBodyParser } from 'fastify';
 import { AppError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './hostile-input.js';
 
 /**
  * Parses a JSON request body. An empty body is no body (`curl -X POST …/kill -H 'Content-Type:
@@ -7,6 +8,14 @@ import { AppError } from '../errors.js';
  */
 export const parseJsonBody: FastifyBodyParser<string> = (_request, body, done) => {
   if (body === '') return done(null, undefined);
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    return done(
+      new AppError('VALIDATION_FAILED', `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, {
+        field: '',
+      }),
+      undefined,
+    );
+  }
   try {
     done(null, JSON.parse(body));
   } catch (err) {
