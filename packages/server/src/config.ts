@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PostgresTimeouts } from './db/database.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -6,6 +7,8 @@ const optionalText = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const milliseconds = (fallback: number) => z.coerce.number().int().min(1).max(3_600_000).default(fallback);
 
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4242),
@@ -24,6 +27,12 @@ const ConfigSchema = z.object({
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce.number().int().min(0).max(65_535).optional(),
   ),
+  SWITCHYARD_DB_CONNECT_TIMEOUT_MS: milliseconds(500),
+  SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS: milliseconds(1000),
+  SWITCHYARD_DB_STATEMENT_TIMEOUT_MS: milliseconds(1200),
+  SWITCHYARD_DB_QUERY_TIMEOUT_MS: milliseconds(1400),
+  SWITCHYARD_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: milliseconds(5000),
+  SWITCHYARD_READINESS_TIMEOUT_MS: milliseconds(1000),
   SWITCHYARD_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   SWITCHYARD_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   SWITCHYARD_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
@@ -60,6 +69,10 @@ export interface Config {
   metricsToken: string | undefined;
   /** A port of its own for `/metrics`, on `host`; the API's port then has no `/metrics`. */
   metricsPort: number | undefined;
+  /** How long Postgres may take before a request gets 503 instead of waiting on. */
+  databaseTimeouts: PostgresTimeouts;
+  /** `/readyz` answers 503 when Postgres has not answered its ping within this. */
+  readinessTimeoutMs: number;
   /** The webhook dispatcher's settings (docs/webhooks.md). */
   webhooks: {
     pollIntervalMs: number;
@@ -96,6 +109,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     keyCheckIntervalMs: c.SWITCHYARD_KEY_CHECK_MS,
     metricsToken: c.SWITCHYARD_METRICS_TOKEN,
     metricsPort: c.SWITCHYARD_METRICS_PORT,
+    databaseTimeouts: {
+      connectMs: c.SWITCHYARD_DB_CONNECT_TIMEOUT_MS,
+      acquireMs: c.SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS,
+      statementMs: c.SWITCHYARD_DB_STATEMENT_TIMEOUT_MS,
+      queryMs: c.SWITCHYARD_DB_QUERY_TIMEOUT_MS,
+      idleInTransactionMs: c.SWITCHYARD_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    readinessTimeoutMs: c.SWITCHYARD_READINESS_TIMEOUT_MS,
     webhooks: {
       pollIntervalMs: c.SWITCHYARD_WEBHOOK_POLL_MS,
       concurrency: c.SWITCHYARD_WEBHOOK_CONCURRENCY,

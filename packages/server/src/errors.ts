@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   INVALID_CONFIG: 422,
   CATASTROPHIC_BACKTRACKING: 422,
   INTERNAL: 500,
+  UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -55,4 +56,34 @@ export const RESTRICT_VIOLATION = '23001';
 export function isStillReferenced(err: unknown): boolean {
   const state = sqlState(err);
   return state === FOREIGN_KEY_VIOLATION || state === RESTRICT_VIOLATION;
+}
+
+/**
+ * SQLSTATEs that say Postgres cannot serve now, not that the request was wrong: connection
+ * exceptions (08), insufficient resources (53: too many connections, disk full), a statement
+ * cancelled by `statement_timeout` (57014), a shutdown or a server still starting (57P0x), a
+ * session ended for idling in its transaction (25P03).
+ */
+const UNAVAILABLE_STATE = /^(08...|53...|57014|57P0.|25P03)$/;
+
+/** Socket errors of the connection to Postgres. */
+const UNAVAILABLE_SYSCALL = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
+
+/**
+ * What node-postgres throws, without a code, when Postgres does not answer: a connection that
+ * timed out or died, a query whose answer never came, a pool with no connection to lend.
+ */
+const UNAVAILABLE_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout expired)/;
+
+/** Whether `err` (or what it wraps) means Postgres is unreachable, stalled or overloaded: a 503, not a 500. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_STATE.test(code) || UNAVAILABLE_SYSCALL.test(code))) return true;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

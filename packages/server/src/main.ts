@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { parseConfig } from './config.js';
+import { type Config, parseConfig } from './config.js';
 import { type Database, openPglite, openPostgres } from './db/database.js';
 import { embeddedTemplatePath, readEmbeddedTemplate, writeEmbeddedTemplate } from './db/embedded-template.js';
 import { firstStartBanner, localBaseUrl } from './first-start-banner.js';
@@ -13,9 +13,11 @@ function say(line: string): void {
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
-async function open(databaseUrl: string | undefined, dataDir: string): Promise<Database> {
+async function open(config: Config): Promise<Database> {
+  const { databaseUrl, dataDir } = config;
   if (databaseUrl !== undefined) {
     return openPostgres(databaseUrl, {
+      timeouts: config.databaseTimeouts,
       onIdleError: (err) => say(`idle Postgres connection lost: ${err.message}`),
     });
   }
@@ -47,7 +49,7 @@ async function main(argv: string[]): Promise<void> {
   const config = parseConfig(process.env);
   // The server's modules (Fastify, its plugins, every feature) load while the database opens:
   // PGlite compiles its WebAssembly off the main thread, so the two overlap.
-  const opening = open(config.databaseUrl, config.dataDir);
+  const opening = open(config);
   const loading = Promise.all([import('./server.js'), import('./seed.js'), import('./features/delivery/bus.js')]);
   // Whichever fails first is reported; the other must not become an unhandled rejection.
   loading.catch(() => undefined);
@@ -79,6 +81,7 @@ async function main(argv: string[]): Promise<void> {
       onApiPort: config.metricsPort === undefined,
       processMetrics: true,
     },
+    readinessTimeoutMs: config.readinessTimeoutMs,
     webhooks: config.webhooks,
     plans: { intervalMs: config.planIntervalMs },
   });

@@ -49,6 +49,8 @@ export interface BuildOptions {
   events?: Partial<EventSettings>;
   keys?: Partial<KeySettings>;
   metrics?: MetricsSettings;
+  /** `/readyz` answers 503 when Postgres has not answered within this (default 1000 ms). */
+  readinessTimeoutMs?: number;
   webhooks?: Partial<WebhookSettings>;
   plans?: Partial<PlanSettings>;
 }
@@ -123,6 +125,25 @@ export const DEFAULT_DELIVERY: DeliverySettings = {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+export const DEFAULT_READINESS_TIMEOUT_MS = 1000;
+
+/**
+ * `work`, or a rejection once `ms` have passed: a load balancer's probe must get its answer in
+ * time whatever Postgres does (a stalled connection, a pool waiting on it).
+ */
+async function answersWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  work.catch(() => undefined);
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** The partition keeper of the event tables, for operators' scripts and tests to run on demand. */
@@ -170,7 +191,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {
-      await ping(db);
+      await answersWithin(ping(db), options.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
       return { status: 'ready' };
     } catch {
       return reply

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
+import { AppError, ERROR_STATUS, type ErrorCode, isDatabaseUnavailable } from '../errors.js';
 
 interface Issue {
   path: string;
@@ -16,6 +16,9 @@ function fieldPath(prefix: string | undefined, pointer: string): string {
   }
   return out;
 }
+
+/** Seconds a client is asked to wait before it tries again while Postgres cannot answer. */
+export const UNAVAILABLE_RETRY_AFTER_S = 2;
 
 /** Fastify's own client errors, by code, as ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -63,6 +66,19 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const status = (err as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.code(status).send({ error: { code: 'VALIDATION_FAILED', message: err.message, details: {} } });
+    }
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ err }, 'the database did not answer');
+      return reply
+        .code(503)
+        .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S))
+        .send({
+          error: {
+            code: 'UNAVAILABLE',
+            message: 'the database is unavailable; try again after Retry-After seconds',
+            details: {},
+          },
+        });
     }
     request.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error', details: {} } });
