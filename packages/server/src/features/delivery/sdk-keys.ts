@@ -54,6 +54,23 @@ export class SdkKeyCache {
     this.byKey.delete(keyId);
   }
 
+  /**
+   * While Postgres cannot answer, a key this instance saw valid keeps working (SDKs are served
+   * from memory through an outage), and is remembered as valid for another `ttlMs`, so that not
+   * every request waits for the database's timeout first. A key never seen valid gets the 503,
+   * and a key's own end (expiry, a rotation's grace) still applies.
+   */
+  private async authenticateOrRemember(token: string, cached: Entry | undefined, now: number) {
+    try {
+      return await authenticateToken(this.db, token);
+    } catch (err) {
+      const seen = cached?.credential;
+      if (seen === undefined || !isDatabaseUnavailable(err)) throw err;
+      if (seen.validUntil !== null && seen.validUntil.getTime() <= now) throw err;
+      return seen;
+    }
+  }
+
   private remember(hash: string, credential: Credential | undefined, now: number): void {
     if (this.entries.size >= MAX_ENTRIES) {
       this.entries.clear();
@@ -72,21 +89,33 @@ export class SdkKeyCache {
     }
     hashes.add(hash);
   }
+}
 
-  /**
-   * While Postgres cannot answer, a key this instance saw valid keeps working (SDKs are served
-   * from memory through an outage), and is remembered as valid for another `ttlMs`, so that not
-   * every request waits for the database's timeout first. A key never seen valid gets the 503.
-   */
-  private async authenticateOrRemember(token: string, cached: Entry | undefined, now: number) {
-    try {
-      return await authenticateToken(this.db, token);
-    } catch (err) {
-      const seen = cached?.credential;
-      if (seen === undefined || !isDatabaseUnavailable(err)) throw err;
-      // A key's own end (expiry, a rotation's grace) still applies while Postgres is away.
-      if (seen.validUntil !== null && seen.validUntil.getTime() <= now) throw err;
-      return seen;
-    }
+/** `previousSecret`: the request used the secret a rotation replaced, still in its grace period. */
+export type SdkPrincipal = Principal & { environmentId: string; previousSecret: boolean };
+
+/**
+ * The SDK key of a request: a server or client key from `Authorization: Bearer`, or a client
+ * key from `?key=` (EventSource and sendBeacon cannot set headers). Server keys never go in a
+ * URL, where logs and proxies would keep them.
+ */
+export async function sdkPrincipal(request: FastifyRequest, keys: SdkKeyCache): Promise<SdkPrincipal> {
+  const header = request.headers.authorization;
+  const fromHeader = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  const fromQuery = (request.query as { key?: unknown } | undefined)?.key;
+  const token = fromHeader ?? (typeof fromQuery === 'string' ? fromQuery : undefined);
+  if (token === undefined) throw new AppError('UNAUTHORIZED', 'send an SDK key as "Authorization: Bearer <key>"');
+  const credential = await keys.resolve(token);
+  if (credential === undefined) throw new AppError('UNAUTHORIZED', 'the SDK key is unknown, revoked or expired');
+  const principal = credential.principal;
+  if (principal.type === 'admin' || principal.environmentId === null) {
+    throw new AppError('FORBIDDEN', 'SDK routes take a server or client key, not an admin key');
   }
+  if (fromHeader === undefined && principal.type !== 'client') {
+    throw new AppError(
+      'FORBIDDEN',
+      'only client keys may be sent in the URL; send server keys in the Authorization header',
+    );
+  }
+  return { ...principal, environmentId: principal.environmentId, previousSecret: credential.previous };
 }
