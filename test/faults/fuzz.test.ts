@@ -260,9 +260,9 @@ const rawBody: fc.Arbitrary<RawBody> = fc.oneof(
 /** Every path into a JSON value, the empty path (the value itself) included. */
 function pathsOf(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const out = [prefix];
-  if (Array.isArray(v)) v.forEach((item, i) => out.push(...pathsOf(item, [...prefix, i])));
-  else if (v !== null && typeof v === 'object')
-    for (const [k, item] of Object.entries(v)) out.push(...pathsOf(item, [...prefix, k]));
+  if (v === null || typeof v !== 'object') return out;
+  const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v);
+  for (const [step, item] of entries) out.push(...pathsOf(item, [...prefix, step]));
   return out;
 }
 
