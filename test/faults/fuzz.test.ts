@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ListedRoute, listRoutes, WRITE_METHODS } from '../../packages/server/src/test-support/routes.js';
-import { startTestServer } from '../../packages/server/src/test-support/server.js';
+import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
 import { snapshotDatabase } from '../../packages/server/src/test-support/snapshot.js';
 
 /**
@@ -29,7 +28,7 @@ let sdkToken = '';
 
 /** Puts back whatever a successful fuzzed write removed, so every run starts from the same fixtures. */
 async function restoreFixtures(): Promise<void> {
-  const tolerate = (res: LightMyRequestResponse) => {
+  const tolerate = (res: Awaited<ReturnType<TestServer['call']>>) => {
     if (res.statusCode >= 500) throw new Error(`fixture: ${res.statusCode} ${res.body}`);
   };
   tolerate(await s.call('POST', '/api/v1/projects', { key: P, name: 'Fuzz' }));
