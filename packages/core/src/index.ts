@@ -48,7 +48,7 @@ export { FLAG_TYPES, valueHasType } from './compile-flag.js';
 export { ConfigError, RulesetError } from './config-error.js';
 export { type CompileOptions, compile, Evaluator, type EvaluatorOptions } from './evaluator.js';
 export { toInstant } from './instant.js';
-export { MAX_REGEX_LENGTH, type OperatorSemantics, SEMANTICS } from './operators.js';
+export { MAX_MATCH_SUBJECT_LENGTH, MAX_REGEX_LENGTH, type OperatorSemantics, SEMANTICS } from './operators.js';
 export { type PatchPart, patchProblem } from './patch.js';
 export type { ErrorCode, EvaluationResult, Reason } from './reasons.js';
 export { compareSemver, parseSemver, type SemVer } from './semver.js';

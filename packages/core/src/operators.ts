@@ -22,6 +22,12 @@ export interface OperatorSemantics {
 /** Longest regex source a clause may carry; the server refuses longer ones too. */
 export const MAX_REGEX_LENGTH = 1024;
 
+/**
+ * Longest context value `matches` tests; a longer one matches no pattern. Offline SDKs load
+ * rulesets the server never checked, so the engine itself bounds how long a pattern can run.
+ */
+export const MAX_MATCH_SUBJECT_LENGTH = 1024;
+
 const scalar = (v: unknown) =>
   typeof v === 'string' || typeof v === 'boolean' || Number.isFinite(v) ? (v as Scalar) : undefined;
 const string = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -68,7 +74,7 @@ export const SEMANTICS: Readonly<Record<Operator, OperatorSemantics>> = {
   startsWith: text((a, b) => a.startsWith(b)),
   endsWith: text((a, b) => a.endsWith(b)),
   contains: text((a, b) => a.includes(b)),
-  matches: op(regex, string, (a: string, b: RegExp) => b.test(a)),
+  matches: op(regex, string, (a: string, b: RegExp) => a.length <= MAX_MATCH_SUBJECT_LENGTH && b.test(a)),
   lt: numeric((a, b) => a < b),
   lte: numeric((a, b) => a <= b),
   gt: numeric((a, b) => a > b),

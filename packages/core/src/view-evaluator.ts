@@ -226,9 +226,17 @@ function holds(op: number, v: ClauseValue, b: ClauseValue): boolean {
   if (op === 0) return v === b;
   if (op < 5) {
     const s = b as string;
+    // `matches` never tests a subject longer than MAX_MATCH_SUBJECT_LENGTH (1024), as the core
+    // does. `RegExp()` without `new` builds the same object and keeps the bundle within budget.
     return (
       typeof v === 'string' &&
-      (op === 1 ? v.startsWith(s) : op === 2 ? v.endsWith(s) : op === 3 ? v.includes(s) : new RegExp(s, 'u').test(v))
+      (op === 1
+        ? v.startsWith(s)
+        : op === 2
+          ? v.endsWith(s)
+          : op === 3
+            ? v.includes(s)
+            : v.length <= 1024 && RegExp(s, 'u').test(v))
     );
   }
   let d: number;

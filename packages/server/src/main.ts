@@ -76,6 +76,8 @@ async function main(argv: string[]): Promise<void> {
     ...(bus === undefined ? {} : { bus }),
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
+    webhooks: config.webhooks,
+    plans: { intervalMs: config.planIntervalMs },
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

@@ -19,8 +19,14 @@ import { experimentRoutes } from './features/experiments/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
 import { metricRoutes } from './features/metrics/routes.js';
+import { PlanController } from './features/plans/controller.js';
+import { planRoutes } from './features/plans/routes.js';
+import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
+import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
+import { webhookRoutes } from './features/webhooks/routes.js';
+import { webhookOutbox } from './features/webhooks/service.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requireKey } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -35,7 +41,16 @@ export interface BuildOptions {
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
   events?: Partial<EventSettings>;
+  webhooks?: Partial<WebhookSettings>;
+  plans?: Partial<PlanSettings>;
 }
+
+export interface PlanSettings {
+  /** How often the instance driving release plans judges them (`SWITCHYARD_PLAN_INTERVAL_MS`). */
+  intervalMs: number;
+}
+
+export const DEFAULT_PLANS: PlanSettings = { intervalMs: 10_000 };
 
 export interface EventSettings {
   /** Days track events and exposures are kept (`SWITCHYARD_EVENTS_RETENTION_DAYS`). */
@@ -83,6 +98,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The partition keeper of the event tables, for operators' scripts and tests to run on demand. */
     eventRetention: EventRetention;
+    /** The release plan controller, for tests to drive a tick on demand. */
+    planController: PlanController;
   }
 }
 
@@ -125,7 +142,8 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // The commit → delivery edge: every write announces its committed versions on this feed, and
   // this instance's delivery listens to it (other instances hear of them through the bus).
   const feed = new ChangeFeed();
-  const writer: Writer = { db, feed };
+  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox).
+  const writer: Writer = { db, feed, followAudit: webhookOutbox() };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
   const bus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
@@ -160,17 +178,36 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   const gate = new IngestGate(events.maxInFlight, events.maxWaiting);
   await app.register(eventRoutes, { prefix: '/sdk/v1', db, keys: sdkKeys, partitions, gate });
 
+  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
+  const dispatcher = new WebhookDispatcher(db, webhooks, (err, context) =>
+    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+  );
+  dispatcher.start();
+  app.addHook('onClose', async () => dispatcher.stop());
+  const plans = new PlanController({
+    writer,
+    database: options.database,
+    intervalMs: { ...DEFAULT_PLANS, ...options.plans }.intervalMs,
+    onError: (err, context) =>
+      app.log.error({ err, context }, 'release plan controller failed; it tries again next tick'),
+  });
+  plans.start();
+  app.addHook('onClose', async () => plans.stop());
+  app.decorate('planController', plans);
+
   await app.register(
     async (api) => {
       requireKey(api, db, ['admin']);
       await api.register(projectRoutes, writer);
       await api.register(environmentRoutes, writer);
-      await api.register(flagRoutes, writer);
+      await api.register(flagRoutes, { ...writer, onConfigWrite: pauseOnManualEdit });
       await api.register(segmentRoutes, writer);
       await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
+      await api.register(webhookRoutes, { writer, now: webhooks.now });
+      await api.register(planRoutes, writer);
     },
     { prefix: '/api/v1' },
   );

@@ -21,6 +21,18 @@ export interface Database {
   /** Applies the committed migrations that are not applied yet. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Takes the session advisory lock `key` if no other session holds it, on a connection of its
+   * own that holds it until released or lost: whoever holds it is the one instance doing a
+   * job (driving release plans). `undefined` when another session holds it.
+   */
+  tryAdvisoryLock(key: number): Promise<HeldLock | undefined>;
+}
+
+export interface HeldLock {
+  /** Whether the lock's connection still answers: when it does not, Postgres has let the lock go. */
+  alive(): Promise<boolean>;
+  release(): Promise<void>;
 }
 
 /** The repository's migrations/ folder, from src/db/ and dist/db/ alike. */
@@ -52,6 +64,45 @@ export function openPostgres(
       }
     },
     close: () => pool.end(),
+    async tryAdvisoryLock(key) {
+      // A dedicated client, not the pool's: a session lock belongs to one connection, and a
+      // pooled one would be handed to other queries and could be closed by the pool at will.
+      const client = new pg.Client({ connectionString: url });
+      let lost = false;
+      client.on('error', () => {
+        lost = true;
+      });
+      client.on('end', () => {
+        lost = true;
+      });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [key]);
+        if (rows[0]?.locked !== true) {
+          await client.end();
+          return undefined;
+        }
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      return {
+        async alive() {
+          if (lost) return false;
+          try {
+            await client.query('select 1');
+            return true;
+          } catch {
+            lost = true;
+            return false;
+          }
+        },
+        async release() {
+          lost = true;
+          await client.end().catch(() => undefined);
+        },
+      };
+    },
   };
 }
 
@@ -78,6 +129,8 @@ export async function openPglite(
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
     dump: () => client.dumpDataDir('gzip'),
     close: () => client.close(),
+    // One process owns an embedded database: its one server is always the one doing the job.
+    tryAdvisoryLock: async () => ({ alive: async () => !client.closed, release: async () => undefined }),
   };
 }
 

@@ -24,6 +24,8 @@ export const projects = pgTable('projects', {
   id: uuid('id').primaryKey().defaultRandom(),
   key: text('key').notNull().unique(),
   name: text('name').notNull(),
+  /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+  revision: integer('revision').notNull().default(1),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -42,6 +44,8 @@ export const environments = pgTable(
     key: text('key').notNull(),
     name: text('name').notNull(),
     version: bigint('version', { mode: 'number' }).notNull().default(0),
+    /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+    revision: integer('revision').notNull().default(1),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -64,6 +68,8 @@ export const flags = pgTable(
     clientSide: boolean('client_side').notNull().default(false),
     archived: boolean('archived').notNull().default(false),
     metadata: jsonb('metadata').$type<FlagMetadata>().notNull().default({}),
+    /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+    revision: integer('revision').notNull().default(1),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -142,9 +148,26 @@ export const apiKeys = pgTable(
     environmentId: uuid('environment_id').references(() => environments.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** Bumped by every write to the row: its ETag, checked against `If-Match`. */
+    revision: integer('revision').notNull().default(1),
+    /**
+     * When a write last changed what the key grants (revoked, rotated, expiry moved): what every
+     * instance's key check polls, so a revocation reaches every instance's cache within a second.
+     */
+    changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** After this the key no longer authenticates; `null`: never. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** The secret a rotation replaced, still accepted until `previousExpiresAt` (the grace period). */
+    previousLookup: text('previous_lookup'),
+    previousTokenHash: text('previous_token_hash'),
+    previousExpiresAt: timestamp('previous_expires_at', { withTimezone: true }),
+    /** Recorded in batches, at most a few seconds late: never one write per request. */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   },
   (t) => [
     index('api_keys_lookup').on(t.lookup),
+    index('api_keys_previous_lookup').on(t.previousLookup),
+    index('api_keys_changed_at').on(t.changedAt),
     check('api_keys_type', sql`${t.type} in ('admin', 'server', 'client')`),
     check(
       'api_keys_scope',
@@ -330,6 +353,162 @@ export const metrics = pgTable(
   ],
 );
 
+/**
+ * A release plan (DESIGN §10): one variant released against a control on one flag in one
+ * environment, stage by stage. `stage` is the index of the stage the rollout is at (-1 before
+ * the start); `revision` moves with every step, so a step commits only on the plan it read.
+ * At most one plan per flag and environment is open (draft, running or paused).
+ */
+export const releasePlans = pgTable(
+  'release_plans',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    flagId: uuid('flag_id')
+      .notNull()
+      .references(() => flags.id, { onDelete: 'cascade' }),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    variant: text('variant').notNull(),
+    control: text('control').notNull(),
+    stages: jsonb('stages').$type<PlanStage[]>().notNull(),
+    guards: jsonb('guards').$type<PlanGuard[]>().notNull(),
+    onBreach: text('on_breach', { enum: ['rollback', 'kill', 'pause'] }).notNull(),
+    state: text('state', {
+      enum: ['draft', 'running', 'paused', 'completed', 'rolled_back', 'aborted'],
+    }).notNull(),
+    stage: integer('stage').notNull().default(-1),
+    stageStartedAt: timestamp('stage_started_at', { withTimezone: true }),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    /** The flag's measured mark before the plan set it, given back when the plan ends. */
+    measuredBefore: boolean('measured_before'),
+    revision: integer('revision').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('release_plans_one_open')
+      .on(t.flagId, t.environmentId)
+      .where(sql`${t.state} in ('draft', 'running', 'paused')`),
+    index('release_plans_flag_environment').on(t.flagId, t.environmentId, t.createdAt),
+    index('release_plans_running').on(t.state).where(sql`${t.state} = 'running'`),
+    check(
+      'release_plans_state',
+      sql`${t.state} in ('draft', 'running', 'paused', 'completed', 'rolled_back', 'aborted')`,
+    ),
+    check('release_plans_on_breach', sql`${t.onBreach} in ('rollback', 'kill', 'pause')`),
+  ],
+);
+
+/** Every step of a release plan, by whom and why, with the numbers it was taken on. */
+export const releasePlanHistory = pgTable(
+  'release_plan_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    planId: uuid('plan_id')
+      .notNull()
+      .references(() => releasePlans.id, { onDelete: 'cascade' }),
+    revision: integer('revision').notNull(),
+    action: text('action').notNull(),
+    state: text('state').notNull(),
+    stage: integer('stage').notNull(),
+    actor: text('actor').notNull(),
+    reason: text('reason').notNull(),
+    details: jsonb('details'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('release_plan_history_plan').on(t.planId, t.id)],
+);
+
+export interface PlanStage {
+  /** Of units served the variant, to 0.001 % (a rollout weight is in thousandths of a percent). */
+  percent: number;
+  holdSeconds: number;
+  minUnits: number;
+}
+
+export type PlanGuard =
+  | { metric: string; max: number }
+  | { metric: string; min: number }
+  | { metric: string; maxRegression: number };
+
+/** A project's subscription to events of its audit log (features/webhooks). */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description').notNull().default(''),
+    events: text('events').array().notNull(),
+    active: boolean('active').notNull().default(true),
+    secret: text('secret').notNull(),
+    /** After a rotation, the secret receivers may still verify with until it expires. */
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('webhooks_project').on(t.projectId)],
+);
+
+/**
+ * The webhook outbox: one row per subscribed webhook and audit entry, written in the change's
+ * transaction; the dispatcher leases due rows and records each attempt.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    webhookId: uuid('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    /** The audit entry the delivery announces. */
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    eventType: text('event_type').notNull(),
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).defaultNow(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    leaseToken: uuid('lease_token'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    redeliveryOf: uuid('redelivery_of'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_due').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('webhook_deliveries_webhook').on(t.webhookId, t.createdAt),
+    index('webhook_deliveries_created').on(t.createdAt),
+    check('webhook_deliveries_status', sql`${t.status} in ('pending', 'delivered', 'failed')`),
+  ],
+);
+
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);
+
 export const schema = {
   projects,
   environments,
@@ -346,4 +525,9 @@ export const schema = {
   exposureUnits,
   exposureUnitCounts,
   metrics,
+  releasePlans,
+  releasePlanHistory,
+  webhooks,
+  webhookDeliveries,
+  webhookAttempts,
 };

@@ -14,7 +14,7 @@ const AuditQuery = z
     environment: Key.optional(),
     action: z.string().max(64).optional(),
     actor: z.string().max(200).optional(),
-    targetKind: z.enum(['project', 'environment', 'flag', 'segment', 'key', 'metric']).optional(),
+    targetKind: z.enum(['project', 'environment', 'flag', 'segment', 'key', 'metric', 'release-plan']).optional(),
     targetKey: z.string().max(256).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     /** `nextCursor` of the previous page. */

@@ -9,10 +9,26 @@ export interface Actor {
   reason: string | undefined;
 }
 
+/** An audit entry as stored: its record, with the id and time the log gave it and who wrote it why. */
+export interface AuditEntry extends AuditRecord {
+  id: number;
+  createdAt: Date;
+  actor: string;
+  reason: string | null;
+}
+
+/**
+ * Writes what must commit or roll back with the audit entries of a write, in its transaction:
+ * the webhook outbox. An interface here so that this, the one write path, depends on no domain.
+ */
+export type AuditFollower = (tx: Tx, entries: readonly AuditEntry[]) => Promise<void>;
+
 /** What every write needs: the database, and the feed its commits are announced on. Built in `buildServer`. */
 export interface Writer {
   db: Db;
   feed: ChangeFeed;
+  /** Called with every write's audit entries, inside its transaction. */
+  followAudit?: AuditFollower;
 }
 
 /** A ruleset entry of one environment: what SDKs receive a patch for. */
@@ -27,7 +43,7 @@ export interface AuditRecord {
   projectId: string | null;
   environmentId?: string | null;
   action: string;
-  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric';
+  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric' | 'release-plan' | 'webhook';
   targetKey: string;
   before: unknown;
   after: unknown;
@@ -57,7 +73,7 @@ export const noChange = <T>(result: T): NoChange<T> => ({ unchanged: result });
 /**
  * The one write path (DESIGN §5). In one transaction: `plan` locks, reads and checks what it
  * needs and describes the change; then the environment versions move, `apply` writes the rows,
- * and the outbox rows and audit entries are written here, from the description. Only after the
+ * and the outbox rows and audit entries (and what follows them) are written here, from the description. Only after the
  * commit are the new versions announced on the feed: never for a write that rolled back.
  */
 export async function commitChange<T>(
@@ -74,7 +90,8 @@ export async function commitChange<T>(
     );
     const { result, audit } = await change.apply(versions);
     await store.insertOutbox(tx, change.entries, versions);
-    await store.insertAudit(tx, actor, audit);
+    const entries = await store.insertAudit(tx, actor, audit);
+    await writer.followAudit?.(tx, entries);
     const bumped = [...versions].map(([environmentId, version]) => ({ environmentId, version }));
     return { result, committed: [...bumped, ...(change.removedEnvironments ?? [])] };
   });

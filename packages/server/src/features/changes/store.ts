@@ -1,7 +1,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/database.js';
 import { auditEntries, changes, environments } from '../../db/schema.js';
-import type { Actor, AuditRecord, EntryRef } from './commit-change.js';
+import type { Actor, AuditEntry, AuditRecord, EntryRef } from './commit-change.js';
 
 /**
  * Bumps the version of each environment by one and returns the new versions. The rows are
@@ -37,18 +37,30 @@ export async function insertOutbox(
   );
 }
 
-export async function insertAudit(tx: Tx, actor: Actor, records: readonly AuditRecord[]): Promise<void> {
-  await tx.insert(auditEntries).values(
-    records.map((r) => ({
-      projectId: r.projectId,
-      environmentId: r.environmentId ?? null,
-      actor: actor.principal.name,
-      action: r.action,
-      targetKind: r.targetKind,
-      targetKey: r.targetKey,
-      before: r.before ?? null,
-      after: r.after ?? null,
-      reason: actor.reason ?? null,
-    })),
-  );
+export async function insertAudit(tx: Tx, actor: Actor, records: readonly AuditRecord[]): Promise<AuditEntry[]> {
+  const rows = await tx
+    .insert(auditEntries)
+    .values(
+      records.map((r) => ({
+        projectId: r.projectId,
+        environmentId: r.environmentId ?? null,
+        actor: actor.principal.name,
+        action: r.action,
+        targetKind: r.targetKind,
+        targetKey: r.targetKey,
+        before: r.before ?? null,
+        after: r.after ?? null,
+        reason: actor.reason ?? null,
+      })),
+    )
+    .returning({ id: auditEntries.id, createdAt: auditEntries.createdAt });
+  // Ids come from one sequence in the order of the values, whatever order RETURNING lists them in.
+  rows.sort((a, b) => a.id - b.id);
+  return rows.map((row, i) => ({
+    ...(records[i] as AuditRecord),
+    id: row.id,
+    createdAt: row.createdAt,
+    actor: actor.principal.name,
+    reason: actor.reason ?? null,
+  }));
 }

@@ -49,6 +49,8 @@ interface WriteCase {
 const noBumps = { audit: 1, outbox: 0, bumps: {} };
 const bothEnvs = { audit: 1, outbox: 2, bumps: { 'wp/staging': 1, 'wp/production': 1 } };
 const staging = { audit: 1, outbox: 1, bumps: { 'wp/staging': 1 } };
+/** A release plan's step that moves the flag's rollout: the plan's audit entry and the configuration's. */
+const planStep = { audit: 2, outbox: 1, bumps: { 'wp/staging': 1 } };
 
 let serial = 0;
 const fresh = (prefix: string) => `${prefix}-${++serial}`;
@@ -259,7 +261,70 @@ const cases: WriteCase[] = [
     },
     expected: noBumps,
   },
+  {
+    route: 'PUT /api/v1/projects/:project/flags/:flag/environments/:env/release-plan',
+    request: async () => ({
+      method: 'PUT',
+      url: `${p}/flags/${await newFlag()}/environments/staging/release-plan`,
+      body: { variant: 'on' },
+    }),
+    expected: noBumps,
+  },
+  ...(
+    [
+      ['start', [], planStep],
+      ['pause', ['start'], noBumps],
+      ['resume', ['start', 'pause'], planStep],
+      ['advance', ['start'], planStep],
+      ['abort', ['start'], planStep],
+    ] as const
+  ).map(([action, before, expected]) => ({
+    route: `POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/${action}`,
+    request: async () => {
+      const plan = `${p}/flags/${await newFlag()}/environments/staging/release-plan`;
+      await ok('PUT', plan, { variant: 'on' });
+      for (const step of before) await ok('POST', `${plan}/${step}`);
+      return { method: 'POST', url: `${plan}/${action}` };
+    },
+    expected,
+  })),
+  {
+    route: 'POST /api/v1/projects/:project/webhooks',
+    request: async () => ({ method: 'POST', url: `${p}/webhooks`, body: webhookBody }),
+    expected: noBumps,
+  },
+  {
+    route: 'PATCH /api/v1/projects/:project/webhooks/:webhook',
+    request: async () => ({ method: 'PATCH', url: `${p}/webhooks/${await newWebhook()}`, body: { active: false } }),
+    expected: noBumps,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/webhooks/:webhook',
+    request: async () => ({ method: 'DELETE', url: `${p}/webhooks/${await newWebhook()}` }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/webhooks/:webhook/rotate-secret',
+    request: async () => ({ method: 'POST', url: `${p}/webhooks/${await newWebhook()}/rotate-secret` }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/webhooks/:webhook/deliveries/:delivery/redeliver',
+    request: async () => {
+      const hook = await newWebhook();
+      await newFlag();
+      const [delivery] = (await ok('GET', `${p}/webhooks/${hook}/deliveries`)).items;
+      return { method: 'POST', url: `${p}/webhooks/${hook}/deliveries/${delivery.id}/redeliver` };
+    },
+    expected: noBumps,
+  },
 ];
+
+const webhookBody = { url: 'https://example.test/write-path', events: ['flag.changed'] };
+
+async function newWebhook(): Promise<string> {
+  return (await ok('POST', `${p}/webhooks`, webhookBody)).id;
+}
 
 async function newMetric(): Promise<string> {
   const key = fresh('metric');
@@ -276,7 +341,9 @@ function writeRoutes(): string[] {
 }
 
 beforeAll(async () => {
-  s = await startTestServer();
+  // The webhook dispatcher looks once at start and then not for an hour: an attempt it recorded
+  // between two snapshots would look like a failed write that left rows behind.
+  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
   await ok('POST', '/api/v1/projects', { key: 'wp', name: 'Write path' });
   await ok('POST', '/api/v1/projects', { key: 'wp-envs', name: 'Environments' });
   for (const key of ['staging', 'production']) await ok('POST', `${p}/environments`, { key, name: key });

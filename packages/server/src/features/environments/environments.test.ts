@@ -28,6 +28,7 @@ describe('environments', () => {
       key: 'staging',
       name: 'Staging',
       version: 1,
+      revision: 1,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -1,15 +1,17 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, principalOf } from '../../http/actor.js';
+import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { EnvironmentParams, Key, Name, ProjectParams } from '../../http/common-schemas.js';
 import type { Writer } from '../changes/commit-change.js';
+import { etagOf } from '../changes/precondition.js';
 import * as service from './service.js';
 
 const CreateEnvironmentBody = z.object({ key: Key, name: Name }).strict();
 const UpdateEnvironmentBody = z.object({ name: Name }).strict();
 
-export const environmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const environmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['environments'];
 
   app.post(
@@ -26,19 +28,27 @@ export const environmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db
     return { items: envs.map(service.environmentView) };
   });
 
-  app.get('/projects/:project/environments/:env', { schema: { tags, params: EnvironmentParams } }, async (request) => {
-    const { project, env } = request.params;
-    return service.environmentView(await service.getEnvironment(db, principalOf(request), project, env));
-  });
+  const target = (request: FastifyRequest) => {
+    const params = request.params as { project: string; env: string };
+    return { projectKey: params.project, envKey: params.env, ifMatch: ifMatchVersion(request) };
+  };
+
+  app.get(
+    '/projects/:project/environments/:env',
+    { schema: { tags, params: EnvironmentParams } },
+    async (request, reply) => {
+      const { project, env } = request.params;
+      const found = await service.getEnvironment(db, principalOf(request), project, env);
+      return reply.header('etag', etagOf(found.revision)).send(service.environmentView(found));
+    },
+  );
 
   app.patch(
     '/projects/:project/environments/:env',
     { schema: { tags, params: EnvironmentParams, body: UpdateEnvironmentBody } },
-    async (request) => {
-      const { project, env } = request.params;
-      return service.environmentView(
-        await service.renameEnvironment(w, actorOf(request), project, env, request.body.name),
-      );
+    async (request, reply) => {
+      const renamed = await service.renameEnvironment(w, actorOf(request), target(request), request.body.name);
+      return reply.header('etag', etagOf(renamed.revision)).send(service.environmentView(renamed));
     },
   );
 
@@ -46,7 +56,7 @@ export const environmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db
     '/projects/:project/environments/:env',
     { schema: { tags, params: EnvironmentParams } },
     async (request, reply) => {
-      await service.deleteEnvironment(w, actorOf(request), request.params.project, request.params.env);
+      await service.deleteEnvironment(w, actorOf(request), target(request));
       return reply.code(204).send();
     },
   );

@@ -1,6 +1,7 @@
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
+import { assertRevision } from '../changes/precondition.js';
 import { configureFlagsIn } from '../flags/service.js';
 import type { Principal } from '../keys/principal.js';
 import { activeKeysOfEnvironment } from '../keys/service.js';
@@ -14,6 +15,7 @@ export function environmentView(e: store.Environment) {
     key: e.key,
     name: e.name,
     version: e.version,
+    revision: e.revision,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
   };
@@ -68,10 +70,25 @@ export async function getEnvironment(db: Db, principal: Principal, projectKey: s
   return requireEnvironment(db, await requireProject(db, principal, projectKey), envKey);
 }
 
-export async function renameEnvironment(w: Writer, actor: Actor, projectKey: string, envKey: string, name: string) {
-  const project = await requireProject(w.db, actor.principal, projectKey);
+/** An environment a write names; `ifMatch` is the revision the caller last read (`If-Match`), if it sent one. */
+export interface EnvironmentTarget {
+  projectKey: string;
+  envKey: string;
+  ifMatch: number | undefined;
+}
+
+/** The environment's row, locked, at the revision `If-Match` names (when it names one). */
+async function lockAt(tx: Tx, project: Project, t: EnvironmentTarget): Promise<store.Environment> {
+  const env = await store.lockEnvironment(tx, project.id, t.envKey);
+  if (env === undefined) throw notFound('environment', t.envKey);
+  assertRevision('environment', env.revision, t.ifMatch);
+  return env;
+}
+
+export async function renameEnvironment(w: Writer, actor: Actor, t: EnvironmentTarget, name: string) {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
   return commitChange(w, actor, async (tx) => {
-    const env = await requireEnvironment(tx, project, envKey);
+    const env = await lockAt(tx, project, t);
     return {
       entries: [],
       apply: async () => {
@@ -89,11 +106,12 @@ export async function renameEnvironment(w: Writer, actor: Actor, projectKey: str
  * An environment can be deleted once it has no segments and no active SDK keys (which would
  * otherwise break silently); its flag configurations and revoked keys go with it.
  */
-export async function deleteEnvironment(w: Writer, actor: Actor, projectKey: string, envKey: string): Promise<void> {
-  const project = await requireProject(w.db, actor.principal, projectKey);
+export async function deleteEnvironment(w: Writer, actor: Actor, t: EnvironmentTarget): Promise<void> {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
+  const envKey = t.envKey;
   await commitChange(w, actor, async (tx) => {
     await lockProjectStructure(tx, project);
-    const env = await requireEnvironment(tx, project, envKey);
+    const env = await lockAt(tx, project, t);
     const keys = await activeKeysOfEnvironment(tx, env.id);
     if (keys > 0) {
       throw new AppError(

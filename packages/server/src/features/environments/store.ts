@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { environments } from '../../db/schema.js';
 import { AppError, isStillReferenced, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
@@ -9,6 +9,7 @@ export interface Environment {
   key: string;
   name: string;
   version: number;
+  revision: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -18,6 +19,16 @@ export async function findEnvironment(db: Db | Tx, projectId: string, key: strin
     .select()
     .from(environments)
     .where(and(eq(environments.projectId, projectId), eq(environments.key, key)));
+  return row;
+}
+
+/** The environment's row, locked until the transaction ends. */
+export async function lockEnvironment(tx: Tx, projectId: string, key: string): Promise<Environment | undefined> {
+  const [row] = await tx
+    .select()
+    .from(environments)
+    .where(and(eq(environments.projectId, projectId), eq(environments.key, key)))
+    .for('no key update');
   return row;
 }
 
@@ -48,7 +59,7 @@ export async function insertEnvironment(
 export async function renameEnvironment(tx: Tx, id: string, name: string): Promise<Environment> {
   const [row] = await tx
     .update(environments)
-    .set({ name, updatedAt: new Date() })
+    .set({ name, revision: sql`${environments.revision} + 1`, updatedAt: new Date() })
     .where(eq(environments.id, id))
     .returning();
   return row as Environment;

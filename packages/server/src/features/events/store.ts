@@ -247,3 +247,84 @@ export async function batchesOf(db: Db, environmentId: string): Promise<BatchSum
     .where(eq(eventBatches.environmentId, environmentId))
     .orderBy(eventBatches.id);
 }
+
+/**
+ * {@link metricTotals} over the units first exposed at or after `since` only: what a release
+ * plan's guards judge, so that nothing from before the plan started counts. Read from
+ * `exposure_units` unit by unit (the precounted totals have no time), so its cost grows with the
+ * units exposed since `since`.
+ */
+export async function metricTotalsSince(
+  db: Db,
+  q: { environmentId: string; flag: string; event: string; since: Date },
+): Promise<MetricTotals> {
+  const rows = await queryRows<{
+    variant: string;
+    units: string;
+    excluded: string;
+    conversions: string;
+    sum: number;
+    sum_of_squares: number;
+  }>(
+    db,
+    sql`
+      with units as (
+        select context_key, variant, first_at, mixed
+        from exposure_units
+        where environment_id = ${q.environmentId} and flag = ${q.flag} and first_at >= ${q.since.toISOString()}
+      ),
+      per_unit as (
+        select u.variant, u.mixed, count(t.context_key) as events, coalesce(sum(t.value), 0) as total
+        from units u
+        left join track_events t
+          on t.environment_id = ${q.environmentId} and t.event = ${q.event}
+          and t.context_key = u.context_key and t.occurred_at >= u.first_at
+        group by u.context_key, u.variant, u.mixed
+      )
+      select variant,
+             count(*) filter (where not mixed) as units,
+             count(*) filter (where mixed) as excluded,
+             count(*) filter (where not mixed and events > 0) as conversions,
+             coalesce(sum(total) filter (where not mixed), 0)::float8 as sum,
+             coalesce(sum(total * total) filter (where not mixed), 0)::float8 as sum_of_squares
+      from per_unit
+      group by variant
+      order by variant`,
+  );
+  let excludedUnits = 0;
+  const variants: VariantTotalsRow[] = [];
+  for (const r of rows) {
+    excludedUnits += Number(r.excluded);
+    if (Number(r.units) === 0) continue;
+    variants.push({
+      variant: r.variant,
+      units: Number(r.units),
+      conversions: Number(r.conversions),
+      sum: Number(r.sum),
+      sumOfSquares: Number(r.sum_of_squares),
+    });
+  }
+  return { variants, excludedUnits };
+}
+
+/** Units first exposed to the flag at or after `since`, per assigned variant, those seen in two variants apart. */
+export async function exposedUnitsSince(
+  db: Db,
+  q: { environmentId: string; flag: string; since: Date },
+): Promise<{ units: Map<string, number>; excludedUnits: number }> {
+  const rows = await queryRows<{ variant: string; units: string; excluded: string }>(
+    db,
+    sql`
+      select variant, count(*) filter (where not mixed) as units, count(*) filter (where mixed) as excluded
+      from exposure_units
+      where environment_id = ${q.environmentId} and flag = ${q.flag} and first_at >= ${q.since.toISOString()}
+      group by variant`,
+  );
+  const units = new Map<string, number>();
+  let excludedUnits = 0;
+  for (const r of rows) {
+    units.set(r.variant, Number(r.units));
+    excludedUnits += Number(r.excluded);
+  }
+  return { units, excludedUnits };
+}

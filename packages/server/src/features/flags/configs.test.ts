@@ -89,7 +89,7 @@ describe('flag configuration', () => {
     expect(res.statusCode).toBe(412);
     expect(res.json().error).toMatchObject({
       code: 'PRECONDITION_FAILED',
-      details: { currentVersion: current.version },
+      details: { currentVersion: current.version, etag: `"${current.version}"` },
     });
     expect((await s.call('GET', config)).json()).toEqual(current);
   });

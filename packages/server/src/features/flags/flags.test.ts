@@ -64,6 +64,7 @@ describe('creating flags', () => {
       clientSide: true,
       archived: false,
       metadata: { owner: 'web', ticket: 42, reviewed: true },
+      revision: 1,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -1,7 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { EnvironmentParams, FlagEnvironmentParams, FlagParams, ProjectParams } from '../../http/common-schemas.js';
-import type { Writer } from '../changes/commit-change.js';
+import { etagOf } from '../changes/precondition.js';
 import {
   CreateFlagBody,
   KillBody,
@@ -13,8 +14,8 @@ import {
 } from './schemas.js';
 import * as service from './service.js';
 
-export const flagRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app, w) => {
+  const { db } = w;
   const tags = ['flags'];
 
   app.post(
@@ -35,16 +36,22 @@ export const flagRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed 
     },
   );
 
-  app.get('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request) => {
-    return service.getFlag(db, principalOf(request), request.params.project, request.params.flag);
+  const flagTarget = (request: FastifyRequest) => {
+    const params = request.params as { project: string; flag: string };
+    return { projectKey: params.project, flagKey: params.flag, ifMatch: ifMatchVersion(request) };
+  };
+
+  app.get('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request, reply) => {
+    const view = await service.getFlag(db, principalOf(request), request.params.project, request.params.flag);
+    return reply.header('etag', etagOf(view.revision)).send(view);
   });
 
   app.patch(
     '/projects/:project/flags/:flag',
     { schema: { tags, params: FlagParams, body: UpdateFlagBody } },
-    async (request) => {
-      const { project, flag } = request.params;
-      return service.flagView(await service.updateFlag(w, actorOf(request), project, flag, request.body));
+    async (request, reply) => {
+      const flag = await service.updateFlag(w, actorOf(request), flagTarget(request), request.body);
+      return reply.header('etag', etagOf(flag.revision)).send(service.flagView(flag));
     },
   );
 
@@ -52,14 +59,18 @@ export const flagRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed 
     ['archive', true],
     ['unarchive', false],
   ] as const) {
-    app.post(`/projects/:project/flags/:flag/${action}`, { schema: { tags, params: FlagParams } }, async (request) => {
-      const { project, flag } = request.params;
-      return service.flagView(await service.setArchived(w, actorOf(request), project, flag, archived));
-    });
+    app.post(
+      `/projects/:project/flags/:flag/${action}`,
+      { schema: { tags, params: FlagParams } },
+      async (request, reply) => {
+        const flag = await service.setArchived(w, actorOf(request), flagTarget(request), archived);
+        return reply.header('etag', etagOf(flag.revision)).send(service.flagView(flag));
+      },
+    );
   }
 
   app.delete('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request, reply) => {
-    await service.deleteFlag(w, actorOf(request), request.params.project, request.params.flag);
+    await service.deleteFlag(w, actorOf(request), flagTarget(request));
     return reply.code(204).send();
   });
 

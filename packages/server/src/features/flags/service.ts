@@ -9,6 +9,7 @@ import {
   noChange,
   type Writer,
 } from '../changes/commit-change.js';
+import { assertRevision, etagOf } from '../changes/precondition.js';
 import { type Environment, environmentsOf, requireEnvironment } from '../environments/service.js';
 import type { Principal } from '../keys/principal.js';
 import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
@@ -22,6 +23,8 @@ import {
 } from './schemas.js';
 import * as store from './store.js';
 import { validateConfig, withRuleIds } from './validate-config.js';
+
+export type { ConfigFields, ConfigRow, FlagRow } from './store.js';
 
 const BOOLEAN_VARIANTS: Variant[] = [
   { key: 'on', value: true },
@@ -39,6 +42,7 @@ export function flagView(f: store.FlagRow) {
     clientSide: f.clientSide,
     archived: f.archived,
     metadata: f.metadata,
+    revision: f.revision,
     createdAt: f.createdAt.toISOString(),
     updatedAt: f.updatedAt.toISOString(),
   };
@@ -170,26 +174,34 @@ export async function getFlag(db: Db, principal: Principal, projectKey: string, 
   return { ...flagView(flag), environments };
 }
 
-export async function updateFlag(w: Writer, actor: Actor, projectKey: string, flagKey: string, body: UpdateFlagBody) {
-  const project = await requireProject(w.db, actor.principal, projectKey);
-  const patch: Partial<store.FlagRow> = {};
-  for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
-  return flagWrite(w, actor, project, flagKey, 'flag.update', () => patch);
+/** A write to one flag: `ifMatch` is the revision the caller last read (`If-Match`), if it sent one. */
+export interface FlagTarget {
+  projectKey: string;
+  flagKey: string;
+  ifMatch: number | undefined;
 }
 
-export async function setArchived(w: Writer, actor: Actor, projectKey: string, flagKey: string, archived: boolean) {
-  const project = await requireProject(w.db, actor.principal, projectKey);
-  return flagWrite(w, actor, project, flagKey, archived ? 'flag.archive' : 'flag.unarchive', (flag) =>
+export async function updateFlag(w: Writer, actor: Actor, t: FlagTarget, body: UpdateFlagBody) {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
+  const patch: Partial<store.FlagRow> = {};
+  for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
+  return flagWrite(w, actor, project, t, 'flag.update', () => patch);
+}
+
+export async function setArchived(w: Writer, actor: Actor, t: FlagTarget, archived: boolean) {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
+  return flagWrite(w, actor, project, t, archived ? 'flag.archive' : 'flag.unarchive', (flag) =>
     flag.archived === archived ? undefined : { archived },
   );
 }
 
 /** Deletes a flag everywhere, unless another flag still names it as a prerequisite. */
-export async function deleteFlag(w: Writer, actor: Actor, projectKey: string, flagKey: string): Promise<void> {
-  const project = await requireProject(w.db, actor.principal, projectKey);
+export async function deleteFlag(w: Writer, actor: Actor, t: FlagTarget): Promise<void> {
+  const project = await requireProject(w.db, actor.principal, t.projectKey);
   await commitChange(w, actor, async (tx) => {
     await lockProjectStructure(tx, project);
-    const flag = await lockExisting(tx, project, flagKey);
+    const flag = await lockExisting(tx, project, t.flagKey);
+    assertRevision('flag', flag.revision, t.ifMatch);
     const dependants = await flagsDependingOn(tx, project, flag.key);
     if (dependants.length > 0) {
       throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is a prerequisite of ${dependants.join(', ')}`, {
@@ -223,7 +235,7 @@ export interface ConfigTarget {
   ifMatch: number | undefined;
 }
 
-export async function replaceConfig(w: Writer, actor: Actor, t: ConfigTarget, body: ReplaceConfigBody) {
+export async function replaceConfig(w: FlagWriter, actor: Actor, t: ConfigTarget, body: ReplaceConfigBody) {
   return configWrite(w, actor, t, 'flag.config.replace', () => ({
     enabled: body.enabled,
     offVariant: body.offVariant,
@@ -236,7 +248,7 @@ export async function replaceConfig(w: Writer, actor: Actor, t: ConfigTarget, bo
   }));
 }
 
-export async function patchConfig(w: Writer, actor: Actor, t: ConfigTarget, body: PatchConfigBody) {
+export async function patchConfig(w: FlagWriter, actor: Actor, t: ConfigTarget, body: PatchConfigBody) {
   return configWrite(w, actor, t, 'flag.config.update', (current) => ({
     enabled: body.enabled ?? current.enabled,
     offVariant: body.offVariant === undefined ? current.offVariant : body.offVariant,
@@ -250,20 +262,20 @@ export async function patchConfig(w: Writer, actor: Actor, t: ConfigTarget, body
 }
 
 /** Turns the flag off in one environment. Idempotent: a flag already off is left as it is. */
-export async function kill(w: Writer, actor: Actor, t: ConfigTarget) {
+export async function kill(w: FlagWriter, actor: Actor, t: ConfigTarget) {
   return configWrite(w, actor, t, 'flag.kill', (current) =>
     current.enabled ? { ...current, enabled: false } : undefined,
   );
 }
 
-export async function unkill(w: Writer, actor: Actor, t: ConfigTarget) {
+export async function unkill(w: FlagWriter, actor: Actor, t: ConfigTarget) {
   return configWrite(w, actor, t, 'flag.unkill', (current) =>
     current.enabled ? undefined : { ...current, enabled: true },
   );
 }
 
 /** Turns off, in one transaction, every flag of the project carrying `tag` that is on in the environment. */
-export async function killTag(w: Writer, actor: Actor, projectKey: string, envKey: string, tag: string) {
+export async function killTag(w: FlagWriter, actor: Actor, projectKey: string, envKey: string, tag: string) {
   const project = await requireProject(w.db, actor.principal, projectKey);
   return commitChange(w, actor, async (tx) => {
     const env = await requireEnvironment(tx, project, envKey);
@@ -291,6 +303,10 @@ export async function killTag(w: Writer, actor: Actor, projectKey: string, envKe
         };
         const audit: [AuditRecord, ...AuditRecord[]] = [await killOne(first)];
         for (const target of rest) audit.push(await killOne(target));
+        for (const { flag, config } of targets) {
+          const after = { ...config, enabled: false };
+          audit.push(...(await tellHook(w, tx, { project, env, flag, action: 'flag.kill', before: config, after })));
+        }
         return { result: { environment: env.key, tag, killed: targets.map((x) => x.flag.key), version }, audit };
       },
     };
@@ -298,12 +314,100 @@ export async function killTag(w: Writer, actor: Actor, projectKey: string, envKe
 }
 
 /**
- * One write to a flag's configuration in one environment: locks the flag, checks `If-Match`,
- * lets `change` compute the new fields (or `undefined` for no change), validates them, and
- * stores them at the environment's new version.
+ * Told, inside its transaction, of every write a person makes to a flag's configuration in one
+ * environment, before and after; what it returns is audited with the write. Release plans use it
+ * to pause when someone else changes the rollout they drive.
+ */
+export type ConfigWriteHook = (tx: Tx, write: ConfigWriteEvent) => Promise<AuditRecord[]>;
+
+export interface ConfigWriteEvent {
+  projectId: string;
+  environmentId: string;
+  environmentKey: string;
+  flagId: string;
+  flagKey: string;
+  action: string;
+  before: store.ConfigFields;
+  after: store.ConfigFields;
+}
+
+/** The writer of the flags routes: a {@link Writer} and who is told of configuration writes. */
+export interface FlagWriter extends Writer {
+  onConfigWrite?: ConfigWriteHook | undefined;
+}
+
+/** A configuration change checked and ready to write inside the caller's `commitChange`. */
+export interface PreparedConfigChange {
+  flag: store.FlagRow;
+  env: Environment;
+  current: store.ConfigRow;
+  /** `undefined` when the change leaves the configuration as it is. */
+  next: store.ConfigFields | undefined;
+  entry: EntryRef;
+  /** Writes `next` at the environment's new version; the audit record of the write. */
+  write(version: number): Promise<{ stored: store.ConfigRow; audit: AuditRecord }>;
+}
+
+/**
+ * Locks the flag, reads its configuration in the environment, lets `change` compute the new
+ * fields and validates them. For writes of other domains (release plans) that change a flag's
+ * configuration as one step of their own change, in the same transaction.
+ */
+export async function prepareConfigChange(
+  tx: Tx,
+  project: Project,
+  flagKey: string,
+  envKey: string,
+  action: string,
+  change: (current: store.ConfigFields, flag: store.FlagRow) => store.ConfigFields | undefined,
+  ifMatch?: number,
+): Promise<PreparedConfigChange> {
+  const flag = await lockExisting(tx, project, flagKey);
+  const env = await requireEnvironment(tx, project, envKey);
+  const current = await store.findConfig(tx, flag.id, env.id);
+  if (current === undefined) throw notFound('configuration of flag', flagKey);
+  if (ifMatch !== undefined && ifMatch !== current.version) {
+    throw new AppError('PRECONDITION_FAILED', `the configuration is at version ${current.version}, not ${ifMatch}`, {
+      currentVersion: current.version,
+      etag: etagOf(current.version),
+    });
+  }
+  const next = change(current, flag);
+  if (next !== undefined) {
+    if (action !== 'flag.kill' && flag.archived) {
+      throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is archived; unarchive it first`);
+    }
+    await validateConfig(tx, flag, env.id, next);
+  }
+  return {
+    flag,
+    env,
+    current,
+    next,
+    entry: { environmentId: env.id, kind: 'flag', key: flag.key },
+    async write(version) {
+      const stored = await store.writeConfig(tx, flag.id, env.id, next ?? current, version);
+      return { stored, audit: configAudit(project, env, action, flag, current, stored) };
+    },
+  };
+}
+
+/** The configuration of a flag in an environment, read inside another domain's transaction. */
+export async function readConfig(tx: Tx | Db, project: Project, flagKey: string, envKey: string) {
+  const flag = await requireFlag(tx, project, flagKey);
+  const env = await requireEnvironment(tx, project, envKey);
+  const config = await store.findConfig(tx, flag.id, env.id);
+  if (config === undefined) throw notFound('configuration of flag', flagKey);
+  return { flag, env, config };
+}
+
+/**
+ * One write by a person to a flag's configuration in one environment: `If-Match` checked, the
+ * new fields computed by `change` (or `undefined` for no change), validated, and stored at the
+ * environment's new version; the writer's hook is told.
  */
 async function configWrite(
-  w: Writer,
+  w: FlagWriter,
   actor: Actor,
   t: ConfigTarget,
   action: string,
@@ -311,35 +415,42 @@ async function configWrite(
 ) {
   const project = await requireProject(w.db, actor.principal, t.projectKey);
   return commitChange(w, actor, async (tx) => {
-    const flag = await lockExisting(tx, project, t.flagKey);
-    const env = await requireEnvironment(tx, project, t.envKey);
-    const current = await store.findConfig(tx, flag.id, env.id);
-    if (current === undefined) throw notFound('configuration of flag', t.flagKey);
-    if (t.ifMatch !== undefined && t.ifMatch !== current.version) {
-      throw new AppError(
-        'PRECONDITION_FAILED',
-        `the configuration is at version ${current.version}, not ${t.ifMatch}`,
-        {
-          currentVersion: current.version,
-        },
-      );
-    }
-    const next = change(current);
+    const prepared = await prepareConfigChange(tx, project, t.flagKey, t.envKey, action, change, t.ifMatch);
+    const { flag, env, current, next } = prepared;
     if (next === undefined) return noChange({ view: configView(flag, env, current), changed: false });
-    if (action !== 'flag.kill' && flag.archived) {
-      throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is archived; unarchive it first`);
-    }
-    await validateConfig(tx, flag, env.id, next);
     return {
-      entries: [{ environmentId: env.id, kind: 'flag', key: flag.key }],
+      entries: [prepared.entry],
       apply: async (versions) => {
-        const stored = await store.writeConfig(tx, flag.id, env.id, next, versions.get(env.id) as number);
-        return {
-          result: { view: configView(flag, env, stored), changed: true },
-          audit: [configAudit(project, env, action, flag, current, stored)],
-        };
+        const { stored, audit } = await prepared.write(versions.get(env.id) as number);
+        const told = await tellHook(w, tx, { project, env, flag, action, before: current, after: next });
+        return { result: { view: configView(flag, env, stored), changed: true }, audit: [audit, ...told] };
       },
     };
+  });
+}
+
+async function tellHook(
+  w: FlagWriter,
+  tx: Tx,
+  e: {
+    project: Project;
+    env: Environment;
+    flag: store.FlagRow;
+    action: string;
+    before: store.ConfigFields;
+    after: store.ConfigFields;
+  },
+): Promise<AuditRecord[]> {
+  if (w.onConfigWrite === undefined) return [];
+  return w.onConfigWrite(tx, {
+    projectId: e.project.id,
+    environmentId: e.env.id,
+    environmentKey: e.env.key,
+    flagId: e.flag.id,
+    flagKey: e.flag.key,
+    action: e.action,
+    before: e.before,
+    after: e.after,
   });
 }
 
@@ -351,12 +462,13 @@ async function flagWrite(
   w: Writer,
   actor: Actor,
   project: Project,
-  flagKey: string,
+  t: FlagTarget,
   action: string,
   patch: (flag: store.FlagRow) => Partial<store.FlagRow> | undefined,
 ) {
   return commitChange(w, actor, async (tx) => {
-    const before = await lockExisting(tx, project, flagKey);
+    const before = await lockExisting(tx, project, t.flagKey);
+    assertRevision('flag', before.revision, t.ifMatch);
     const fields = patch(before);
     if (fields === undefined) return noChange(before);
     return {
@@ -417,7 +529,16 @@ async function flagsDependingOn(tx: Tx, project: Project, key: string): Promise<
   return [...dependants].sort();
 }
 
-async function requireFlag(db: Db | Tx, project: Project, key: string): Promise<store.FlagRow> {
+export async function flagById(db: Db | Tx, id: string): Promise<store.FlagRow | undefined> {
+  return store.findFlagById(db, id);
+}
+
+/** Locks the flag's row for the rest of the transaction: whoever writes its configuration locks it first. */
+export async function lockFlagForWrite(tx: Tx, project: Project, key: string): Promise<store.FlagRow> {
+  return lockExisting(tx, project, key);
+}
+
+export async function requireFlag(db: Db | Tx, project: Project, key: string): Promise<store.FlagRow> {
   const flag = await store.findFlag(db, project.id, key);
   if (flag === undefined) throw notFound('flag', key);
   return flag;

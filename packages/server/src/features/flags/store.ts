@@ -1,5 +1,5 @@
 import type { FlagMetadata, FlagType, Prerequisite, Rule, Serve, Target, Variant } from '@switchyard/core';
-import { and, arrayContains, asc, eq, ilike, inArray, or, type SQL } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { flagConfigs, flags } from '../../db/schema.js';
 import { AppError, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
@@ -16,6 +16,7 @@ export interface FlagRow {
   clientSide: boolean;
   archived: boolean;
   metadata: FlagMetadata;
+  revision: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -84,7 +85,10 @@ export async function findFlagsByKeys(db: Db | Tx, projectId: string, keys: stri
     .where(and(eq(flags.projectId, projectId), inArray(flags.key, keys)));
 }
 
-export async function insertFlag(tx: Tx, flag: Omit<FlagRow, 'id' | 'createdAt' | 'updatedAt'>): Promise<FlagRow> {
+export async function insertFlag(
+  tx: Tx,
+  flag: Omit<FlagRow, 'id' | 'revision' | 'createdAt' | 'updatedAt'>,
+): Promise<FlagRow> {
   try {
     const [row] = await tx.insert(flags).values(flag).returning();
     return row as FlagRow;
@@ -99,7 +103,7 @@ export async function insertFlag(tx: Tx, flag: Omit<FlagRow, 'id' | 'createdAt' 
 export async function updateFlag(tx: Tx, id: string, patch: Partial<FlagRow>): Promise<FlagRow> {
   const [row] = await tx
     .update(flags)
-    .set({ ...patch, updatedAt: new Date() })
+    .set({ ...patch, revision: sql`${flags.revision} + 1`, updatedAt: new Date() })
     .where(eq(flags.id, id))
     .returning();
   return row as FlagRow;
@@ -158,4 +162,9 @@ export async function touchConfigs(tx: Tx, flagId: string, versions: ReadonlyMap
       .set({ version })
       .where(and(eq(flagConfigs.flagId, flagId), eq(flagConfigs.environmentId, environmentId)));
   }
+}
+
+export async function findFlagById(db: Db | Tx, id: string): Promise<FlagRow | undefined> {
+  const [row] = await db.select().from(flags).where(eq(flags.id, id));
+  return row;
 }

@@ -75,6 +75,29 @@ describe('clause values', () => {
     expect(res.statusCode).toBe(200);
   });
 
+  it.each(['(a+)+$', '^(\\d+)*$', '(x+x+)+y', '(.*a){12}'])(
+    'refuses %j, which can backtrack catastrophically, with the reason',
+    async (pattern) => {
+      const before = await s.call('GET', config);
+      const body = { rules: [rule([{ attribute: 'email', op: 'matches', values: ['^ok$', pattern] }])] };
+      const error = await expectRefusal(s, () => s.call('PATCH', config, body), {
+        status: 422,
+        code: 'CATASTROPHIC_BACKTRACKING',
+        field: 'rules[0].clauses[0].values[1]',
+      });
+      expect(error.message).toContain('backtrack catastrophically');
+      expect((await s.call('GET', config)).json()).toEqual(before.json());
+    },
+  );
+
+  it('accepts patterns with a single level of repetition', async () => {
+    const patterns = ['^[a-z0-9._%+-]+@example\\.com$', '\\p{L}+', '^(?<year>\\d{4})-\\d{2}$', '(?:ab)+c'];
+    const res = await s.call('PATCH', configOf('color', 'staging'), {
+      rules: [rule([{ attribute: 'email', op: 'matches', values: patterns }])],
+    });
+    expect(res.statusCode).toBe(200);
+  });
+
   it.each(['1.2', 'v1', '1.2.3.4', '01.2.3', 'latest'])('refuses %j as a semantic version', async (version) => {
     await expectInvalid(
       { rules: [rule([{ attribute: 'appVersion', op: 'semverGt', values: ['1.0.0', version] }])] },

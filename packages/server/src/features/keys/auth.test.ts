@@ -7,7 +7,7 @@ import { queryRows } from '../../test-support/snapshot.js';
 
 let s: TestServer;
 const tokens = { server: '', client: '', foreign: '', revoked: '', projectAdmin: '' };
-const ids = { revocable: '' };
+const ids = { revocable: '', webhook: '', doomedWebhook: '', delivery: '' };
 
 async function ok(method: string, url: string, body?: unknown, options?: CallOptions) {
   const res = await s.call(method, url, body, options);
@@ -20,7 +20,9 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; t
 }
 
 beforeAll(async () => {
-  s = await startTestServer();
+  // The webhook dispatcher looks once at start and then not for an hour: a delivery it sent in
+  // the middle of a refusal would change the database the refusal must leave as it was.
+  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
   for (const key of ['matrix', 'elsewhere', 'matrix-empty']) await ok('POST', '/api/v1/projects', { key, name: key });
   for (const key of ['production', 'doomed-env']) {
     await ok('POST', '/api/v1/projects/matrix/environments', { key, name: key });
@@ -41,6 +43,11 @@ beforeAll(async () => {
   const revoked = await createKey({ name: 'former admin', type: 'admin' });
   await ok('POST', `/api/v1/keys/${revoked.id}/revoke`);
   tokens.revoked = revoked.token;
+  const hook = { url: 'https://example.test/matrix', events: ['flag.changed'] };
+  ids.webhook = (await ok('POST', '/api/v1/projects/matrix/webhooks', hook)).id;
+  ids.doomedWebhook = (await ok('POST', '/api/v1/projects/matrix/webhooks', hook)).id;
+  await ok('PATCH', '/api/v1/projects/matrix/flags/f1', { description: 'watched by a webhook' });
+  ids.delivery = (await ok('GET', `/api/v1/projects/matrix/webhooks/${ids.webhook}/deliveries`)).items[0].id;
 });
 
 afterAll(async () => {
@@ -195,6 +202,7 @@ const ROUTES: RouteCase[] = [
     ok: 201,
   },
   { route: 'GET /api/v1/keys', request: () => ({ url: '/api/v1/keys?project=matrix' }), ok: 200 },
+  { route: 'GET /api/v1/keys/:id', request: () => ({ url: `/api/v1/keys/${ids.revocable}` }), ok: 200 },
   {
     route: 'POST /api/v1/keys/:id/revoke',
     request: () => ({ url: `/api/v1/keys/${ids.revocable}/revoke` }),
@@ -230,6 +238,47 @@ const ROUTES: RouteCase[] = [
     route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/results',
     request: () => ({ url: `${config}/results?metric=m1` }),
     ok: 200,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/webhooks',
+    request: () => ({ url: `${p}/webhooks`, body: { url: 'https://example.test/new', events: ['flag.killed'] } }),
+    ok: 201,
+  },
+  { route: 'GET /api/v1/projects/:project/webhooks', request: () => ({ url: `${p}/webhooks` }), ok: 200 },
+  {
+    route: 'GET /api/v1/projects/:project/webhooks/:webhook',
+    request: () => ({ url: `${p}/webhooks/${ids.webhook}` }),
+    ok: 200,
+  },
+  {
+    route: 'PATCH /api/v1/projects/:project/webhooks/:webhook',
+    request: () => ({ url: `${p}/webhooks/${ids.webhook}`, body: { description: 'matrix' } }),
+    ok: 200,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/webhooks/:webhook/rotate-secret',
+    request: () => ({ url: `${p}/webhooks/${ids.webhook}/rotate-secret` }),
+    ok: 200,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/webhooks/:webhook/deliveries',
+    request: () => ({ url: `${p}/webhooks/${ids.webhook}/deliveries` }),
+    ok: 200,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/webhooks/:webhook/deliveries/:delivery',
+    request: () => ({ url: `${p}/webhooks/${ids.webhook}/deliveries/${ids.delivery}` }),
+    ok: 200,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/webhooks/:webhook/deliveries/:delivery/redeliver',
+    request: () => ({ url: `${p}/webhooks/${ids.webhook}/deliveries/${ids.delivery}/redeliver` }),
+    ok: 202,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/webhooks/:webhook',
+    request: () => ({ url: `${p}/webhooks/${ids.doomedWebhook}` }),
+    ok: 204,
   },
 ];
 
@@ -386,6 +435,7 @@ describe('API keys', () => {
       environment: null,
       createdAt: expect.any(String),
       revokedAt: null,
+      revision: 1,
       token: expect.stringMatching(/^sy_admin_[A-Za-z0-9_-]{32}$/),
     });
     expect((await s.call('GET', '/api/v1/projects', undefined, { token: created.token })).statusCode).toBe(200);
@@ -404,7 +454,7 @@ describe('API keys', () => {
     expect(res.statusCode).toBe(200);
     const item = res.json().items.find((k: { id: string }) => k.id === created.id);
     expect(Object.keys(item).sort()).toEqual(
-      ['createdAt', 'environment', 'id', 'name', 'prefix', 'project', 'revokedAt', 'type'].sort(),
+      ['createdAt', 'environment', 'id', 'name', 'prefix', 'project', 'revision', 'revokedAt', 'type'].sort(),
     );
     expect(item).toMatchObject({ prefix: created.token.slice(0, 16), project: 'matrix', environment: 'production' });
     const hash = createHash('sha256').update(created.token).digest('hex');

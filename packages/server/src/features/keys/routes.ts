@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, principalOf } from '../../http/actor.js';
+import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { Key, Name } from '../../http/common-schemas.js';
 import type { Writer } from '../changes/commit-change.js';
+import { etagOf } from '../changes/precondition.js';
 import * as service from './service.js';
 
 const CreateKeyBody = z
@@ -17,8 +18,8 @@ const CreateKeyBody = z
 const ListKeysQuery = z.object({ project: Key.optional() }).strict();
 const KeyParams = z.object({ id: z.uuid() });
 
-export const keyRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const keyRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['keys'];
 
   app.post('/keys', { schema: { tags, body: CreateKeyBody } }, async (request, reply) => {
@@ -31,7 +32,13 @@ export const keyRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }
     return { items: await Promise.all(keys.map((k) => service.keyView(db, k))) };
   });
 
-  app.post('/keys/:id/revoke', { schema: { tags, params: KeyParams } }, async (request) => {
-    return service.keyView(db, await service.revokeKey(w, actorOf(request), request.params.id));
+  app.get('/keys/:id', { schema: { tags, params: KeyParams } }, async (request, reply) => {
+    const key = await service.getKey(db, principalOf(request), request.params.id);
+    return reply.header('etag', etagOf(key.revision)).send(await service.keyView(db, key));
+  });
+
+  app.post('/keys/:id/revoke', { schema: { tags, params: KeyParams } }, async (request, reply) => {
+    const key = await service.revokeKey(w, actorOf(request), request.params.id, ifMatchVersion(request));
+    return reply.header('etag', etagOf(key.revision)).send(await service.keyView(db, key));
   });
 };

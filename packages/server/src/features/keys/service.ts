@@ -1,6 +1,7 @@
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, noChange, type Writer } from '../changes/commit-change.js';
+import { assertRevision } from '../changes/precondition.js';
 import { environmentById, requireEnvironment } from '../environments/service.js';
 import { projectById, requireProject } from '../projects/service.js';
 import { assertOrganisationAdmin, assertProjectAccess, type Principal } from './principal.js';
@@ -19,6 +20,7 @@ export async function keyView(db: Db, k: store.ApiKey) {
     environment: env?.key ?? null,
     createdAt: k.createdAt.toISOString(),
     revokedAt: k.revokedAt?.toISOString() ?? null,
+    revision: k.revision,
   };
 }
 
@@ -90,13 +92,32 @@ export async function listKeys(db: Db, principal: Principal, projectKey: string 
   return store.listKeys(db, projectId);
 }
 
+/** One key, when the caller may see it. */
+export async function getKey(db: Db, principal: Principal, id: string): Promise<store.ApiKey> {
+  const key = await store.findKey(db, id);
+  if (key === undefined) throw notFound('key', id);
+  assertKeyAccess(principal, key);
+  return key;
+}
+
+function assertKeyAccess(principal: Principal, key: store.ApiKey): void {
+  if (key.projectId === null) assertOrganisationAdmin(principal);
+  else assertProjectAccess(principal, key.projectId);
+}
+
+/** The key's row, locked, when the caller may change it and at the revision `If-Match` names (if any). */
+async function lockAt(tx: Tx, actor: Actor, id: string, ifMatch: number | undefined): Promise<store.ApiKey> {
+  const key = await store.lockKey(tx, id);
+  if (key === undefined) throw notFound('key', id);
+  assertKeyAccess(actor.principal, key);
+  assertRevision('key', key.revision, ifMatch);
+  return key;
+}
+
 /** Revokes a key at once; revoking a revoked key changes nothing. */
-export async function revokeKey(w: Writer, actor: Actor, id: string) {
+export async function revokeKey(w: Writer, actor: Actor, id: string, ifMatch: number | undefined) {
   return commitChange(w, actor, async (tx) => {
-    const key = await store.findKey(tx, id);
-    if (key === undefined) throw notFound('key', id);
-    if (key.projectId === null) assertOrganisationAdmin(actor.principal);
-    else assertProjectAccess(actor.principal, key.projectId);
+    const key = await lockAt(tx, actor, id, ifMatch);
     if (key.revokedAt !== null) return noChange(key);
     return {
       entries: [],

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { apiKeys } from '../../db/schema.js';
 import type { KeyType, TokenDigest } from './tokens.js';
@@ -12,6 +12,7 @@ export interface ApiKey {
   environmentId: string | null;
   createdAt: Date;
   revokedAt: Date | null;
+  revision: number;
 }
 
 const columns = {
@@ -23,6 +24,7 @@ const columns = {
   environmentId: apiKeys.environmentId,
   createdAt: apiKeys.createdAt,
   revokedAt: apiKeys.revokedAt,
+  revision: apiKeys.revision,
 };
 
 export async function insertKey(
@@ -56,8 +58,18 @@ export async function findKey(tx: Db | Tx, id: string): Promise<ApiKey | undefin
   return row;
 }
 
+/** The key's row, locked until the transaction ends. */
+export async function lockKey(tx: Tx, id: string): Promise<ApiKey | undefined> {
+  const [row] = await tx.select(columns).from(apiKeys).where(eq(apiKeys.id, id)).for('update');
+  return row;
+}
+
 export async function markRevoked(tx: Tx, id: string): Promise<ApiKey> {
-  const [row] = await tx.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, id)).returning(columns);
+  const [row] = await tx
+    .update(apiKeys)
+    .set({ revokedAt: new Date(), revision: sql`${apiKeys.revision} + 1`, changedAt: sql`clock_timestamp()` })
+    .where(eq(apiKeys.id, id))
+    .returning(columns);
   return row as ApiKey;
 }
 

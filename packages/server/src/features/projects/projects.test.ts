@@ -25,6 +25,7 @@ describe('projects', () => {
     expect(res.json()).toEqual({
       key: 'alpha',
       name: 'Alpha',
+      revision: 1,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

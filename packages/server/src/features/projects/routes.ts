@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, principalOf } from '../../http/actor.js';
+import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { Key, Name, ProjectParams } from '../../http/common-schemas.js';
 import type { Writer } from '../changes/commit-change.js';
+import { etagOf } from '../changes/precondition.js';
 import * as service from './service.js';
 
 const CreateProjectBody = z.object({ key: Key, name: Name }).strict();
 const UpdateProjectBody = z.object({ name: Name }).strict();
 
-export const projectRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const projectRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['projects'];
 
   app.post('/projects', { schema: { tags, body: CreateProjectBody } }, async (request, reply) => {
@@ -22,21 +23,23 @@ export const projectRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, fe
     return { items: projects.map(service.projectView) };
   });
 
-  app.get('/projects/:project', { schema: { tags, params: ProjectParams } }, async (request) => {
-    return service.projectView(await service.requireProject(db, principalOf(request), request.params.project));
+  app.get('/projects/:project', { schema: { tags, params: ProjectParams } }, async (request, reply) => {
+    const project = await service.requireProject(db, principalOf(request), request.params.project);
+    return reply.header('etag', etagOf(project.revision)).send(service.projectView(project));
   });
 
   app.patch(
     '/projects/:project',
     { schema: { tags, params: ProjectParams, body: UpdateProjectBody } },
-    async (request) => {
-      const project = await service.renameProject(w, actorOf(request), request.params.project, request.body.name);
-      return service.projectView(project);
+    async (request, reply) => {
+      const { project: key } = request.params;
+      const project = await service.renameProject(w, actorOf(request), key, request.body.name, ifMatchVersion(request));
+      return reply.header('etag', etagOf(project.revision)).send(service.projectView(project));
     },
   );
 
   app.delete('/projects/:project', { schema: { tags, params: ProjectParams } }, async (request, reply) => {
-    await service.deleteProject(w, actorOf(request), request.params.project);
+    await service.deleteProject(w, actorOf(request), request.params.project, ifMatchVersion(request));
     return reply.code(204).send();
   });
 };

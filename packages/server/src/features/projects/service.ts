@@ -1,6 +1,7 @@
 import type { Db, Tx } from '../../db/database.js';
 import { notFound } from '../../errors.js';
 import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
+import { assertRevision } from '../changes/precondition.js';
 import { assertOrganisationAdmin, assertProjectAccess, type Principal } from '../keys/principal.js';
 import * as store from './store.js';
 
@@ -29,7 +30,21 @@ export async function lockProjectStructure(tx: Tx, project: store.Project): Prom
 }
 
 export function projectView(p: store.Project) {
-  return { key: p.key, name: p.name, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() };
+  return {
+    key: p.key,
+    name: p.name,
+    revision: p.revision,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+/** The project's row, locked, at the revision `If-Match` names (when it names one). */
+async function lockAt(tx: Tx, project: store.Project, ifMatch: number | undefined): Promise<store.Project> {
+  const locked = await store.lockProject(tx, project.id);
+  if (locked === undefined) throw notFound('project', project.key);
+  assertRevision('project', locked.revision, ifMatch);
+  return locked;
 }
 
 export async function createProject(w: Writer, actor: Actor, input: { key: string; name: string }) {
@@ -50,31 +65,37 @@ export async function listProjects(db: Db, principal: Principal) {
   return store.listProjects(db, principal.projectId);
 }
 
-export async function renameProject(w: Writer, actor: Actor, key: string, name: string) {
+export async function renameProject(w: Writer, actor: Actor, key: string, name: string, ifMatch: number | undefined) {
   const project = await requireProject(w.db, actor.principal, key);
-  return commitChange(w, actor, async (tx) => ({
-    entries: [],
-    apply: async () => {
-      const renamed = await store.renameProject(tx, project.id, name);
-      return {
-        result: renamed,
-        audit: [audit(project, 'project.update', projectView(project), projectView(renamed))],
-      };
-    },
-  }));
+  return commitChange(w, actor, async (tx) => {
+    const before = await lockAt(tx, project, ifMatch);
+    return {
+      entries: [],
+      apply: async () => {
+        const renamed = await store.renameProject(tx, project.id, name);
+        return {
+          result: renamed,
+          audit: [audit(project, 'project.update', projectView(before), projectView(renamed))],
+        };
+      },
+    };
+  });
 }
 
 /** A project can be deleted once it has no flags and no segments left; its environments and keys go with it. */
-export async function deleteProject(w: Writer, actor: Actor, key: string): Promise<void> {
+export async function deleteProject(w: Writer, actor: Actor, key: string, ifMatch: number | undefined): Promise<void> {
   assertOrganisationAdmin(actor.principal);
   const project = await requireProject(w.db, actor.principal, key);
-  await commitChange(w, actor, async (tx) => ({
-    entries: [],
-    apply: async () => {
-      await store.deleteProject(tx, project);
-      return { result: undefined, audit: [audit(project, 'project.delete', projectView(project), null)] };
-    },
-  }));
+  await commitChange(w, actor, async (tx) => {
+    const before = await lockAt(tx, project, ifMatch);
+    return {
+      entries: [],
+      apply: async () => {
+        await store.deleteProject(tx, before);
+        return { result: undefined, audit: [audit(before, 'project.delete', projectView(before), null)] };
+      },
+    };
+  });
 }
 
 function audit(project: store.Project, action: string, before: unknown, after: unknown) {

@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { projects } from '../../db/schema.js';
 import { AppError, isStillReferenced, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
@@ -7,6 +7,7 @@ export interface Project {
   id: string;
   key: string;
   name: string;
+  revision: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -22,8 +23,9 @@ export async function findProjectById(db: Db | Tx, id: string): Promise<Project 
 }
 
 /** Holds the project's row until the transaction ends; other writers that lock it wait. */
-export async function lockProject(tx: Tx, id: string): Promise<void> {
-  await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, id)).for('no key update');
+export async function lockProject(tx: Tx, id: string): Promise<Project | undefined> {
+  const [row] = await tx.select().from(projects).where(eq(projects.id, id)).for('no key update');
+  return row;
 }
 
 export async function listProjects(db: Db, onlyId: string | null): Promise<Project[]> {
@@ -44,7 +46,11 @@ export async function insertProject(tx: Tx, p: { key: string; name: string }): P
 }
 
 export async function renameProject(tx: Tx, id: string, name: string): Promise<Project> {
-  const [row] = await tx.update(projects).set({ name, updatedAt: new Date() }).where(eq(projects.id, id)).returning();
+  const [row] = await tx
+    .update(projects)
+    .set({ name, revision: sql`${projects.revision} + 1`, updatedAt: new Date() })
+    .where(eq(projects.id, id))
+    .returning();
   return row as Project;
 }
 

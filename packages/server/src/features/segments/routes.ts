@@ -5,8 +5,8 @@ import type { Writer } from '../changes/commit-change.js';
 import { CreateSegmentBody, ReplaceSegmentBody } from './schemas.js';
 import * as service from './service.js';
 
-export const segmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+export const segmentRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['segments'];
   const collection = '/projects/:project/environments/:env/segments';
 

@@ -150,7 +150,7 @@ describe('segments', () => {
         s.call('PUT', `${segments}/beta`, { name: 'Stale' }, { headers: { 'if-match': `"${current.version - 1}"` } }),
       { status: 412, code: 'PRECONDITION_FAILED' },
     );
-    expect(error.details).toEqual({ currentVersion: current.version });
+    expect(error.details).toEqual({ currentVersion: current.version, etag: `"${current.version}"` });
     expect((await s.call('GET', `${segments}/beta`)).json()).toEqual(current);
   });
 
@@ -230,6 +230,15 @@ describe('segment validation', () => {
     await expectRefusal(s, () => s.call('POST', segments, { key: 'bad-regex', name: 'x', rules }), {
       status: 422,
       code: 'INVALID_CONFIG',
+      field: 'rules[0].clauses[0].values[0]',
+    });
+  });
+
+  it('refuses a regular expression that can backtrack catastrophically', async () => {
+    const rules = [{ clauses: [{ attribute: 'email', op: 'matches', values: ['(a+)+$'] }] }];
+    await expectRefusal(s, () => s.call('POST', segments, { key: 'slow-regex', name: 'x', rules }), {
+      status: 422,
+      code: 'CATASTROPHIC_BACKTRACKING',
       field: 'rules[0].clauses[0].values[0]',
     });
   });

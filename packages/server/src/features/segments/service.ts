@@ -3,12 +3,14 @@ import { checkSegment, type SegmentRule } from '@switchyard/core';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
+import { etagOf } from '../changes/precondition.js';
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { toClause } from '../flags/schemas.js';
 import { flagRulesIn } from '../flags/service.js';
 import type { Principal } from '../keys/principal.js';
 import { type Project, requireProject } from '../projects/service.js';
 import { toRulesetSegment } from '../rulesets/ruleset-entries.js';
+import { refuseCatastrophicPatterns } from '../rulesets/safe-patterns.js';
 import type { CreateSegmentBody, ReplaceSegmentBody } from './schemas.js';
 import * as store from './store.js';
 
@@ -91,6 +93,7 @@ export async function replaceSegment(
     if (t.ifMatch !== undefined && t.ifMatch !== current.version) {
       throw new AppError('PRECONDITION_FAILED', `the segment is at version ${current.version}, not ${t.ifMatch}`, {
         currentVersion: current.version,
+        etag: etagOf(current.version),
       });
     }
     await validateSegment(tx, env.id, t.key, fields);
@@ -169,6 +172,7 @@ function referencedSegments(rules: { clauses: { op: string; values: unknown[] }[
 async function validateSegment(tx: Tx, environmentId: string, key: string, fields: store.SegmentFields): Promise<void> {
   const problem = checkSegment(toRulesetSegment({ ...fields, key, version: 0 }));
   if (problem !== undefined) throw invalid(problem.message, problem.path);
+  refuseCatastrophicPatterns(fields.rules);
   const all = new Map((await store.listSegments(tx, environmentId)).map((s) => [s.key, referencedSegments(s.rules)]));
   all.set(key, referencedSegments(fields.rules));
   for (const [i, rule] of fields.rules.entries()) {

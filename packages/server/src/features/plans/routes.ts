@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { actorOf, principalOf } from '../../http/actor.js';
+import { FlagEnvironmentParams } from '../../http/common-schemas.js';
+import type { Writer } from '../changes/commit-change.js';
+import { PLAN_ACTIONS, PutPlanBody, StepBody } from './schemas.js';
+import * as service from './service.js';
+
+export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
+  const w: Writer = { db, feed };
+  const tags = ['release plans'];
+  const path = '/projects/:project/flags/:flag/environments/:env/release-plan';
+  const target = (p: { project: string; flag: string; env: string }) => ({
+    projectKey: p.project,
+    flagKey: p.flag,
+    envKey: p.env,
+  });
+
+  app.put(path, { schema: { tags, params: FlagEnvironmentParams, body: PutPlanBody } }, async (request, reply) => {
+    const { created, view } = await service.putPlan(
+      w,
+      actorOf(request, request.body.reason),
+      target(request.params),
+      request.body,
+    );
+    return reply.code(created ? 201 : 200).send(view);
+  });
+
+  app.get(path, { schema: { tags, params: FlagEnvironmentParams } }, async (request) =>
+    service.getPlan(db, principalOf(request), target(request.params)),
+  );
+
+  for (const action of PLAN_ACTIONS) {
+    app.post(
+      `${path}/${action}`,
+      { schema: { tags, params: FlagEnvironmentParams, body: StepBody } },
+      async (request) => service.personStep(w, actorOf(request, request.body.reason), target(request.params), action),
+    );
+  }
+};

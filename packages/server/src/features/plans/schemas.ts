@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { Key, Reason } from '../../http/common-schemas.js';
+import { VariantKey } from '../flags/schemas.js';
+
+/** A percent to 0.001 %, the finest step of a rollout weight. */
+const Percent = z
+  .number()
+  .gt(0)
+  .max(100)
+  .refine((p) => Math.abs(p * 1000 - Math.round(p * 1000)) < 1e-6, 'must be a multiple of 0.001');
+
+export const StageSchema = z
+  .object({
+    percent: Percent,
+    /** How long the stage is held at least before the plan moves on. */
+    holdSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400),
+    /** Units exposed (to the variant or the control) during the stage before it may move on. */
+    minUnits: z.number().int().min(0).max(1_000_000_000).default(0),
+  })
+  .strict();
+
+export const GuardSchema = z.union([
+  z.object({ metric: Key, max: z.number().finite() }).strict(),
+  z.object({ metric: Key, min: z.number().finite() }).strict(),
+  /** Relative: 0.1 tolerates the variant being up to 10 % worse than the control. */
+  z.object({ metric: Key, maxRegression: z.number().min(0).max(100) }).strict(),
+]);
+
+/** Stages of a plan whose body gives none: 1 → 5 → 25 → 50 → 100 %, each held ten minutes. */
+export const DEFAULT_STAGES = [1, 5, 25, 50, 100].map((percent) => ({ percent, holdSeconds: 600, minUnits: 0 }));
+
+export const PutPlanBody = z
+  .object({
+    /** The variant released. */
+    variant: VariantKey,
+    /** What the rest get; defaults to the configuration's offVariant, else the flag's first other variant. */
+    control: VariantKey.optional(),
+    stages: z
+      .array(StageSchema)
+      .min(1)
+      .max(20)
+      .refine((stages) => stages.every((s, i) => i === 0 || s.percent > (stages[i - 1]?.percent ?? 0)), {
+        message: 'percents must increase from stage to stage',
+      })
+      .optional(),
+    guards: z.array(GuardSchema).max(20).default([]),
+    onBreach: z.enum(['rollback', 'kill', 'pause']).default('rollback'),
+    reason: Reason.optional(),
+  })
+  .strict();
+export type PutPlanBody = z.infer<typeof PutPlanBody>;
+
+/** The body of start, pause, resume, advance and abort: optional, like a kill's. */
+export const StepBody = z.preprocess((body) => body ?? {}, z.object({ reason: Reason.optional() }).strict());
+
+export const PLAN_ACTIONS = ['start', 'pause', 'resume', 'advance', 'abort'] as const;
+export type PlanAction = (typeof PLAN_ACTIONS)[number];

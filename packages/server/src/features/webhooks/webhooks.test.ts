@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectRefusal } from '../../test-support/refusal.js';
+import { startTestServer, type TestServer } from '../../test-support/server.js';
+import { eventTypeOf } from './event-types.js';
+
+let s: TestServer;
+const project = '/api/v1/projects/shop';
+const hooks = `${project}/webhooks`;
+const config = `${project}/flags/checkout/environments/production`;
+
+beforeAll(async () => {
+  // The dispatcher looks once at start, when there is nothing to send, then not for an hour:
+  // these tests read the outbox as the writes left it.
+  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
+  await s.ok('POST', '/api/v1/projects', { key: 'shop', name: 'Shop' });
+  await s.ok('POST', `${project}/environments`, { key: 'production', name: 'Production' });
+  await s.ok('POST', `${project}/flags`, { key: 'checkout', name: 'Checkout', type: 'boolean' });
+});
+
+afterAll(async () => {
+  await s?.close();
+});
+
+async function deliveries(id: string, query = '') {
+  return (await s.ok('GET', `${hooks}/${id}/deliveries${query}`)).items as {
+    id: string;
+    eventType: string;
+    status: string;
+  }[];
+}
+
+async function remove(id: string) {
+  expect((await s.call('DELETE', `${hooks}/${id}`)).statusCode).toBe(204);
+}
+
+describe('/api/v1/projects/:project/webhooks', () => {
+  it('creates a webhook and shows its secret once: never in reads, lists or the audit log', async () => {
+    const res = await s.call('POST', hooks, { url: 'https://example.test/hook', events: ['flag.killed'] });
+    expect(res.statusCode, res.body).toBe(201);
+    const created = res.json();
+    expect(created).toMatchObject({
+      url: 'https://example.test/hook',
+      events: ['flag.killed'],
+      description: '',
+      active: true,
+      previousSecretExpiresAt: null,
+    });
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    const { secret, ...view } = created;
+    expect(await s.ok('GET', `${hooks}/${created.id}`)).toEqual(view);
+    expect((await s.ok('GET', hooks)).items).toEqual([view]);
+    const audit = await s.ok('GET', '/api/v1/audit?project=shop');
+    expect(JSON.stringify(audit)).not.toContain(secret);
+    await remove(created.id);
+  });
+
+  it('updates, rotates the secret (the old one kept for a grace period on request) and deletes', async () => {
+    const created = await s.ok('POST', hooks, { url: 'http://example.test/a', events: ['flag.changed'] });
+    const updated = await s.ok('PATCH', `${hooks}/${created.id}`, {
+      url: 'http://example.test/b',
+      events: ['flag.changed', 'flag.killed', 'flag.changed'],
+      description: 'ops channel',
+      active: false,
+    });
+    expect(updated).toMatchObject({
+      url: 'http://example.test/b',
+      events: ['flag.changed', 'flag.killed'],
+      description: 'ops channel',
+      active: false,
+    });
+    const rotated = await s.ok('POST', `${hooks}/${created.id}/rotate-secret`);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(created.secret);
+    expect(rotated.previousSecretExpiresAt).toBeNull();
+    const graced = await s.ok('POST', `${hooks}/${created.id}/rotate-secret`, { previousSecretValidSeconds: 3600 });
+    expect(graced.secret).not.toBe(rotated.secret);
+    expect(Date.parse(graced.previousSecretExpiresAt)).toBeGreaterThan(Date.now());
+    expect((await s.call('DELETE', `${hooks}/${created.id}`)).statusCode).toBe(204);
+    expect((await s.call('GET', `${hooks}/${created.id}`)).statusCode).toBe(404);
+  });
+
+  it('refuses bad input with 400 naming the field, and changes nothing', async () => {
+    const cases: [unknown, string][] = [
+      [{ url: 'ftp://example.test/hook', events: ['flag.changed'] }, 'url'],
+      [{ url: 'example.test/hook', events: ['flag.changed'] }, 'url'],
+      [{ url: 'https://example.test/\u0000', events: ['flag.changed'] }, 'url'],
+      [{ url: 'https://example.test/hook', events: ['flag.exploded'] }, 'events[0]'],
+      [{ url: 'https://example.test/hook', events: [] }, 'events'],
+      [{ url: 'https://example.test/hook', events: ['flag.changed'], description: 'a\u0000b' }, 'description'],
+      [{ url: 'https://example.test/hook', events: ['flag.changed'], secret: 'mine' }, ''],
+    ];
+    for (const [body, field] of cases) {
+      await expectRefusal(s, () => s.call('POST', hooks, body), { status: 400, code: 'VALIDATION_FAILED', field });
+    }
+    const created = await s.ok('POST', hooks, { url: 'https://example.test/hook', events: ['flag.changed'] });
+    await expectRefusal(s, () => s.call('PATCH', `${hooks}/${created.id}`, { events: ['nope'] }), {
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: 'events[0]',
+    });
+    await expectRefusal(
+      s,
+      () => s.call('POST', `${hooks}/${created.id}/rotate-secret`, { previousSecretValidSeconds: -1 }),
+      { status: 400, code: 'VALIDATION_FAILED', field: 'previousSecretValidSeconds' },
+    );
+    await expectRefusal(s, () => s.call('GET', `${hooks}/not-a-uuid`), {
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: 'params.webhook',
+    });
+    await expectRefusal(s, () => s.call('GET', `${hooks}/${created.id}/deliveries?status=lost`), {
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      field: 'querystring.status',
+    });
+    await expectRefusal(s, () => s.call('DELETE', `${hooks}/00000000-0000-4000-8000-000000000000`), {
+      status: 404,
+      code: 'NOT_FOUND',
+    });
+    await expectRefusal(s, () => s.call('GET', '/api/v1/projects/nowhere/webhooks'), {
+      status: 404,
+      code: 'NOT_FOUND',
+    });
+    await remove(created.id);
+  });
+});
+
+describe('the webhook outbox', () => {
+  it('writes one delivery per subscribed webhook with the change, carrying the audit entry', async () => {
+    const kills = await s.ok('POST', hooks, { url: 'https://example.test/kills', events: ['flag.killed'] });
+    const changes = await s.ok('POST', hooks, { url: 'https://example.test/changes', events: ['flag.changed'] });
+    const paused = await s.ok('POST', hooks, {
+      url: 'https://example.test/paused',
+      events: ['flag.changed', 'flag.killed'],
+      active: false,
+    });
+    await s.ok('PATCH', config, { enabled: true });
+    await s.ok('POST', `${config}/kill`, { reason: 'checkout errors' });
+    // Killing a flag that is off changes nothing: no audit entry, no delivery.
+    await s.ok('POST', `${config}/kill`, { reason: 'again' });
+
+    const [kill, ...moreKills] = await deliveries(kills.id);
+    expect(moreKills).toEqual([]);
+    expect(kill).toMatchObject({ eventType: 'flag.killed', status: 'pending', attempts: 0, lastError: null });
+    expect((await deliveries(changes.id)).map((d) => d.eventType)).toEqual(['flag.changed']);
+    expect(await deliveries(paused.id)).toEqual([]);
+
+    const detail = await s.ok('GET', `${hooks}/${kills.id}/deliveries/${kill?.id}`);
+    expect(detail.attemptLog).toEqual([]);
+    expect(detail.payload).toMatchObject({
+      id: detail.eventId,
+      type: 'flag.killed',
+      action: 'flag.kill',
+      project: 'shop',
+      environment: 'production',
+      target: { kind: 'flag', key: 'checkout' },
+      actor: 'test admin',
+      reason: 'checkout errors',
+      before: { enabled: true },
+      after: { enabled: false },
+    });
+    const audit = await s.ok('GET', '/api/v1/audit?project=shop');
+    expect(JSON.stringify(audit)).toContain('"flag.kill"');
+    for (const id of [kills.id, changes.id, paused.id]) await remove(id);
+  });
+
+  it('writes no delivery for a write that is refused and rolls back', async () => {
+    const hook = await s.ok('POST', hooks, { url: 'https://example.test/x', events: ['flag.changed', 'flag.killed'] });
+    await s.ok('POST', `${config}/unkill`);
+    const before = await deliveries(hook.id);
+    const refused = await s.call('PATCH', config, { enabled: false }, { headers: { 'if-match': '"1"' } });
+    expect(refused.statusCode).toBe(412);
+    expect(await deliveries(hook.id)).toEqual(before);
+    await remove(hook.id);
+  });
+
+  it('redelivers an event as a new delivery that names the original', async () => {
+    const hook = await s.ok('POST', hooks, { url: 'https://example.test/r', events: ['flag.changed'] });
+    await s.ok('PATCH', `${project}/flags/checkout`, { description: 'the checkout page' });
+    const [original] = await deliveries(hook.id);
+    const res = await s.call('POST', `${hooks}/${hook.id}/deliveries/${original?.id}/redeliver`);
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({ eventType: 'flag.changed', status: 'pending', redeliveryOf: original?.id });
+    const listed = await deliveries(hook.id);
+    expect(listed.map((d) => d.id).sort()).toEqual([original?.id, res.json().id].sort());
+    const [newest] = await deliveries(hook.id, '?limit=1');
+    expect(await deliveries(hook.id, `?before=${newest?.id}`)).toEqual(listed.filter((d) => d.id !== newest?.id));
+    await remove(hook.id);
+  });
+});
+
+describe('webhook event types', () => {
+  it('maps audit actions to events one by one, plans and schedules by their prefix, and the rest to none', () => {
+    expect(eventTypeOf('flag.kill')).toBe('flag.killed');
+    expect(eventTypeOf('flag.config.update')).toBe('flag.changed');
+    expect(eventTypeOf('segment.replace')).toBe('segment.changed');
+    expect(eventTypeOf('release-plan.rollback')).toBe('plan.changed');
+    expect(eventTypeOf('plan.rollback')).toBeUndefined();
+    expect(eventTypeOf('schedule.apply')).toBe('schedule.changed');
+    expect(eventTypeOf('webhook.create')).toBeUndefined();
+    expect(eventTypeOf('toString')).toBeUndefined();
+  });
+});
