@@ -13,7 +13,9 @@ import { snapshotDatabase } from '../../packages/server/src/test-support/snapsho
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 
-const s = await startTestServer();
+// Background workers stay idle for the run: a webhook attempt or a plan step landing between two
+// snapshots would look like a refused write that changed rows.
+const s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 }, plans: { intervalMs: 3_600_000 } });
 const db = s.testDb.database.db;
 const P = 'fz';
 const params: Record<string, string> = {
@@ -53,6 +55,17 @@ async function restoreFixtures(): Promise<void> {
     }),
   );
   tolerate(await s.call('POST', `/api/v1/projects/${P}/metrics/purchases/unarchive`));
+  const { items: hooks } = (await s.ok('GET', `/api/v1/projects/${P}/webhooks`)) as { items: { id: string }[] };
+  if (!hooks.some((h) => h.id === params.webhook)) {
+    const hook = await s.ok('POST', `/api/v1/projects/${P}/webhooks`, {
+      url: 'https://example.test/hook',
+      events: ['flag.changed'],
+    });
+    params.webhook = hook.id;
+    await s.ok('PATCH', `/api/v1/projects/${P}/flags/checkout`, { description: `watched by ${hook.id}` });
+    const { items } = await s.ok('GET', `/api/v1/projects/${P}/webhooks/${hook.id}/deliveries`);
+    params.delivery = items[0].id;
+  }
   const { items: keys } = (await s.ok('GET', `/api/v1/keys?project=${P}`)) as {
     items: { id: string; revokedAt: string | null }[];
   };
@@ -152,6 +165,25 @@ const TEMPLATES: Record<string, unknown> = {
     direction: 'decrease',
   },
   'PATCH /api/v1/projects/:project/metrics/:metric': { name: 'Purchases', direction: 'increase' },
+  'POST /api/v1/projects/:project/webhooks': {
+    url: 'https://example.test/new',
+    events: ['flag.changed', 'flag.killed'],
+    description: 'alerts',
+    active: true,
+  },
+  'PATCH /api/v1/projects/:project/webhooks/:webhook': { description: 'paging', active: false },
+  'POST /api/v1/projects/:project/webhooks/:webhook/rotate-secret': { previousSecretValidSeconds: 60 },
+  'PUT /api/v1/projects/:project/flags/:flag/environments/:env/release-plan': {
+    variant: 'on',
+    control: 'off',
+    stages: [
+      { percent: 10, holdSeconds: 60, minUnits: 100 },
+      { percent: 100, holdSeconds: 60 },
+    ],
+    guards: [{ metric: 'purchases', maxRegression: 0.1 }],
+    onBreach: 'rollback',
+    reason: 'fuzz',
+  },
   'POST /sdk/v1/events': {
     id: 'batch-1',
     window: { start: 1_700_000_000_000, end: 1_700_000_060_000 },
@@ -162,7 +194,10 @@ const TEMPLATES: Record<string, unknown> = {
 };
 
 /** Actions that take no body (`curl -X POST …/archive`). */
-const TAKES_NO_BODY = /\/(archive|unarchive|unkill|revoke)$/;
+const TAKES_NO_BODY = /\/(archive|unarchive|unkill|revoke|redeliver)$/;
+
+/** Actions whose body is optional and holds at most a reason. */
+const REASON_ONLY = /\/release-plan\/(start|pause|resume|advance|abort)$/;
 
 /** The query parameters any route reads, so that hostile values reach the parsers behind them. */
 const QUERY_NAMES = [
@@ -338,7 +373,7 @@ function buildRequest(route: ListedRoute, h: Hostile) {
   const key = `${route.method} ${route.path}`;
   let payload: string | undefined;
   if (!TAKES_NO_BODY.test(route.path) && route.method !== 'GET' && route.method !== 'DELETE') {
-    const template = TEMPLATES[key] ?? {};
+    const template = TEMPLATES[key] ?? (REASON_ONLY.test(route.path) ? { reason: 'fuzz' } : {});
     const paths = pathsOf(template);
     const change = h.body;
     let body: unknown = template;
@@ -381,7 +416,9 @@ describe('a fuzz over every route', () => {
     expect(ROUTES.length).toBeGreaterThan(30);
     const writes = ROUTES.filter((r) => WRITE_METHODS.includes(r.method) && !TAKES_NO_BODY.test(r.path));
     const untemplated = writes
-      .filter((r) => r.method !== 'DELETE' && TEMPLATES[`${r.method} ${r.path}`] === undefined)
+      .filter(
+        (r) => r.method !== 'DELETE' && !REASON_ONLY.test(r.path) && TEMPLATES[`${r.method} ${r.path}`] === undefined,
+      )
       .map((r) => `${r.method} ${r.path}`);
     // A write route without a valid template would only ever be fuzzed with bodies zod refuses outright.
     expect(untemplated).toEqual([]);
