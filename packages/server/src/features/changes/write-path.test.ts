@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listRoutes, WRITE_METHODS } from '../../test-support/routes.js';
 import { startTestServer, type TestServer } from '../../test-support/server.js';
 import { queryRows, snapshotDatabase } from '../../test-support/snapshot.js';
 
@@ -347,26 +348,12 @@ async function newMetric(): Promise<string> {
   return key;
 }
 
-/** The management API's write routes, read from Fastify's route tree. */
+/** The management API's write routes. */
 function writeRoutes(): string[] {
-  const tree = s.app.printRoutes({ commonPrefix: false });
-  const routes: string[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^([│ ]*)[├└]── (\S+) \(([^)]+)\)$/.exec(line);
-    if (m === null) continue;
-    const depth = (m[1] as string).length / 4;
-    stack.length = depth;
-    const segment = m[2] as string;
-    const path = (stack[depth - 1] ?? '') + (depth > 0 && !segment.startsWith('/') ? `/${segment}` : segment);
-    stack.push(path);
-    for (const method of (m[3] as string).split(', ')) {
-      if (path.startsWith('/api/v1') && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
-        routes.push(`${method} ${path}`);
-      }
-    }
-  }
-  return routes.sort();
+  return listRoutes(s.app)
+    .filter((r) => r.path.startsWith('/api/v1') && WRITE_METHODS.includes(r.method))
+    .map((r) => `${r.method} ${r.path}`)
+    .sort();
 }
 
 beforeAll(async () => {
