@@ -71,6 +71,17 @@ export interface NoChange<T> {
 export const noChange = <T>(result: T): NoChange<T> => ({ unchanged: result });
 
 /**
+ * Takes, until the commit, the write lock of these environments (the one every write's version
+ * bump takes). A `plan` whose check reads other entries of an environment (a prerequisite or
+ * segment cycle, what still refers to a deleted entry) takes it before that check: the check
+ * then sees every write committed before, and no other write can commit beside it unseen. Two
+ * instances writing the two halves of a cycle at the same moment thus store one, refuse the other.
+ */
+export async function lockEnvironments(tx: Tx, environmentIds: readonly string[]): Promise<void> {
+  await store.lockEnvironments(tx, environmentIds);
+}
+
+/**
  * The one write path (DESIGN §5). In one transaction: `plan` locks, reads and checks what it
  * needs and describes the change; then the environment versions move, `apply` writes the rows,
  * and the outbox rows and audit entries (and what follows them) are written here, from the description. Only after the

@@ -9,15 +9,21 @@ import type { Actor, AuditEntry, AuditRecord, EntryRef } from './commit-change.j
  * write waits for any other write to the same environment to commit.
  */
 export async function bumpVersions(tx: Tx, environmentIds: readonly string[]): Promise<Map<string, number>> {
-  const ids = [...new Set(environmentIds)].sort();
+  const ids = await lockEnvironments(tx, environmentIds);
   if (ids.length === 0) return new Map();
-  await tx.execute(sql`select id from environments where id in ${ids} order by id for update`);
   const rows = await tx
     .update(environments)
     .set({ version: sql`${environments.version} + 1`, updatedAt: new Date() })
     .where(inArray(environments.id, ids))
     .returning({ id: environments.id, version: environments.version });
   return new Map(rows.map((r) => [r.id, r.version]));
+}
+
+/** Locks the environments' rows in id order until the commit; returns their ids, in that order. */
+export async function lockEnvironments(tx: Tx, environmentIds: readonly string[]): Promise<string[]> {
+  const ids = [...new Set(environmentIds)].sort();
+  if (ids.length > 0) await tx.execute(sql`select id from environments where id in ${ids} order by id for update`);
+  return ids;
 }
 
 /** The outbox rows that delivery turns into patches. */

@@ -6,6 +6,7 @@ import {
   type AuditRecord,
   commitChange,
   type EntryRef,
+  lockEnvironments,
   noChange,
   type Writer,
 } from '../changes/commit-change.js';
@@ -202,6 +203,11 @@ export async function deleteFlag(w: Writer, actor: Actor, t: FlagTarget): Promis
     await lockProjectStructure(tx, project);
     const flag = await lockExisting(tx, project, t.flagKey);
     assertRevision('flag', flag.revision, t.ifMatch);
+    const envs = await environmentsOf(tx, project);
+    await lockEnvironments(
+      tx,
+      envs.map((e) => e.id),
+    );
     const dependants = await flagsDependingOn(tx, project, flag.key);
     if (dependants.length > 0) {
       throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is a prerequisite of ${dependants.join(', ')}`, {
@@ -209,7 +215,7 @@ export async function deleteFlag(w: Writer, actor: Actor, t: FlagTarget): Promis
       });
     }
     return {
-      entries: flagEntries(await environmentsOf(tx, project), flag.key),
+      entries: flagEntries(envs, flag.key),
       apply: async () => {
         await store.deleteFlag(tx, flag.id);
         return { result: undefined, audit: [flagAudit(project, 'flag.delete', flag, null)] };
@@ -377,6 +383,7 @@ export async function prepareConfigChange(
     if (action !== 'flag.kill' && flag.archived) {
       throw new AppError('CONFLICT', `flag ${JSON.stringify(flag.key)} is archived; unarchive it first`);
     }
+    await lockEnvironments(tx, [env.id]);
     await validateConfig(tx, flag, env.id, next);
   }
   return {

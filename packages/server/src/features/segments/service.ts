@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { checkSegment, type SegmentRule } from '@switchyard/core';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
-import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
+import { type Actor, commitChange, lockEnvironments, type Writer } from '../changes/commit-change.js';
 import { etagOf } from '../changes/precondition.js';
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { toClause } from '../flags/schemas.js';
@@ -62,6 +62,7 @@ export async function createSegment(
   const { project, env } = await scope(w.db, actor.principal, projectKey, envKey);
   const fields = toFields(body);
   return commitChange(w, actor, async (tx) => {
+    await lockEnvironments(tx, [env.id]);
     await validateSegment(tx, env.id, body.key, fields);
     return {
       entries: [{ environmentId: env.id, kind: 'segment', key: body.key }],
@@ -96,6 +97,7 @@ export async function replaceSegment(
         etag: etagOf(current.version),
       });
     }
+    await lockEnvironments(tx, [env.id]);
     await validateSegment(tx, env.id, t.key, fields);
     return {
       entries: [{ environmentId: env.id, kind: 'segment', key: t.key }],
@@ -123,6 +125,7 @@ export async function deleteSegment(
   await commitChange(w, actor, async (tx) => {
     const current = await store.lockSegment(tx, env.id, key);
     if (current === undefined) throw notFound('segment', key);
+    await lockEnvironments(tx, [env.id]);
     const users = await segmentUsers(tx, project, env.id, key);
     if (users.length > 0)
       throw new AppError('CONFLICT', `segment ${JSON.stringify(key)} is used by ${users.join(', ')}`, {
