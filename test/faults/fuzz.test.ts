@@ -69,7 +69,10 @@ async function restoreFixtures(): Promise<void> {
   const { items: keys } = (await s.ok('GET', `/api/v1/keys?project=${P}`)) as {
     items: { id: string; revokedAt: string | null }[];
   };
-  if (keys.some((k) => k.id === params.id && k.revokedAt === null)) return;
+  const usable =
+    keys.some((k) => k.id === params.id && k.revokedAt === null) &&
+    (await s.call('GET', '/sdk/v1/ruleset', undefined, { token: sdkToken })).statusCode === 200;
+  if (usable) return;
   const key = await s.ok('POST', '/api/v1/keys', {
     name: 'fuzz sdk',
     type: 'server',
@@ -156,6 +159,8 @@ const TEMPLATES: Record<string, unknown> = {
     rules: [{ clauses: [{ attribute: 'age', op: 'greaterThan', values: [17] }] }],
     reason: 'fuzz',
   },
+  'PATCH /api/v1/keys/:id': { name: 'fuzz sdk', expiresAt: '2031-01-01T00:00:00.000Z' },
+  'POST /api/v1/keys/:id/rotate': { graceSeconds: 600 },
   'POST /api/v1/keys': { name: 'ci key', type: 'client', project: P, environment: 'staging' },
   'POST /api/v1/projects/:project/metrics': {
     key: 'latency',

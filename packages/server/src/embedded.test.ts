@@ -77,7 +77,7 @@ describe('the embedded server', { timeout: 90_000 }, () => {
         auditIds: (await call(e, 'GET', '/api/v1/audit?limit=500', FIRST_TOKEN))
           .json()
           .items.map((i: { id: number }) => i.id),
-        keys: (await call(e, 'GET', '/api/v1/keys', FIRST_TOKEN)).json(),
+        keys: withoutLastUse((await call(e, 'GET', '/api/v1/keys', FIRST_TOKEN)).json()),
       };
       expect(before.auditIds.length).toBeGreaterThan(0);
     } finally {
@@ -93,7 +93,7 @@ describe('the embedded server', { timeout: 90_000 }, () => {
       expect((await call(e, 'GET', '/api/v1/projects/demo/environments', FIRST_TOKEN)).json()).toEqual(
         before.environments,
       );
-      expect((await call(e, 'GET', '/api/v1/keys', FIRST_TOKEN)).json()).toEqual(before.keys);
+      expect(withoutLastUse((await call(e, 'GET', '/api/v1/keys', FIRST_TOKEN)).json())).toEqual(before.keys);
       const audit = (await call(e, 'GET', '/api/v1/audit?limit=500', FIRST_TOKEN)).json();
       expect(audit.items.map((i: { id: number }) => i.id)).toEqual(before.auditIds);
       const flags = (await call(e, 'GET', '/api/v1/projects/demo/flags', FIRST_TOKEN)).json();
@@ -118,3 +118,8 @@ describe('the embedded server', { timeout: 90_000 }, () => {
     }
   });
 });
+
+/** The key list without `lastUsedAt`, which the requests of the test itself move. */
+function withoutLastUse(list: { items: Record<string, unknown>[] }) {
+  return list.items.map(({ lastUsedAt: _, ...key }) => key);
+}
