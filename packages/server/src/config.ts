@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PostgresTimeouts } from './db/database.js';
+import type { WebhookSettings } from './features/webhooks/dispatcher.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -74,15 +75,7 @@ export interface Config {
   /** `/readyz` answers 503 when Postgres has not answered its ping within this. */
   readinessTimeoutMs: number;
   /** The webhook dispatcher's settings (docs/webhooks.md). */
-  webhooks: {
-    pollIntervalMs: number;
-    concurrency: number;
-    timeoutMs: number;
-    backoffBaseMs: number;
-    backoffMaxMs: number;
-    maxAttempts: number;
-    retentionDays: number;
-  };
+  webhooks: Omit<WebhookSettings, 'retentionIntervalMs' | 'now'>;
   /** How often the instance driving release plans judges them. */
   planIntervalMs: number;
 }

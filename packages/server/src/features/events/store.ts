@@ -104,6 +104,33 @@ export interface MetricTotals {
   excludedUnits: number;
 }
 
+/** A row of the metric-totals queries, as Postgres answers it (counts come back as text). */
+interface MetricTotalsSqlRow {
+  variant: string;
+  units: string;
+  excluded: string;
+  conversions: string;
+  sum: number;
+  sum_of_squares: number;
+}
+
+function metricTotalsOf(rows: MetricTotalsSqlRow[]): MetricTotals {
+  let excludedUnits = 0;
+  const variants: VariantTotalsRow[] = [];
+  for (const r of rows) {
+    excludedUnits += Number(r.excluded);
+    if (Number(r.units) === 0) continue;
+    variants.push({
+      variant: r.variant,
+      units: Number(r.units),
+      conversions: Number(r.conversions),
+      sum: Number(r.sum),
+      sumOfSquares: Number(r.sum_of_squares),
+    });
+  }
+  return { variants, excludedUnits };
+}
+
 /**
  * The sums a metric's results are computed from, aggregated in the database: one row per
  * variant comes back, never one per unit. A unit is a context key exposed to the flag; its
@@ -117,14 +144,7 @@ export async function metricTotals(
   db: Db,
   q: { environmentId: string; flag: string; event: string },
 ): Promise<MetricTotals> {
-  const rows = await queryRows<{
-    variant: string;
-    units: string;
-    excluded: string;
-    conversions: string;
-    sum: number;
-    sum_of_squares: number;
-  }>(
+  const rows = await queryRows<MetricTotalsSqlRow>(
     db,
     sql`
       with counts as (
@@ -151,20 +171,7 @@ export async function metricTotals(
       from counts c left join sums s on s.variant = c.variant
       order by c.variant`,
   );
-  let excludedUnits = 0;
-  const variants: VariantTotalsRow[] = [];
-  for (const r of rows) {
-    excludedUnits += Number(r.excluded);
-    if (Number(r.units) === 0) continue;
-    variants.push({
-      variant: r.variant,
-      units: Number(r.units),
-      conversions: Number(r.conversions),
-      sum: Number(r.sum),
-      sumOfSquares: Number(r.sum_of_squares),
-    });
-  }
-  return { variants, excludedUnits };
+  return metricTotalsOf(rows);
 }
 
 export interface EvaluationTotal {
@@ -258,14 +265,7 @@ export async function metricTotalsSince(
   db: Db,
   q: { environmentId: string; flag: string; event: string; since: Date },
 ): Promise<MetricTotals> {
-  const rows = await queryRows<{
-    variant: string;
-    units: string;
-    excluded: string;
-    conversions: string;
-    sum: number;
-    sum_of_squares: number;
-  }>(
+  const rows = await queryRows<MetricTotalsSqlRow>(
     db,
     sql`
       with units as (
@@ -291,20 +291,7 @@ export async function metricTotalsSince(
       group by variant
       order by variant`,
   );
-  let excludedUnits = 0;
-  const variants: VariantTotalsRow[] = [];
-  for (const r of rows) {
-    excludedUnits += Number(r.excluded);
-    if (Number(r.units) === 0) continue;
-    variants.push({
-      variant: r.variant,
-      units: Number(r.units),
-      conversions: Number(r.conversions),
-      sum: Number(r.sum),
-      sumOfSquares: Number(r.sum_of_squares),
-    });
-  }
-  return { variants, excludedUnits };
+  return metricTotalsOf(rows);
 }
 
 /** Units first exposed to the flag at or after `since`, per assigned variant, those seen in two variants apart. */
