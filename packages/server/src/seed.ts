@@ -1,3 +1,4 @@
+import { SYSTEM_PRINCIPAL } from './auth/principal.js';
 import type { Db } from './db/database.js';
 import { apiKeys } from './db/schema.js';
 import { ChangeFeed } from './features/changes/change-feed.js';
@@ -13,7 +14,7 @@ export interface SeededCredentials {
 }
 
 const SYSTEM: Actor = {
-  principal: { keyId: 'system', name: 'system', type: 'admin', projectId: null, environmentId: null },
+  principal: SYSTEM_PRINCIPAL,
   reason: 'first start',
 };
 

@@ -26,15 +26,19 @@ import { planRoutes } from './features/plans/routes.js';
 import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { segmentRoutes } from './features/segments/routes.js';
+import { sessionRoutes } from './features/sessions/routes.js';
+import { DEFAULT_SESSIONS, type SessionSettings } from './features/sessions/service.js';
 import { metricsRoute, observeRequests } from './features/telemetry/http.js';
 import { Telemetry } from './features/telemetry/telemetry.js';
+import { tokenRoutes } from './features/tokens/routes.js';
+import { userRoutes } from './features/users/routes.js';
 import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
 import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
 import { redactingLogger } from './http/redact.js';
-import { requireKey } from './plugins/auth.js';
+import { guardApi } from './plugins/auth.js';
 import { limitAuthFailures } from './plugins/auth-failure-limit.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 
@@ -56,6 +60,8 @@ export interface BuildOptions {
   plans?: Partial<PlanSettings>;
   /** Failed authentications one address may make per minute before it is answered 429 (default 30). */
   authFailuresPerMinute?: number;
+  /** How long sessions last and when their cookie is `Secure`. */
+  sessions?: Partial<SessionSettings>;
   /** Fastify's `trustProxy`: behind a proxy, which hops' `X-Forwarded-For` names the client. */
   trustProxy?: boolean | string;
 }
@@ -188,7 +194,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       info: {
         title: 'Switchyard API',
         description:
-          'Management API of the Switchyard flag server. Send an admin key as `Authorization: Bearer <key>`.',
+          'Management API of the Switchyard flag server. Sign in with `POST /api/v1/session` (a cookie; writes then send `X-CSRF-Token`), or send an admin key or a personal token as `Authorization: Bearer <token>`.',
         version: '1',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -300,7 +306,11 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
 
   await app.register(
     async (api) => {
-      requireKey(api, db, ['admin'], (keyId) => usage.record(keyId));
+      const sessions = { ...DEFAULT_SESSIONS, ...options.sessions };
+      guardApi(api, { db, sessions, onKeyUse: (keyId) => usage.record(keyId) });
+      await api.register(sessionRoutes, { db, settings: sessions });
+      await api.register(userRoutes, writer);
+      await api.register(tokenRoutes, writer);
       await api.register(projectRoutes, writer);
       await api.register(environmentRoutes, writer);
       await api.register(flagRoutes, { ...writer, onConfigWrite: pauseOnManualEdit });

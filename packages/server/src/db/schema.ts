@@ -183,6 +183,8 @@ export const auditEntries = pgTable(
     projectId: uuid('project_id'),
     environmentId: uuid('environment_id'),
     actor: text('actor').notNull(),
+    /** Who acted, stably: `user:<id>`, `token:<id>` (a personal token), `key:<id>`, or `system`. */
+    actorId: text('actor_id').notNull().default('unknown'),
     action: text('action').notNull(),
     targetKind: text('target_kind').notNull(),
     targetKey: text('target_key').notNull(),
@@ -509,6 +511,79 @@ export const webhookAttempts = pgTable(
   (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
 );
 
+/** People who sign in to the console and the API. `email` is stored trimmed and lower-cased. */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull().unique(),
+    /** `scrypt$N$r$p$salt$hash` (base64url): the parameters travel with the hash so they can be raised later. */
+    passwordHash: text('password_hash').notNull(),
+    /** The organisation owner manages everything, users and projects included. */
+    owner: boolean('owner').notNull().default(false),
+    revision: integer('revision').notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check('users_email_normalised', sql`${t.email} = lower(btrim(${t.email}))`)],
+);
+
+/** A person's role in one project. */
+export const projectMembers = pgTable(
+  'project_members',
+  {
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ['viewer', 'editor', 'admin'] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.userId] }),
+    index('project_members_user').on(t.userId),
+    check('project_members_role', sql`${t.role} in ('viewer', 'editor', 'admin')`),
+  ],
+);
+
+/** A signed-in browser. Only the SHA-256 of the cookie's value is kept: a copy of this table signs nobody in. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: createdAt(),
+    /** Moved forward (at most once a minute) by requests: the idle expiry counts from here. */
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The absolute expiry, however active the session. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('sessions_user').on(t.userId)],
+);
+
+/** A person's API token for scripts and the CLI: acts with its owner's roles at the time of each request. */
+export const personalTokens = pgTable(
+  'personal_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    lookup: text('lookup').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('personal_tokens_lookup').on(t.lookup), index('personal_tokens_user').on(t.userId)],
+);
+
 export const schema = {
   projects,
   environments,
@@ -530,4 +605,8 @@ export const schema = {
   webhooks,
   webhookDeliveries,
   webhookAttempts,
+  users,
+  projectMembers,
+  sessions,
+  personalTokens,
 };

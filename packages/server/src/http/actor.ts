@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import type { Actor } from '../features/changes/commit-change.js';
-import type { Principal } from '../features/keys/principal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,39 +1,160 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PERMISSIONS, type Permission } from '../auth/permissions.js';
+import {
+  assertOrganisationAdmin,
+  isOrganisationWide,
+  type Principal,
+  projectsWith,
+  roleAtLeast,
+  roleIn,
+} from '../auth/principal.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import type { Principal } from '../features/keys/principal.js';
+import { adminKeyPrincipal } from '../features/keys/principal.js';
 import { authenticate } from '../features/keys/service.js';
-import type { KeyType } from '../features/keys/tokens.js';
+import { findProjectByKey } from '../features/projects/service.js';
+import { csrfMatches, resumeSession, type SessionSettings, sessionSecretOf } from '../features/sessions/service.js';
+import { authenticatePersonalToken, isPersonalToken } from '../features/tokens/service.js';
+import { accessOf, userById } from '../features/users/service.js';
 
-function bearerToken(request: FastifyRequest): string | undefined {
+export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return m?.[1];
 }
 
-/**
- * Guards every route of the scope it is called in: the request must carry an active key of
- * one of `types` (`Authorization: Bearer <token>`). Missing or unknown → 401, wrong type → 403.
- */
-export function requireKey(
-  app: FastifyInstance,
+/** The header a cookie-authenticated write carries its session's CSRF token in. */
+export const CSRF_HEADER = 'x-csrf-token';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface GuardOptions {
+  db: Db;
+  sessions: SessionSettings;
+  /** Called with the id of every admin key that authenticates a request (its last-used time). */
+  onKeyUse: (keyId: string) => void;
+}
+
+/** The route's entry in the permission table; a route without one is refused to everyone. */
+export function permissionOf(request: FastifyRequest): Permission {
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  const permission = PERMISSIONS[`${method} ${request.routeOptions.url}`];
+  if (permission === undefined) throw new AppError('FORBIDDEN', 'this route has no permission entry');
+  return permission;
+}
+
+async function personPrincipal(
   db: Db,
-  types: readonly KeyType[],
-  onUse: (keyId: string) => void = () => undefined,
-): void {
-  app.addHook('onRequest', async (request) => {
-    const token = bearerToken(request);
-    if (token === undefined) throw new AppError('UNAUTHORIZED', 'send an API key as "Authorization: Bearer <key>"');
-    const principal: Principal | undefined = await authenticate(db, token);
-    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the API key is unknown, revoked or expired');
-    onUse(principal.keyId);
-    if (!types.includes(principal.type)) {
+  userId: string,
+  via: 'session' | 'token',
+  credential: { id: string; name?: string },
+): Promise<Principal | undefined> {
+  const user = await userById(db, userId);
+  if (user === undefined) return undefined;
+  return {
+    name: via === 'token' ? `${user.email} (token ${JSON.stringify(credential.name)})` : user.email,
+    id: via === 'token' ? `token:${credential.id}` : `user:${user.id}`,
+    userId: user.id,
+    via,
+    access: await accessOf(db, user),
+  };
+}
+
+/** Who sent the request: a bearer token (admin key or personal token) first, else the session cookie. */
+async function authenticateRequest(request: FastifyRequest, options: GuardOptions): Promise<Principal> {
+  const { db } = options;
+  const token = bearerToken(request);
+  if (token !== undefined) {
+    if (isPersonalToken(token)) {
+      const found = await authenticatePersonalToken(db, token);
+      const principal = found && (await personPrincipal(db, found.userId, 'token', found));
+      if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the personal token is unknown or revoked');
+      return principal;
+    }
+    const key = await authenticate(db, token);
+    if (key === undefined) throw new AppError('UNAUTHORIZED', 'the API key is unknown, revoked or expired');
+    options.onKeyUse(key.keyId);
+    if (key.type !== 'admin') {
       throw new AppError(
         'FORBIDDEN',
-        `a ${principal.type} key cannot use this API; it needs a ${types.join(' or ')} key`,
+        `a ${key.type} key cannot use this API; it needs an admin key or a person's token`,
       );
     }
-    request.principal = principal;
+    return adminKeyPrincipal(key);
+  }
+  const secret = sessionSecretOf(request.headers.cookie);
+  if (secret !== undefined) {
+    const session = await resumeSession(db, secret, options.sessions);
+    const principal = session && (await personPrincipal(db, session.userId, 'session', session));
+    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the session has ended; sign in again');
+    if (!SAFE_METHODS.has(request.method)) {
+      const header = request.headers[CSRF_HEADER];
+      if (typeof header !== 'string' || !csrfMatches(secret, header)) {
+        throw new AppError('CSRF', `a write signed in by cookie must send the session's csrfToken in ${CSRF_HEADER}`);
+      }
+    }
+    return principal;
+  }
+  throw new AppError(
+    'UNAUTHORIZED',
+    'sign in (POST /api/v1/session), or send an admin key or personal token as "Authorization: Bearer <token>"',
+  );
+}
+
+/** The project a request names: `:project` in its path, else `project` in its query or body. */
+function projectNamed(request: FastifyRequest): string | undefined {
+  const places = [request.params, request.query, request.body];
+  for (const place of places) {
+    if (place === null || typeof place !== 'object') continue;
+    const value = (place as Record<string, unknown>).project;
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+async function authorize(request: FastifyRequest, permission: Permission, db: Db): Promise<void> {
+  const principal = request.principal;
+  if (permission === 'public' || permission === 'signed-in' || principal === undefined) return;
+  if (permission === 'person') {
+    if (principal.userId === null)
+      throw new AppError('FORBIDDEN', 'this is for people, signed in or with a personal token; not for keys');
+    return;
+  }
+  if (permission === 'owner') return assertOrganisationAdmin(principal);
+  if (isOrganisationWide(principal)) return;
+  const key = projectNamed(request);
+  if (key === undefined) {
+    if (projectsWith(principal, permission)?.length === 0) {
+      throw new AppError('FORBIDDEN', `this needs the ${permission} role in a project`);
+    }
+    return;
+  }
+  // A project that does not exist is refused like one the caller has no role in: the answer
+  // tells nobody which project keys exist.
+  const project = await findProjectByKey(db, key);
+  const held = project === undefined ? undefined : roleIn(principal, project.id);
+  if (held === undefined) throw new AppError('FORBIDDEN', `you have no role in project ${JSON.stringify(key)}`);
+  if (!roleAtLeast(held, permission)) {
+    throw new AppError(
+      'FORBIDDEN',
+      `this needs the ${permission} role in project ${JSON.stringify(key)}; you are ${held}`,
+    );
+  }
+}
+
+/**
+ * Guards every route of the scope it is called in, from the one permission table: the caller
+ * is authenticated before anything else (401), a cookie-authenticated write must carry the
+ * CSRF token (403 `CSRF`), and the caller's role is judged before the body is validated (403),
+ * so a refused caller learns nothing from validation errors.
+ */
+export function guardApi(app: FastifyInstance, options: GuardOptions): void {
+  app.addHook('onRequest', async (request) => {
+    if (permissionOf(request) === 'public') return;
+    request.principal = await authenticateRequest(request, options);
+  });
+  app.addHook('preValidation', async (request) => {
+    await authorize(request, permissionOf(request), options.db);
   });
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { SYSTEM_PRINCIPAL } from '../auth/principal.js';
 import { ChangeFeed } from '../features/changes/change-feed.js';
 import type { Actor } from '../features/changes/commit-change.js';
 import { createKey } from '../features/keys/service.js';
@@ -6,7 +7,7 @@ import { type BuildOptions, buildServer } from '../server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const SYSTEM: Actor = {
-  principal: { keyId: 'system', name: 'system', type: 'admin', projectId: null, environmentId: null },
+  principal: SYSTEM_PRINCIPAL,
   reason: undefined,
 };
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { projectsWith } from '../../auth/principal.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { principalOf } from '../../http/actor.js';
@@ -14,7 +15,23 @@ const AuditQuery = z
     environment: Key.optional(),
     action: z.string().max(64).optional(),
     actor: z.string().max(200).optional(),
-    targetKind: z.enum(['project', 'environment', 'flag', 'segment', 'key', 'metric', 'release-plan']).optional(),
+    /** `user:<id>`, `token:<id>`, `key:<id>` or `system`. */
+    actorId: z.string().max(200).optional(),
+    targetKind: z
+      .enum([
+        'project',
+        'environment',
+        'flag',
+        'segment',
+        'key',
+        'metric',
+        'release-plan',
+        'webhook',
+        'user',
+        'member',
+        'token',
+      ])
+      .optional(),
     targetKey: z.string().max(256).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     /** `nextCursor` of the previous page. */
@@ -32,18 +49,22 @@ export const auditRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
     if (q.environment !== undefined && q.project === undefined) {
       throw new AppError('VALIDATION_FAILED', 'filtering by environment needs a project', { field: 'project' });
     }
-    let projectId = principal.projectId ?? undefined;
+    let projectId: string | undefined;
+    let projectIds = projectsWith(principal, 'viewer');
     let environmentId: string | undefined;
     if (q.project !== undefined) {
       const project = await requireProject(db, principal, q.project);
       projectId = project.id;
+      projectIds = undefined;
       if (q.environment !== undefined) environmentId = (await requireEnvironment(db, project, q.environment)).id;
     }
     const entries = await listAudit(db, {
       projectId,
+      projectIds,
       environmentId,
       action: q.action,
       actor: q.actor,
+      actorId: q.actorId,
       targetKind: q.targetKind,
       targetKey: q.targetKey,
       before: q.cursor === undefined ? undefined : Number(q.cursor),
@@ -54,6 +75,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
       items: entries.map((e) => ({
         id: e.id,
         actor: e.actor,
+        actorId: e.actorId,
         action: e.action,
         targetKind: e.targetKind,
         targetKey: e.targetKey,

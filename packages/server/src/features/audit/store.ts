@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/database.js';
 import { auditEntries } from '../../db/schema.js';
 
@@ -7,6 +7,7 @@ export interface AuditEntry {
   projectId: string | null;
   environmentId: string | null;
   actor: string;
+  actorId: string;
   action: string;
   targetKind: string;
   targetKey: string;
@@ -18,9 +19,12 @@ export interface AuditEntry {
 
 export interface AuditFilter {
   projectId?: string | undefined;
+  /** Only entries of these projects (a person sees those of the projects they have a role in). */
+  projectIds?: readonly string[] | undefined;
   environmentId?: string | undefined;
   action?: string | undefined;
   actor?: string | undefined;
+  actorId?: string | undefined;
   targetKind?: string | undefined;
   targetKey?: string | undefined;
   /** Entries older than this id: the cursor of the previous page. */
@@ -34,7 +38,12 @@ export async function listAudit(db: Db, f: AuditFilter): Promise<AuditEntry[]> {
   if (f.projectId !== undefined) where.push(eq(auditEntries.projectId, f.projectId));
   if (f.environmentId !== undefined) where.push(eq(auditEntries.environmentId, f.environmentId));
   if (f.action !== undefined) where.push(eq(auditEntries.action, f.action));
+  if (f.projectIds !== undefined) {
+    if (f.projectIds.length === 0) return [];
+    where.push(inArray(auditEntries.projectId, [...f.projectIds]));
+  }
   if (f.actor !== undefined) where.push(eq(auditEntries.actor, f.actor));
+  if (f.actorId !== undefined) where.push(eq(auditEntries.actorId, f.actorId));
   if (f.targetKind !== undefined) where.push(eq(auditEntries.targetKind, f.targetKind));
   if (f.targetKey !== undefined) where.push(eq(auditEntries.targetKey, f.targetKey));
   if (f.before !== undefined) where.push(lt(auditEntries.id, f.before));

@@ -1,5 +1,5 @@
+import type { Principal } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
-import type { Principal } from '../keys/principal.js';
 import type { ChangeFeed, CommittedVersion } from './change-feed.js';
 import * as store from './store.js';
 
@@ -14,6 +14,8 @@ export interface AuditEntry extends AuditRecord {
   id: number;
   createdAt: Date;
   actor: string;
+  /** `user:<id>`, `token:<id>`, `key:<id>` or `system`: who acted, however they are named. */
+  actorId: string;
   reason: string | null;
 }
 
@@ -43,7 +45,18 @@ export interface AuditRecord {
   projectId: string | null;
   environmentId?: string | null;
   action: string;
-  targetKind: 'project' | 'environment' | 'flag' | 'segment' | 'key' | 'metric' | 'release-plan' | 'webhook';
+  targetKind:
+    | 'project'
+    | 'environment'
+    | 'flag'
+    | 'segment'
+    | 'key'
+    | 'metric'
+    | 'release-plan'
+    | 'webhook'
+    | 'user'
+    | 'member'
+    | 'token';
   targetKey: string;
   before: unknown;
   after: unknown;

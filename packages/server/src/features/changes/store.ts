@@ -51,6 +51,7 @@ export async function insertAudit(tx: Tx, actor: Actor, records: readonly AuditR
         projectId: r.projectId,
         environmentId: r.environmentId ?? null,
         actor: actor.principal.name,
+        actorId: actor.principal.id,
         action: r.action,
         targetKind: r.targetKind,
         targetKey: r.targetKey,
@@ -67,6 +68,7 @@ export async function insertAudit(tx: Tx, actor: Actor, records: readonly AuditR
     id: row.id,
     createdAt: row.createdAt,
     actor: actor.principal.name,
+    actorId: actor.principal.id,
     reason: actor.reason ?? null,
   }));
 }

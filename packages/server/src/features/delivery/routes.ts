@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
-import type { Principal } from '../keys/principal.js';
+import type { KeyPrincipal as Principal } from '../keys/principal.js';
 import type { Delivery } from './delivery.js';
 import type { View } from './environment-state.js';
 import { type SdkKeyCache, sdkPrincipal } from './sdk-keys.js';

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/database.js';
 import { AppError, isDatabaseUnavailable } from '../../errors.js';
-import type { Principal } from '../keys/principal.js';
+import type { KeyPrincipal as Principal } from '../keys/principal.js';
 import { authenticateToken, type Credential } from '../keys/service.js';
 import { digestToken } from '../keys/tokens.js';
 

@@ -1,9 +1,9 @@
+import type { Principal } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
 import { assertRevision } from '../changes/precondition.js';
 import { configureFlagsIn } from '../flags/service.js';
-import type { Principal } from '../keys/principal.js';
 import { activeKeysOfEnvironment } from '../keys/service.js';
 import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
 import * as store from './store.js';

@@ -1,10 +1,10 @@
 import type { Serve } from '@switchyard/core';
+import type { Principal } from '../../auth/principal.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { requireEnvironment } from '../environments/service.js';
 import { metricTotals, type VariantTotalsRow } from '../events/service.js';
 import { getConfig, getFlag } from '../flags/service.js';
-import type { Principal } from '../keys/principal.js';
 import { requireMetric } from '../metrics/service.js';
 import { requireProject } from '../projects/service.js';
 import {

@@ -1,4 +1,5 @@
 import { type Rule, type Variant, valueHasType } from '@switchyard/core';
+import type { Principal } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import {
@@ -12,7 +13,6 @@ import {
 } from '../changes/commit-change.js';
 import { assertRevision, etagOf } from '../changes/precondition.js';
 import { type Environment, environmentsOf, requireEnvironment } from '../environments/service.js';
-import type { Principal } from '../keys/principal.js';
 import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
 import { initialConfig } from './initial-config.js';
 import {

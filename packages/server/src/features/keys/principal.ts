@@ -1,8 +1,8 @@
-import { AppError } from '../../errors.js';
+import type { Principal } from '../../auth/principal.js';
 import type { KeyType } from './tokens.js';
 
-/** Who is calling: the API key a request authenticated with. */
-export interface Principal {
+/** The API key a request authenticated with. */
+export interface KeyPrincipal {
   keyId: string;
   name: string;
   type: KeyType;
@@ -11,13 +11,16 @@ export interface Principal {
   environmentId: string | null;
 }
 
-/** A project-scoped admin key may only act on its own project. */
-export function assertProjectAccess(principal: Principal, projectId: string): void {
-  if (principal.projectId !== null && principal.projectId !== projectId) {
-    throw new AppError('FORBIDDEN', 'this key is scoped to another project');
-  }
-}
-
-export function assertOrganisationAdmin(principal: Principal): void {
-  if (principal.projectId !== null) throw new AppError('FORBIDDEN', 'this needs an organisation-wide admin key');
+/** What an admin key may do on the management API: everything, or be its one project's `admin`. */
+export function adminKeyPrincipal(key: KeyPrincipal): Principal {
+  return {
+    name: key.name,
+    id: `key:${key.keyId}`,
+    userId: null,
+    via: 'key',
+    access:
+      key.projectId === null
+        ? { kind: 'organisation' }
+        : { kind: 'projects', roles: new Map([[key.projectId, 'admin']]) },
+  };
 }

@@ -1,10 +1,11 @@
+import { assertOrganisationAdmin, assertProjectAccess, type Principal, projectsWith } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, noChange, type Writer } from '../changes/commit-change.js';
 import { assertRevision } from '../changes/precondition.js';
 import { environmentById, requireEnvironment } from '../environments/service.js';
 import { projectById, requireProject } from '../projects/service.js';
-import { assertOrganisationAdmin, assertProjectAccess, type Principal } from './principal.js';
+import type { KeyPrincipal } from './principal.js';
 import * as store from './store.js';
 import { digestToken, hashesMatch, type KeyType, newToken } from './tokens.js';
 
@@ -70,6 +71,7 @@ export async function createKey(w: Writer, actor: Actor, input: CreateKeyInput, 
   }
   if (input.project !== undefined) {
     const project = await requireProject(db, actor.principal, input.project);
+    assertProjectAccess(actor.principal, project.id, 'admin');
     projectId = project.id;
     if (input.environment !== undefined) environmentId = (await requireEnvironment(db, project, input.environment)).id;
   }
@@ -180,10 +182,14 @@ export async function rotateKey(
   });
 }
 
+/** The keys of one project, or of every project where the caller is `admin` (all keys for the organisation). */
 export async function listKeys(db: Db, principal: Principal, projectKey: string | undefined) {
-  const projectId = projectKey === undefined ? undefined : (await requireProject(db, principal, projectKey)).id;
-  if (projectId === undefined && principal.projectId !== null) return store.listKeys(db, principal.projectId);
-  return store.listKeys(db, projectId);
+  if (projectKey !== undefined) {
+    const project = await requireProject(db, principal, projectKey);
+    assertProjectAccess(principal, project.id, 'admin');
+    return store.listKeys(db, [project.id]);
+  }
+  return store.listKeys(db, projectsWith(principal, 'admin'));
 }
 
 /** One key, when the caller may see it. */
@@ -196,7 +202,7 @@ export async function getKey(db: Db, principal: Principal, id: string): Promise<
 
 function assertKeyAccess(principal: Principal, key: store.ApiKey): void {
   if (key.projectId === null) assertOrganisationAdmin(principal);
-  else assertProjectAccess(principal, key.projectId);
+  else assertProjectAccess(principal, key.projectId, 'admin');
 }
 
 /** The key's row, locked, when the caller may change it and at the revision `If-Match` names (if any). */
@@ -247,7 +253,7 @@ export async function markKeysUsed(db: Db, ids: string[], at: Date): Promise<voi
 
 /** A token's key, and how long the token may be trusted without asking Postgres again. */
 export interface Credential {
-  principal: Principal;
+  principal: KeyPrincipal;
   /** When the token stops working on its own (the key's expiry, the end of a grace period); `null`: only revocation ends it. */
   validUntil: Date | null;
   /** The token is the secret a rotation replaced, in its grace period. */
@@ -279,6 +285,6 @@ export async function authenticateToken(db: Db, token: string): Promise<Credenti
 }
 
 /** The principal a token stands for, or `undefined` for an unknown, revoked or expired token. */
-export async function authenticate(db: Db, token: string): Promise<Principal | undefined> {
+export async function authenticate(db: Db, token: string): Promise<KeyPrincipal | undefined> {
   return (await authenticateToken(db, token))?.principal;
 }

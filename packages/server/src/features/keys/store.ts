@@ -75,9 +75,11 @@ export async function findActiveByLookup(db: Db, lookup: string): Promise<KeyCre
     );
 }
 
-export async function listKeys(db: Db, projectId: string | undefined): Promise<ApiKey[]> {
+/** The keys of these projects; `undefined`: every key, the organisation's included. */
+export async function listKeys(db: Db, projectIds: readonly string[] | undefined): Promise<ApiKey[]> {
   const query = db.select(columns).from(apiKeys);
-  const rows = projectId === undefined ? await query : await query.where(eq(apiKeys.projectId, projectId));
+  if (projectIds?.length === 0) return [];
+  const rows = projectIds === undefined ? await query : await query.where(inArray(apiKeys.projectId, [...projectIds]));
   return rows.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
 }
 

@@ -1,7 +1,7 @@
+import type { Principal } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
 import { type Actor, commitChange, type Writer } from '../changes/commit-change.js';
-import type { Principal } from '../keys/principal.js';
 import { type Project, requireProject } from '../projects/service.js';
 import type { CreateMetricBody, UpdateMetricBody } from './schemas.js';
 import * as store from './store.js';

@@ -1,4 +1,5 @@
 import type { Serve } from '@switchyard/core';
+import { type Principal, SYSTEM_PRINCIPAL as SYSTEM } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import type { PlanGuard, PlanStage } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
@@ -20,7 +21,6 @@ import {
   prepareConfigChange,
   readConfig,
 } from '../flags/service.js';
-import type { Principal } from '../keys/principal.js';
 import { requireMetric } from '../metrics/service.js';
 import { type Project, projectById, requireProject } from '../projects/service.js';
 import { DEFAULT_STAGES, type PlanAction, type PutPlanBody } from './schemas.js';
@@ -29,13 +29,7 @@ import * as store from './store.js';
 export type { PlanRow, PlanState } from './store.js';
 
 /** Who the controller's steps are recorded as in the audit log and the plan's history. */
-export const SYSTEM_PRINCIPAL: Principal = {
-  keyId: 'system',
-  name: 'system',
-  type: 'admin',
-  projectId: null,
-  environmentId: null,
-};
+export const SYSTEM_PRINCIPAL: Principal = SYSTEM;
 
 const FULL = 100_000;
 

@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { projects } from '../../db/schema.js';
 import { AppError, isStillReferenced, sqlState, UNIQUE_VIOLATION } from '../../errors.js';
@@ -28,9 +28,12 @@ export async function lockProject(tx: Tx, id: string): Promise<Project | undefin
   return row;
 }
 
-export async function listProjects(db: Db, onlyId: string | null): Promise<Project[]> {
+/** These projects, or every project when `onlyIds` is `undefined`, by key. */
+export async function listProjects(db: Db, onlyIds: readonly string[] | undefined): Promise<Project[]> {
+  if (onlyIds?.length === 0) return [];
   const query = db.select().from(projects);
-  return onlyId === null ? query.orderBy(asc(projects.key)) : query.where(eq(projects.id, onlyId));
+  const filtered = onlyIds === undefined ? query : query.where(inArray(projects.id, [...onlyIds]));
+  return filtered.orderBy(asc(projects.key));
 }
 
 export async function insertProject(tx: Tx, p: { key: string; name: string }): Promise<Project> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { checkSegment, type SegmentRule } from '@switchyard/core';
+import type { Principal } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, lockEnvironments, type Writer } from '../changes/commit-change.js';
@@ -7,7 +8,6 @@ import { etagOf } from '../changes/precondition.js';
 import { type Environment, requireEnvironment } from '../environments/service.js';
 import { toClause } from '../flags/schemas.js';
 import { flagRulesIn } from '../flags/service.js';
-import type { Principal } from '../keys/principal.js';
 import { type Project, requireProject } from '../projects/service.js';
 import { toRulesetSegment } from '../rulesets/ruleset-entries.js';
 import { refuseCatastrophicPatterns } from '../rulesets/safe-patterns.js';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Principal } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import {
@@ -8,7 +9,6 @@ import {
   commitChange,
   type Writer,
 } from '../changes/commit-change.js';
-import type { Principal } from '../keys/principal.js';
 import { type Project, requireProject } from '../projects/service.js';
 import { eventTypeOf, type WebhookEventType } from './event-types.js';
 import type { CreateWebhookBody, ListDeliveriesQuery, RotateSecretBody, UpdateWebhookBody } from './schemas.js';

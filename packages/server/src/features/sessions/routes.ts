@@ -1,0 +1,69 @@
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { roleIn } from '../../auth/principal.js';
+import type { Db } from '../../db/database.js';
+import { AppError } from '../../errors.js';
+import { principalOf } from '../../http/actor.js';
+import { listProjects } from '../projects/service.js';
+import { Email, GivenPassword } from '../users/schemas.js';
+import { checkPassword, userById, userView } from '../users/service.js';
+import {
+  clearedSessionCookie,
+  csrfTokenOf,
+  deleteExpiredSessions,
+  endSession,
+  type SessionSettings,
+  sessionCookie,
+  sessionSecretOf,
+  startSession,
+} from './service.js';
+
+const SignInBody = z.object({ email: Email, password: GivenPassword }).strict();
+
+export const sessionRoutes: FastifyPluginAsyncZod<{ db: Db; settings: SessionSettings }> = async (
+  app,
+  { db, settings },
+) => {
+  const tags = ['session'];
+  const secure = (request: FastifyRequest) => settings.secureCookies === 'always' || request.protocol === 'https';
+
+  app.post('/session', { schema: { tags, body: SignInBody } }, async (request, reply) => {
+    const user = await checkPassword(db, request.body.email, request.body.password);
+    if (user === undefined) throw new AppError('UNAUTHORIZED', 'the email or the password is wrong');
+    // Whatever session cookie came with the request is ended, never reused: the session
+    // always gets a secret of its own (no session fixation).
+    const previous = sessionSecretOf(request.headers.cookie);
+    if (previous !== undefined) await endSession(db, previous);
+    await deleteExpiredSessions(db, settings);
+    const { session, secret, csrfToken } = await startSession(db, user.id, settings);
+    return reply
+      .header('set-cookie', sessionCookie(secret, settings.maxSeconds, secure(request)))
+      .header('cache-control', 'no-store')
+      .send({ user: userView(user), csrfToken, expiresAt: session.expiresAt.toISOString() });
+  });
+
+  app.delete('/session', { schema: { tags } }, async (request, reply) => {
+    const secret = sessionSecretOf(request.headers.cookie);
+    if (secret !== undefined) await endSession(db, secret);
+    return reply
+      .header('set-cookie', clearedSessionCookie(secure(request)))
+      .code(204)
+      .send();
+  });
+
+  app.get('/me', { schema: { tags } }, async (request, reply) => {
+    const principal = principalOf(request);
+    const user = principal.userId === null ? undefined : await userById(db, principal.userId);
+    const projects = await listProjects(db, principal);
+    const secret = principal.via === 'session' ? sessionSecretOf(request.headers.cookie) : undefined;
+    return reply.header('cache-control', 'no-store').send({
+      id: principal.id,
+      name: principal.name,
+      via: principal.via,
+      user: user === undefined ? null : userView(user),
+      projects: projects.map((p) => ({ key: p.key, name: p.name, role: roleIn(principal, p.id) ?? null })),
+      csrfToken: secret === undefined ? null : csrfTokenOf(secret),
+    });
+  });
+};

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { ROLES } from '../../auth/principal.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password.js';
+
+/** An email as people type it; stored trimmed and lower-cased. */
+export const Email = z
+  .string()
+  .max(254)
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.email());
+
+/** Long enough to resist guessing; a zod error names the field, never echoes the value. */
+export const NewPassword = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH);
+/** A password being checked: any length up to the limit (a wrong one is a 401, not a 400). */
+export const GivenPassword = z.string().min(1).max(MAX_PASSWORD_LENGTH);
+
+export const RoleName = z.enum(ROLES as [string, ...string[]]).transform((r) => r as (typeof ROLES)[number]);
+
+export const CreateUserBody = z.object({ email: Email, password: NewPassword, owner: z.boolean().optional() }).strict();
+export const ChangePasswordBody = z.object({ currentPassword: GivenPassword, newPassword: NewPassword }).strict();
+export const AddMemberBody = z.object({ email: Email, role: RoleName }).strict();
+export const UpdateMemberBody = z.object({ role: RoleName }).strict();

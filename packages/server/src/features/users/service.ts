@@ -1,0 +1,197 @@
+import {
+  type Access,
+  assertOrganisationAdmin,
+  assertProjectAccess,
+  ORGANISATION,
+  type Principal,
+  type Role,
+} from '../../auth/principal.js';
+import type { Db } from '../../db/database.js';
+import { AppError, notFound } from '../../errors.js';
+import { type Actor, commitChange, noChange, type Writer } from '../changes/commit-change.js';
+import { requireProject } from '../projects/service.js';
+import { decoyHash, hashPassword, verifyPassword } from './password.js';
+import * as store from './store.js';
+
+export type { Member, User } from './store.js';
+
+/** Emails are compared trimmed and lower-cased: `Alice@Example.com ` is `alice@example.com`. */
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export function userView(u: store.User) {
+  return { id: u.id, email: u.email, owner: u.owner, createdAt: u.createdAt.toISOString() };
+}
+
+/** What a person may reach now: read at every request, so a changed role takes effect at once. */
+export async function accessOf(db: Db, user: store.User): Promise<Access> {
+  return user.owner ? ORGANISATION : { kind: 'projects', roles: await store.rolesOf(db, user.id) };
+}
+
+export async function userById(db: Db, id: string): Promise<store.User | undefined> {
+  return store.findUserById(db, id);
+}
+
+/** The person these credentials belong to, or `undefined`; as slow for an unknown email as for a wrong password. */
+export async function checkPassword(db: Db, email: string, password: string): Promise<store.User | undefined> {
+  const found = await store.credentialsOf(db, normaliseEmail(email));
+  const matches = await verifyPassword(password, found?.passwordHash ?? (await decoyHash()));
+  if (found === undefined || !matches) return undefined;
+  const { passwordHash: _, ...user } = found;
+  return user;
+}
+
+export async function createUser(
+  w: Writer,
+  actor: Actor,
+  input: { email: string; password: string; owner?: boolean | undefined },
+): Promise<store.User> {
+  assertOrganisationAdmin(actor.principal);
+  const passwordHash = await hashPassword(input.password);
+  return commitChange(w, actor, async (tx) => ({
+    entries: [],
+    apply: async () => {
+      const user = await store.insertUser(tx, {
+        email: normaliseEmail(input.email),
+        passwordHash,
+        owner: input.owner ?? false,
+      });
+      return {
+        result: user,
+        audit: [
+          {
+            projectId: null,
+            action: 'user.create',
+            targetKind: 'user',
+            targetKey: user.email,
+            before: null,
+            after: userView(user),
+          },
+        ],
+      };
+    },
+  }));
+}
+
+export async function listUsers(db: Db, principal: Principal) {
+  assertOrganisationAdmin(principal);
+  return store.listUsers(db);
+}
+
+/** A person changes their own password, proving they know the current one. */
+export async function changePassword(
+  w: Writer,
+  actor: Actor,
+  input: { currentPassword: string; newPassword: string },
+): Promise<void> {
+  const userId = actor.principal.userId;
+  if (userId === null) throw new AppError('FORBIDDEN', 'only a person has a password');
+  const newHash = await hashPassword(input.newPassword);
+  await commitChange(w, actor, async (tx) => {
+    const user = await store.lockUser(tx, userId);
+    if (user === undefined) throw notFound('user', userId);
+    if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
+      throw new AppError('FORBIDDEN', 'the current password is wrong', { field: 'currentPassword' });
+    }
+    return {
+      entries: [],
+      apply: async () => {
+        await store.setPasswordHash(tx, userId, newHash);
+        return {
+          result: undefined,
+          // The audit log records that it changed, never a password or its hash.
+          audit: [
+            {
+              projectId: null,
+              action: 'user.password',
+              targetKind: 'user',
+              targetKey: user.email,
+              before: null,
+              after: null,
+            },
+          ],
+        };
+      },
+    };
+  });
+}
+
+/** The first start's owner, when the database has no user yet. */
+export async function createFirstOwner(w: Writer, actor: Actor, email: string, password: string) {
+  if ((await store.countUsers(w.db)) > 0) return undefined;
+  return createUser(w, actor, { email, password, owner: true });
+}
+
+export function memberView(m: store.Member) {
+  return { userId: m.userId, email: m.email, role: m.role, createdAt: m.createdAt.toISOString() };
+}
+
+export async function listMembers(db: Db, principal: Principal, projectKey: string) {
+  const project = await requireProject(db, principal, projectKey);
+  return store.listMembers(db, project.id);
+}
+
+async function adminProject(w: Writer, actor: Actor, projectKey: string) {
+  const project = await requireProject(w.db, actor.principal, projectKey);
+  assertProjectAccess(actor.principal, project.id, 'admin');
+  return project;
+}
+
+function memberAudit(projectId: string, action: string, email: string, before: unknown, after: unknown) {
+  return { projectId, action, targetKind: 'member' as const, targetKey: email, before, after };
+}
+
+export async function addMember(w: Writer, actor: Actor, projectKey: string, input: { email: string; role: Role }) {
+  const project = await adminProject(w, actor, projectKey);
+  const email = normaliseEmail(input.email);
+  const user = await store.findUserByEmail(w.db, email);
+  if (user === undefined) {
+    throw new AppError('NOT_FOUND', `no user has the email ${JSON.stringify(email)}; the owner creates users`, {
+      field: 'email',
+    });
+  }
+  return commitChange(w, actor, async (tx) => ({
+    entries: [],
+    apply: async () => {
+      const member = await store.insertMember(tx, project.id, user, input.role);
+      return { result: member, audit: [memberAudit(project.id, 'member.add', email, null, memberView(member))] };
+    },
+  }));
+}
+
+export async function changeMemberRole(w: Writer, actor: Actor, projectKey: string, userId: string, role: Role) {
+  const project = await adminProject(w, actor, projectKey);
+  return commitChange(w, actor, async (tx) => {
+    const member = await store.lockMember(tx, project.id, userId);
+    if (member === undefined) throw notFound('member', userId);
+    if (member.role === role) return noChange(member);
+    return {
+      entries: [],
+      apply: async () => {
+        await store.setMemberRole(tx, project.id, userId, role);
+        const after = { ...member, role };
+        return {
+          result: after,
+          audit: [memberAudit(project.id, 'member.update', member.email, memberView(member), memberView(after))],
+        };
+      },
+    };
+  });
+}
+
+export async function removeMember(w: Writer, actor: Actor, projectKey: string, userId: string): Promise<void> {
+  const project = await adminProject(w, actor, projectKey);
+  await commitChange(w, actor, async (tx) => {
+    const member = await store.lockMember(tx, project.id, userId);
+    if (member === undefined) throw notFound('member', userId);
+    return {
+      entries: [],
+      apply: async () => {
+        await store.deleteMember(tx, project.id, userId);
+        return {
+          result: undefined,
+          audit: [memberAudit(project.id, 'member.remove', member.email, memberView(member), null)],
+        };
+      },
+    };
+  });
+}
