@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PostgresTimeouts } from './db/database.js';
+import type { SessionSettings } from './features/sessions/service.js';
 import type { WebhookSettings } from './features/webhooks/dispatcher.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -49,6 +50,23 @@ const ConfigSchema = z.object({
   SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   SWITCHYARD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SWITCHYARD_PLAN_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  SWITCHYARD_OWNER_EMAIL: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? 'owner@localhost' : v.trim().toLowerCase())),
+  SWITCHYARD_SESSION_IDLE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(31_536_000)
+    .default(12 * 3600),
+  SWITCHYARD_SESSION_MAX_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(31_536_000)
+    .default(7 * 24 * 3600),
+  SWITCHYARD_SECURE_COOKIES: z.enum(['auto', 'always']).default('auto'),
 });
 
 export interface Config {
@@ -84,6 +102,9 @@ export interface Config {
   webhooks: Omit<WebhookSettings, 'retentionIntervalMs' | 'now'>;
   /** How often the instance driving release plans judges them. */
   planIntervalMs: number;
+  /** The organisation owner a start creates when the database has no user yet. */
+  ownerEmail: string;
+  sessions: SessionSettings;
 }
 
 /** `true` (trust every proxy), or the proxies' addresses and CIDR ranges separated by commas. */
@@ -134,5 +155,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       retentionDays: c.SWITCHYARD_WEBHOOK_RETENTION_DAYS,
     },
     planIntervalMs: c.SWITCHYARD_PLAN_INTERVAL_MS,
+    ownerEmail: c.SWITCHYARD_OWNER_EMAIL,
+    sessions: {
+      idleSeconds: c.SWITCHYARD_SESSION_IDLE_SECONDS,
+      maxSeconds: c.SWITCHYARD_SESSION_MAX_SECONDS,
+      secureCookies: c.SWITCHYARD_SECURE_COOKIES,
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { firstStartBanner, localBaseUrl } from './first-start-banner.js';
+import { firstStartBanner, localBaseUrl, ownerBanner } from './first-start-banner.js';
 
 const credentials = {
   adminToken: 'sy_admin_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
@@ -42,6 +42,19 @@ describe('the first start banner', () => {
       .join('\n');
     const result = spawnSync('bash', ['-c', `${script}\nprintf '%s|%s' "$TOKEN" "$BASE"`], { encoding: 'utf8' });
     expect(result.stdout).toBe("it's a $secret|http://127.0.0.1:5000");
+  });
+});
+
+describe("the owner's banner", () => {
+  it('shows the owner email and the one-time password, aligned, and says how to change it', () => {
+    const lines = ownerBanner({ email: 'owner@localhost', password: 'p4ssw0rd-shown-once' }).split('\n');
+    const rows = lines.filter((l) => /^ {2}(owner email|password) /.test(l));
+    expect(rows.map((l) => l.trim().split(/\s{2,}/))).toEqual([
+      ['owner email', 'owner@localhost'],
+      ['password', 'p4ssw0rd-shown-once'],
+    ]);
+    expect(new Set(rows.map((l) => l.lastIndexOf(' ') + 1)).size).toBe(1);
+    expect(lines.join('\n')).toContain('PUT /api/v1/me/password');
   });
 });
 

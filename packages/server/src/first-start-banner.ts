@@ -1,4 +1,4 @@
-import type { SeededCredentials } from './seed.js';
+import type { FirstOwner, SeededCredentials } from './seed.js';
 
 /** The environment whose keys the README's walk-through exports as SERVER_KEY and CLIENT_KEY. */
 const WALK_THROUGH_ENVIRONMENT = 'production';
@@ -46,6 +46,20 @@ export function firstStartBanner(credentials: SeededCredentials, baseUrl: string
     '',
     ...columns(exports),
     ...(otherRows.length === 0 ? [] : ['', ...columns(otherRows)]),
+    '',
+  ].join('\n');
+}
+
+/** The owner's sign-in, printed beside the keys: the password is shown once and should be changed. */
+export function ownerBanner(owner: FirstOwner): string {
+  return [
+    'Switchyard created the organisation owner. Sign in with this password (shown once), then change it',
+    '(PUT /api/v1/me/password):',
+    '',
+    ...columns([
+      ['owner email', owner.email],
+      ['password', owner.password],
+    ]),
     '',
   ].join('\n');
 }

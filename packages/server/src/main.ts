@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { type Config, parseConfig } from './config.js';
 import { type Database, openPglite, openPostgres } from './db/database.js';
 import { embeddedTemplatePath, readEmbeddedTemplate, writeEmbeddedTemplate } from './db/embedded-template.js';
-import { firstStartBanner, localBaseUrl } from './first-start-banner.js';
+import { firstStartBanner, localBaseUrl, ownerBanner } from './first-start-banner.js';
 
 /** Progress for a person watching the terminal; the structured log stays for machines. */
 function say(line: string): void {
@@ -63,8 +63,9 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
-  const [{ buildServer }, { seedIfEmpty }, { RedisBus }] = await loading;
+  const [{ buildServer }, { seedIfEmpty, createOwnerIfNone }, { RedisBus }] = await loading;
   const seeded = await seedIfEmpty(database.db, { adminToken: config.adminToken });
+  const owner = await createOwnerIfNone(database.db, config.ownerEmail);
   const bus =
     config.redisUrl === undefined
       ? undefined
@@ -86,6 +87,7 @@ async function main(argv: string[]): Promise<void> {
     readinessTimeoutMs: config.readinessTimeoutMs,
     webhooks: config.webhooks,
     plans: { intervalMs: config.planIntervalMs },
+    sessions: config.sessions,
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;
@@ -111,6 +113,7 @@ async function main(argv: string[]): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   const baseUrl = localBaseUrl(config.host, (app.server.address() as AddressInfo).port);
   if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
+  if (owner !== undefined) process.stdout.write(`${ownerBanner(owner)}\n`);
   // performance.now() counts from the process's start, so this includes loading the code.
   say(`ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);
 }

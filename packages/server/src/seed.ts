@@ -7,6 +7,8 @@ import { createEnvironment } from './features/environments/service.js';
 import { createFlag } from './features/flags/service.js';
 import { createKey } from './features/keys/service.js';
 import { createProject } from './features/projects/service.js';
+import { randomPassword } from './features/users/password.js';
+import { createFirstOwner } from './features/users/service.js';
 
 export interface SeededCredentials {
   adminToken: string;
@@ -64,4 +66,20 @@ export async function seedIfEmpty(
     metadata: {},
   });
   return { adminToken: admin.token, sdkKeys };
+}
+
+/** The organisation owner a start created, with the password shown this once. */
+export interface FirstOwner {
+  email: string;
+  password: string;
+}
+
+/**
+ * On a database without any user (a first start, or the first start of a version with users),
+ * creates the organisation owner with a random password, to be printed once.
+ */
+export async function createOwnerIfNone(db: Db, email: string): Promise<FirstOwner | undefined> {
+  const password = randomPassword();
+  const created = await createFirstOwner({ db, feed: new ChangeFeed() }, SYSTEM, email, password);
+  return created === undefined ? undefined : { email: created.email, password };
 }

@@ -10,20 +10,22 @@ import { redactUrl } from './redact.js';
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const ADMIN_TOKEN = `sy_admin_${'logged'.repeat(4)}`;
 
-let child: ChildProcess | undefined;
-let testDb: TestDatabase | undefined;
-let dataDir: string | undefined;
+const children: ChildProcess[] = [];
+const testDbs: TestDatabase[] = [];
+const dataDirs: string[] = [];
 
 afterAll(async () => {
-  if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
-  await testDb?.drop();
-  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const testDb of testDbs) await testDb.drop();
+  for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Starts the real server (`main.ts`) at trace level and gathers everything it prints. */
 async function startServer(): Promise<{ base: string; output: () => string; stop: () => Promise<void> }> {
-  testDb = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'switchyard-redact-'));
+  const testDb = await createTestDatabase();
+  testDbs.push(testDb);
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-redact-'));
+  dataDirs.push(dataDir);
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'trace' };
   delete env.REDIS_URL;
   env.SWITCHYARD_ADMIN_TOKEN = ADMIN_TOKEN;
@@ -35,7 +37,7 @@ async function startServer(): Promise<{ base: string; output: () => string; stop
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child = started;
+  children.push(started);
   let out = '';
   started.stdout?.on('data', (c: Buffer) => {
     out += c.toString();
@@ -73,6 +75,71 @@ describe('redactUrl', () => {
     );
     expect(redactUrl('/x?a=1&TOKEN=secret#f')).toBe('/x?a=1&TOKEN=[REDACTED]#f');
     expect(redactUrl('/api/v1/keys/sy_admin_x-Y_z')).toBe('/api/v1/keys/[REDACTED]');
+  });
+
+  it('logs no password, session secret, CSRF token or personal token, whatever the outcome', {
+    timeout: 60_000,
+  }, async () => {
+    const server = await startServer();
+    const banner = /owner email\s+(\S+)\n\s+password\s+(\S+)/.exec(server.output());
+    expect(banner).not.toBeNull();
+    const [, email, password] = banner as unknown as [string, string, string];
+    const json = { 'content-type': 'application/json' };
+    const signIn = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${server.base}/api/v1/session`, {
+        method: 'POST',
+        headers: { ...json, ...headers },
+        body: JSON.stringify(body),
+      });
+    const wrong = `${password}-wrong`;
+    expect((await signIn({ email, password: wrong })).status).toBe(401);
+    expect((await signIn({ email, password: 'x'.repeat(2000) })).status).toBe(400);
+    const ok = await signIn({ email, password });
+    expect(ok.status).toBe(200);
+    const okBody = (await ok.json()) as { csrfToken: string };
+    const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const session = { cookie, 'x-csrf-token': okBody.csrfToken, ...json };
+    const pat = await fetch(`${server.base}/api/v1/tokens`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ name: 'logs' }),
+    });
+    const { token } = (await pat.json()) as { token: string };
+    const newPassword = 'a new and long passphrase';
+    const changed = await fetch(`${server.base}/api/v1/me/password`, {
+      method: 'PUT',
+      headers: session,
+      body: JSON.stringify({ currentPassword: password, newPassword }),
+    });
+    expect(changed.status).toBe(204);
+    expect((await fetch(`${server.base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
+    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(200);
+    const created = await fetch(`${server.base}/api/v1/users`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ email: 'second@example.com', password: 'short' }),
+    });
+    expect(created.status).toBe(400);
+    await server.stop();
+
+    const logs = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
+    expect(logs.length).toBeGreaterThan(5);
+    const secrets = [
+      password,
+      wrong,
+      'x'.repeat(2000),
+      newPassword,
+      cookie.split('=')[1] as string,
+      okBody.csrfToken,
+      token,
+    ];
+    for (const secret of secrets) expect(logs.filter((line) => line.includes(secret))).toEqual([]);
+    expect(logs.filter((line) => line.includes('scrypt$'))).toEqual([]);
   });
 });
 
@@ -121,5 +188,70 @@ describe('a full run of the server', () => {
     for (const secret of secrets) {
       expect(logs.filter((line) => line.includes(secret))).toEqual([]);
     }
+  });
+
+  it('logs no password, session secret, CSRF token or personal token, whatever the outcome', {
+    timeout: 60_000,
+  }, async () => {
+    const server = await startServer();
+    const banner = /owner email\s+(\S+)\n\s+password\s+(\S+)/.exec(server.output());
+    expect(banner).not.toBeNull();
+    const [, email, password] = banner as unknown as [string, string, string];
+    const json = { 'content-type': 'application/json' };
+    const signIn = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${server.base}/api/v1/session`, {
+        method: 'POST',
+        headers: { ...json, ...headers },
+        body: JSON.stringify(body),
+      });
+    const wrong = `${password}-wrong`;
+    expect((await signIn({ email, password: wrong })).status).toBe(401);
+    expect((await signIn({ email, password: 'x'.repeat(2000) })).status).toBe(400);
+    const ok = await signIn({ email, password });
+    expect(ok.status).toBe(200);
+    const okBody = (await ok.json()) as { csrfToken: string };
+    const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const session = { cookie, 'x-csrf-token': okBody.csrfToken, ...json };
+    const pat = await fetch(`${server.base}/api/v1/tokens`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ name: 'logs' }),
+    });
+    const { token } = (await pat.json()) as { token: string };
+    const newPassword = 'a new and long passphrase';
+    const changed = await fetch(`${server.base}/api/v1/me/password`, {
+      method: 'PUT',
+      headers: session,
+      body: JSON.stringify({ currentPassword: password, newPassword }),
+    });
+    expect(changed.status).toBe(204);
+    expect((await fetch(`${server.base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
+    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(200);
+    const created = await fetch(`${server.base}/api/v1/users`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ email: 'second@example.com', password: 'short' }),
+    });
+    expect(created.status).toBe(400);
+    await server.stop();
+
+    const logs = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
+    expect(logs.length).toBeGreaterThan(5);
+    const secrets = [
+      password,
+      wrong,
+      'x'.repeat(2000),
+      newPassword,
+      cookie.split('=')[1] as string,
+      okBody.csrfToken,
+      token,
+    ];
+    for (const secret of secrets) expect(logs.filter((line) => line.includes(secret))).toEqual([]);
+    expect(logs.filter((line) => line.includes('scrypt$'))).toEqual([]);
   });
 });

@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { ROLES } from '../../auth/principal.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password.js';
 
-/** An email as people type it; stored trimmed and lower-cased. */
+/**
+ * An email as people type it; stored trimmed and lower-cased. Only its shape is checked, one
+ * `@` between non-blank parts: the first start's `owner@localhost` has no dotted domain.
+ */
 export const Email = z
   .string()
   .max(254)
   .transform((s) => s.trim().toLowerCase())
-  .pipe(z.email());
+  .pipe(z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address such as alice@example.com'));
 
 /** Long enough to resist guessing; a zod error names the field, never echoes the value. */
 export const NewPassword = z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH);

@@ -118,7 +118,13 @@ export async function changePassword(
 /** The first start's owner, when the database has no user yet. */
 export async function createFirstOwner(w: Writer, actor: Actor, email: string, password: string) {
   if ((await store.countUsers(w.db)) > 0) return undefined;
-  return createUser(w, actor, { email, password, owner: true });
+  try {
+    return await createUser(w, actor, { email, password, owner: true });
+  } catch (err) {
+    // Two instances starting on one new database: the other one created the owner.
+    if (err instanceof AppError && err.code === 'CONFLICT') return undefined;
+    throw err;
+  }
 }
 
 export function memberView(m: store.Member) {

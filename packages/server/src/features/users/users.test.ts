@@ -65,7 +65,12 @@ describe('the permission table', () => {
 
 describe('signing in', () => {
   it('answers a session cookie that scripts cannot read and that is not sent on cross-site writes, and a CSRF token', async () => {
-    const res = await s.call('POST', '/api/v1/session', { email: 'viewer@example.com', password: PASSWORD }, { token: null });
+    const res = await s.call(
+      'POST',
+      '/api/v1/session',
+      { email: 'viewer@example.com', password: PASSWORD },
+      { token: null },
+    );
     expect(res.statusCode).toBe(200);
     const cookie = String(res.headers['set-cookie']);
     expect(cookie).toMatch(/^sy_session=sy_session_[\w-]{43}; /);
@@ -101,7 +106,13 @@ describe('signing in', () => {
   it('refuses a wrong password and an unknown email alike with 401, writing nothing', async () => {
     const wrong = await expectRefusal(
       s,
-      () => s.call('POST', '/api/v1/session', { email: 'viewer@example.com', password: 'not the password' }, { token: null }),
+      () =>
+        s.call(
+          'POST',
+          '/api/v1/session',
+          { email: 'viewer@example.com', password: 'not the password' },
+          { token: null },
+        ),
       { status: 401, code: 'UNAUTHORIZED' },
     );
     const unknown = await expectRefusal(
@@ -118,7 +129,8 @@ describe('signing in', () => {
       await limited.ok('POST', '/api/v1/users', { email: 'target@example.com', password: PASSWORD });
       const attempt = (password: string) =>
         limited.call('POST', '/api/v1/session', { email: 'target@example.com', password }, { token: null });
-      for (const guess of ['guess one!', 'guess two!', 'guess three!']) expect((await attempt(guess)).statusCode).toBe(401);
+      for (const guess of ['guess one!', 'guess two!', 'guess three!'])
+        expect((await attempt(guess)).statusCode).toBe(401);
       const res = await attempt(PASSWORD);
       expect(res.statusCode).toBe(429);
       expect(res.json().error.code).toBe('RATE_LIMITED');
@@ -142,7 +154,10 @@ describe('signing in', () => {
       expect(issued).not.toBe(brought);
       const me = await s.call('GET', '/api/v1/me', undefined, { token: null, headers: { cookie: brought } });
       expect(me.statusCode).toBe(401);
-      const fresh = await s.call('GET', '/api/v1/me', undefined, { token: null, headers: { cookie: issued as string } });
+      const fresh = await s.call('GET', '/api/v1/me', undefined, {
+        token: null,
+        headers: { cookie: issued as string },
+      });
       expect(fresh.json().user.email).toBe('viewer@example.com');
     }
   });
@@ -166,14 +181,16 @@ describe('signing in', () => {
 
     const db = s.testDb.database.db;
     const hashOf = (session: SignedIn) =>
-      createHash('sha256')
-        .update(session.cookie.slice('sy_session='.length))
-        .digest('hex');
+      createHash('sha256').update(session.cookie.slice('sy_session='.length)).digest('hex');
     const idle = await signIn(s, 'viewer@example.com');
-    await db.execute(sql`update sessions set last_seen_at = now() - interval '13 hours' where token_hash = ${hashOf(idle)}`);
+    await db.execute(
+      sql`update sessions set last_seen_at = now() - interval '13 hours' where token_hash = ${hashOf(idle)}`,
+    );
     expect((await me(idle)).statusCode).toBe(401);
     const old = await signIn(s, 'viewer@example.com');
-    await db.execute(sql`update sessions set expires_at = now() - interval '1 second' where token_hash = ${hashOf(old)}`);
+    await db.execute(
+      sql`update sessions set expires_at = now() - interval '1 second' where token_hash = ${hashOf(old)}`,
+    );
     expect((await me(old)).statusCode).toBe(401);
   });
 
@@ -193,7 +210,7 @@ describe('signing in', () => {
 describe('CSRF', () => {
   const flag = (key: string) => ({ key, name: key, type: 'boolean' });
 
-  it('refuses a cookie-authenticated write without the token, or with another session\'s, with 403 CSRF', async () => {
+  it("refuses a cookie-authenticated write without the token, or with another session's, with 403 CSRF", async () => {
     for (const headers of [{ cookie: editor.cookie }, { cookie: editor.cookie, 'x-csrf-token': viewer.csrfToken }]) {
       await expectRefusal(s, () => s.call('POST', `${p}/flags`, flag('csrf-refused'), { token: null, headers }), {
         status: 403,
@@ -239,11 +256,21 @@ describe('roles', () => {
 
   it('let a viewer read, an editor change flags, an admin manage environments and keys', async () => {
     expect((await s.call('GET', `${p}/flags/checkout`, undefined, viewer.as())).statusCode).toBe(200);
-    const kill = await s.call('POST', `${p}/flags/checkout/environments/production/kill`, { reason: 'test' }, editor.as());
+    const kill = await s.call(
+      'POST',
+      `${p}/flags/checkout/environments/production/kill`,
+      { reason: 'test' },
+      editor.as(),
+    );
     expect(kill.statusCode, kill.body).toBe(200);
     const env = await s.call('POST', `${p}/environments`, { key: 'qa', name: 'QA' }, admin.as());
     expect(env.statusCode, env.body).toBe(201);
-    const key = await s.call('POST', '/api/v1/keys', { name: 'qa', type: 'server', project: 'roles', environment: 'qa' }, admin.as());
+    const key = await s.call(
+      'POST',
+      '/api/v1/keys',
+      { name: 'qa', type: 'server', project: 'roles', environment: 'qa' },
+      admin.as(),
+    );
     expect(key.statusCode, key.body).toBe(201);
   });
 
@@ -252,7 +279,10 @@ describe('roles', () => {
     expect(projects.items.map((x: { key: string }) => x.key)).toEqual(['roles']);
     const keys = await s.ok('GET', '/api/v1/keys', undefined, admin.as());
     expect(keys.items.every((k: { project: string }) => k.project === 'roles')).toBe(true);
-    await expectRefusal(s, () => s.call('GET', '/api/v1/keys', undefined, editor.as()), { status: 403, code: 'FORBIDDEN' });
+    await expectRefusal(s, () => s.call('GET', '/api/v1/keys', undefined, editor.as()), {
+      status: 403,
+      code: 'FORBIDDEN',
+    });
     await s.ok('PATCH', '/api/v1/projects/other', { name: 'Other, renamed' });
     const audit = await s.ok('GET', '/api/v1/audit?limit=500', undefined, viewer.as());
     expect(audit.items.length).toBeGreaterThan(0);
@@ -271,14 +301,22 @@ describe('members', () => {
     expect(added.statusCode, added.body).toBe(201);
     expect(added.json()).toMatchObject({ userId: id, email: 'member@example.com', role: 'viewer' });
     expect((await flagRead()).statusCode).toBe(200);
-    await expectRefusal(s, () => s.call('POST', `${p}/members`, { email: 'member@example.com', role: 'admin' }, admin.as()), {
-      status: 409,
-      code: 'CONFLICT',
-    });
-    await expectRefusal(s, () => s.call('POST', `${p}/members`, { email: 'ghost@example.com', role: 'viewer' }, admin.as()), {
-      status: 404,
-      code: 'NOT_FOUND',
-    });
+    await expectRefusal(
+      s,
+      () => s.call('POST', `${p}/members`, { email: 'member@example.com', role: 'admin' }, admin.as()),
+      {
+        status: 409,
+        code: 'CONFLICT',
+      },
+    );
+    await expectRefusal(
+      s,
+      () => s.call('POST', `${p}/members`, { email: 'ghost@example.com', role: 'viewer' }, admin.as()),
+      {
+        status: 404,
+        code: 'NOT_FOUND',
+      },
+    );
 
     const create = () => s.call('POST', `${p}/flags`, { key: 'by-member', name: 'M', type: 'boolean' }, member.as());
     expect((await create()).statusCode).toBe(403);
@@ -286,7 +324,9 @@ describe('members', () => {
     expect((await create()).statusCode).toBe(201);
 
     const list = await s.ok('GET', `${p}/members`, undefined, viewer.as());
-    expect(list.items.map((m: { email: string; role: string }) => `${m.email}:${m.role}`)).toContain('member@example.com:editor');
+    expect(list.items.map((m: { email: string; role: string }) => `${m.email}:${m.role}`)).toContain(
+      'member@example.com:editor',
+    );
 
     expect((await s.call('DELETE', `${p}/members/${id}`, undefined, admin.as())).statusCode).toBe(204);
     expect((await flagRead()).statusCode).toBe(403);
@@ -294,7 +334,7 @@ describe('members', () => {
 });
 
 describe('personal tokens', () => {
-  it('are shown once, listed without the secret, act with their owner\'s roles of the moment, and stop at revocation', async () => {
+  it("are shown once, listed without the secret, act with their owner's roles of the moment, and stop at revocation", async () => {
     const id = await createPerson(s, 'scripter@example.com', { project: 'roles', role: 'viewer' });
     const person = await signIn(s, 'scripter@example.com');
     const created = await s.call('POST', '/api/v1/tokens', { name: 'deploy script' }, person.as());
@@ -316,12 +356,18 @@ describe('personal tokens', () => {
     expect((await write()).statusCode).toBe(201);
 
     // A token cannot make another, and keys have no person to make one for.
-    await expectRefusal(s, () => s.call('POST', '/api/v1/tokens', { name: 'child' }, { token }), { status: 403, code: 'FORBIDDEN' });
+    await expectRefusal(s, () => s.call('POST', '/api/v1/tokens', { name: 'child' }, { token }), {
+      status: 403,
+      code: 'FORBIDDEN',
+    });
     await expectRefusal(s, () => s.call('POST', '/api/v1/tokens', { name: 'key' }), { status: 403, code: 'FORBIDDEN' });
 
     const revoked = await s.call('POST', `/api/v1/tokens/${tokenId}/revoke`, undefined, person.as());
     expect(revoked.json().revokedAt).not.toBeNull();
-    await expectRefusal(s, () => s.call('GET', `${p}/flags`, undefined, { token }), { status: 401, code: 'UNAUTHORIZED' });
+    await expectRefusal(s, () => s.call('GET', `${p}/flags`, undefined, { token }), {
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
   });
 
   it('of one person cannot be revoked by another', async () => {
@@ -342,7 +388,10 @@ describe('the audit log', () => {
     const { items } = await s.ok('GET', '/api/v1/audit?project=roles&action=flag.update&limit=3');
     const [byKey, byToken, bySession] = items;
     expect(bySession).toMatchObject({ actor: 'editor@example.com', actorId: `user:${editor.userId}` });
-    expect(byToken).toMatchObject({ actor: 'editor@example.com (token "audit script")', actorId: expect.stringMatching(/^token:/) });
+    expect(byToken).toMatchObject({
+      actor: 'editor@example.com (token "audit script")',
+      actorId: expect.stringMatching(/^token:/),
+    });
     expect(byKey).toMatchObject({ actor: 'test admin', actorId: expect.stringMatching(/^key:/) });
     const mine = await s.ok('GET', `/api/v1/audit?actorId=user:${editor.userId}`, undefined, viewer.as());
     expect(mine.items.length).toBeGreaterThan(0);
@@ -363,10 +412,21 @@ describe('passwords', () => {
     const person = await signIn(s, 'changer@example.com');
     await expectRefusal(
       s,
-      () => s.call('PUT', '/api/v1/me/password', { currentPassword: 'wrong one', newPassword: 'a brand new passphrase' }, person.as()),
+      () =>
+        s.call(
+          'PUT',
+          '/api/v1/me/password',
+          { currentPassword: 'wrong one', newPassword: 'a brand new passphrase' },
+          person.as(),
+        ),
       { status: 403, code: 'FORBIDDEN', field: 'currentPassword' },
     );
-    const res = await s.call('PUT', '/api/v1/me/password', { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' }, person.as());
+    const res = await s.call(
+      'PUT',
+      '/api/v1/me/password',
+      { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' },
+      person.as(),
+    );
     expect(res.statusCode, res.body).toBe(204);
     await signIn(s, 'changer@example.com', 'a brand new passphrase');
   });
