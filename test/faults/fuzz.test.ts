@@ -27,6 +27,8 @@ const params: Record<string, string> = {
   variant: 'on',
 };
 let sdkToken = '';
+const FUZZ_USER = 'fuzz@example.com';
+const FUZZ_PASSWORD = 'a fuzzing passphrase';
 
 /** Puts back whatever a successful fuzzed write removed, so every run starts from the same fixtures. */
 async function restoreFixtures(): Promise<void> {
@@ -66,6 +68,10 @@ async function restoreFixtures(): Promise<void> {
     const { items } = await s.ok('GET', `/api/v1/projects/${P}/webhooks/${hook.id}/deliveries`);
     params.delivery = items[0].id;
   }
+  tolerate(await s.call('POST', '/api/v1/users', { email: FUZZ_USER, password: FUZZ_PASSWORD }));
+  tolerate(await s.call('POST', `/api/v1/projects/${P}/members`, { email: FUZZ_USER, role: 'viewer' }));
+  const { items: users } = (await s.ok('GET', '/api/v1/users')) as { items: { id: string; email: string }[] };
+  params.user = users.find((u) => u.email === FUZZ_USER)?.id ?? 'unknown';
   const { items: keys } = (await s.ok('GET', `/api/v1/keys?project=${P}`)) as {
     items: { id: string; revokedAt: string | null }[];
   };
@@ -85,6 +91,12 @@ async function restoreFixtures(): Promise<void> {
 
 /** A valid body for each route that takes one; routes missing here are fuzzed from `{}`. */
 const TEMPLATES: Record<string, unknown> = {
+  'POST /api/v1/session': { email: FUZZ_USER, password: FUZZ_PASSWORD },
+  'POST /api/v1/users': { email: 'fuzz-new@example.com', password: FUZZ_PASSWORD, owner: false },
+  'PUT /api/v1/me/password': { currentPassword: FUZZ_PASSWORD, newPassword: 'another fuzzing passphrase' },
+  'POST /api/v1/tokens': { name: 'fuzz script' },
+  'POST /api/v1/projects/:project/members': { email: 'fuzz-new@example.com', role: 'editor' },
+  'PATCH /api/v1/projects/:project/members/:user': { role: 'editor' },
   'POST /api/v1/projects': { key: 'fz-new', name: 'New project' },
   'PATCH /api/v1/projects/:project': { name: 'Fuzz project' },
   'POST /api/v1/projects/:project/environments': { key: 'qa', name: 'QA' },
@@ -217,6 +229,7 @@ const QUERY_NAMES = [
   'control',
   'action',
   'actor',
+  'actorId',
   'targetKind',
   'targetKey',
   'key',

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, type SignedIn, signIn } from '../../test-support/people.js';
 import { listRoutes, WRITE_METHODS } from '../../test-support/routes.js';
-import { startTestServer, type TestServer } from '../../test-support/server.js';
+import { type CallOptions, startTestServer, type TestServer } from '../../test-support/server.js';
 import { queryRows, snapshotDatabase } from '../../test-support/snapshot.js';
 
 let s: TestServer;
@@ -36,6 +37,8 @@ interface Request {
   method: string;
   url: string;
   body?: unknown;
+  /** Who sends it, when not the organisation admin key: a signed-in person. */
+  as?: CallOptions;
 }
 
 interface WriteCase {
@@ -305,6 +308,57 @@ const cases: WriteCase[] = [
     expected,
   })),
   {
+    route: 'POST /api/v1/users',
+    request: async () => ({
+      method: 'POST',
+      url: '/api/v1/users',
+      body: { email: `${fresh('user')}@example.com`, password: PASSWORD },
+    }),
+    expected: noBumps,
+  },
+  {
+    route: 'PUT /api/v1/me/password',
+    request: async () => ({
+      method: 'PUT',
+      url: '/api/v1/me/password',
+      body: { currentPassword: PASSWORD, newPassword: 'another long passphrase' },
+      as: person.as(),
+    }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/tokens',
+    request: async () => ({ method: 'POST', url: '/api/v1/tokens', body: { name: fresh('token') }, as: person.as() }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/tokens/:id/revoke',
+    request: async () => {
+      const token = await s.ok('POST', '/api/v1/tokens', { name: fresh('token') }, person.as());
+      return { method: 'POST', url: `/api/v1/tokens/${token.id}/revoke`, as: person.as() };
+    },
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/projects/:project/members',
+    request: async () => ({
+      method: 'POST',
+      url: `${p}/members`,
+      body: { email: (await newUser()).email, role: 'editor' },
+    }),
+    expected: noBumps,
+  },
+  {
+    route: 'PATCH /api/v1/projects/:project/members/:user',
+    request: async () => ({ method: 'PATCH', url: `${p}/members/${await newMember()}`, body: { role: 'admin' } }),
+    expected: noBumps,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/members/:user',
+    request: async () => ({ method: 'DELETE', url: `${p}/members/${await newMember()}` }),
+    expected: noBumps,
+  },
+  {
     route: 'POST /api/v1/projects/:project/webhooks',
     request: async () => ({ method: 'POST', url: `${p}/webhooks`, body: webhookBody }),
     expected: noBumps,
@@ -336,6 +390,18 @@ const cases: WriteCase[] = [
   },
 ];
 
+let person: SignedIn;
+
+async function newUser(): Promise<{ id: string; email: string }> {
+  return ok('POST', '/api/v1/users', { email: `${fresh('user')}@example.com`, password: PASSWORD });
+}
+
+async function newMember(): Promise<string> {
+  const user = await newUser();
+  await ok('POST', `${p}/members`, { email: user.email, role: 'viewer' });
+  return user.id;
+}
+
 const webhookBody = { url: 'https://example.test/write-path', events: ['flag.changed'] };
 
 async function newWebhook(): Promise<string> {
@@ -348,10 +414,17 @@ async function newMetric(): Promise<string> {
   return key;
 }
 
+/**
+ * Signing in and out writes a session row, not the configuration: no audit entry, no version.
+ * features/users/users.test.ts covers them.
+ */
+const NOT_CHANGES = ['POST /api/v1/session', 'DELETE /api/v1/session'];
+
 /** The management API's write routes. */
 function writeRoutes(): string[] {
   return listRoutes(s.app)
     .filter((r) => r.path.startsWith('/api/v1') && WRITE_METHODS.includes(r.method))
+    .filter((r) => !NOT_CHANGES.includes(`${r.method} ${r.path}`))
     .map((r) => `${r.method} ${r.path}`)
     .sort();
 }
@@ -363,6 +436,8 @@ beforeAll(async () => {
   await ok('POST', '/api/v1/projects', { key: 'wp', name: 'Write path' });
   await ok('POST', '/api/v1/projects', { key: 'wp-envs', name: 'Environments' });
   for (const key of ['staging', 'production']) await ok('POST', `${p}/environments`, { key, name: key });
+  await ok('POST', '/api/v1/users', { email: 'wp-person@example.com', password: PASSWORD });
+  person = await signIn(s, 'wp-person@example.com');
   const db = s.testDb.database.db;
   // Every write's last step is its audit entry: failing there, the write must leave nothing at all.
   await db.execute(
@@ -391,15 +466,15 @@ describe('every write of the management API', () => {
   it.each(cases)(
     '$route writes its rows, audit entry, version bump and outbox rows together, or none of them',
     async (c) => {
-      const { method, url, body } = await c.request();
+      const { method, url, body, as = {} } = await c.request();
 
       const snapshot = await snapshotDatabase(s.testDb.database.db);
-      const failed = await s.call(method, url, body, { headers: { 'x-change-reason': FAIL } });
+      const failed = await s.call(method, url, body, { ...as, headers: { ...as.headers, 'x-change-reason': FAIL } });
       expect(failed.statusCode, failed.body).toBe(500);
       expect(await snapshotDatabase(s.testDb.database.db)).toEqual(snapshot);
 
       const before = await counts();
-      const res = await s.call(method, url, body);
+      const res = await s.call(method, url, body, as);
       expect(res.statusCode, res.body).toBeLessThan(300);
       const after = await counts();
       const bumps: Record<string, number> = {};
