@@ -301,7 +301,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     const result: EvaluationResult<T> = evaluator
       ? evaluator.evaluate(key, context, defaultValue, type)
       : { value: defaultValue, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' };
-    events?.count(key, result);
+    events?.count(key, result, evaluator?.isMeasured(key) && context.key);
     return result;
   }
 
