@@ -48,7 +48,7 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
   let droppedEvents = 0;
   let start = Date.now();
   // Unique per page (a random part and the start time) and per batch (a sequence number).
-  const idPrefix = `${Math.random().toString(36).slice(2)}-${start.toString(36)}-`;
+  const idPrefix = `${Math.random()}-${start}-`;
   let sequence = 0;
   const pending = new Set<string>();
   const send = (body: string) => {
@@ -79,9 +79,9 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
       else if (counters.size < MAX_COUNTERS && flag.length <= 128)
         counters.set(key, { flag, variant: variant ?? null, reason, count: 1 });
       else droppedCounts++;
-      // Without a key there is no unit. Flag and variant keys hold no NUL.
+      // Without a key there is no unit. The flag and variant, from the ruleset, have no comma.
       if (variant === undefined || typeof unit !== 'string' || !unit) return;
-      const id = `${flag}\0${variant}\0${unit}`;
+      const id = [flag, variant, unit].join();
       if (exposed.delete(id)) exposed.add(id);
       // Past the bounds, or what the server would refuse: dropped, and not remembered, so due again next time.
       else if (unit.length <= 256 && flag.length <= 128 && variant.length <= 64 && exposures.length < MAX_EXPOSURES) {
@@ -105,7 +105,8 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
         });
     },
     flush() {
-      if (counters.size || events.length || exposures.length || droppedCounts || droppedEvents) {
+      // Exposures come with counts: a batch with exposures has counters or dropped counts.
+      if (counters.size || events.length || droppedCounts || droppedEvents) {
         const end = Date.now();
         pending.add(
           JSON.stringify({
