@@ -47,9 +47,6 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
   let droppedCounts = 0;
   let droppedEvents = 0;
   let start = Date.now();
-  // Unique per page (a random part and the start time) and per batch (a sequence number).
-  const idPrefix = `${Math.random()}-${start}-`;
-  let sequence = 0;
   const pending = new Set<string>();
   const send = (body: string) => {
     // Out of the set while in flight, so that a flush meanwhile does not send it twice.
@@ -110,7 +107,9 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
         const end = Date.now();
         pending.add(
           JSON.stringify({
-            id: idPrefix + sequence++,
+            // The window's start and a random part: unique among the batches of every page, and
+            // kept with the body when the batch is sent again.
+            id: `${start}-${Math.random()}`,
             window: { start, end },
             evaluations: [...counters.values()],
             events,

@@ -213,11 +213,10 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     stop = follow(
       url('stream'),
       url('ruleset'),
-      {
-        // With the server's ruleset the stream resumes, live at once: it sends only what was
-        // missed, maybe nothing.
-        open: () => current && setStatus('ready'),
-        event(type, data) {
+      // With the server's ruleset the stream resumes, live at once: it sends only what was
+      // missed, maybe nothing.
+      () => current && setStatus('ready'),
+      (type, data) => {
           try {
             const value = JSON.parse(data);
             if (type === 'put') {
@@ -238,17 +237,16 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
           refresh();
           return true;
         },
-        lost() {
+        () => {
           const error = report('STREAM_FAILED', 'stream lost');
           // Cached or bootstrapped flags are served when the server cannot be reached at first.
           if (status === 'initializing' && evaluator) setStatus('ready');
           if (status !== 'initializing') setStatus('stale', error);
         },
-        refused(httpStatus) {
+        (httpStatus) => {
           events = undefined;
           finish('failed', report('UNAUTHORIZED', `key refused (${httpStatus})`, httpStatus));
         },
-      },
       options.initialRetryDelayMs,
       options.maxRetryDelayMs,
     );
