@@ -15,8 +15,19 @@ export function toInstant(v: unknown): number | undefined {
   // setUTCFullYear, unlike Date.UTC, takes years 0-99 as they are. A month or day out of range
   // rolls the date over into another month or day, which is how it is caught.
   // Unary plus converts the digits, as Number() would, in fewer bytes of the browser bundle.
-  const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '', sign, offsetHours = '0', offsetMinutes = '0'] =
-    m;
+  const [
+    ,
+    year,
+    month,
+    day,
+    hour = '0',
+    minute = '0',
+    second = '0',
+    fraction = '',
+    sign,
+    offsetHours = '0',
+    offsetMinutes = '0',
+  ] = m;
   const date = new Date(0);
   date.setUTCFullYear(+year, +month - 1, +day);
   if (date.getUTCMonth() !== +month - 1 || date.getUTCDate() !== +day) return undefined;

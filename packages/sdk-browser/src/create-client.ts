@@ -217,36 +217,36 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
       // missed, maybe nothing.
       () => current && setStatus('ready'),
       (type, data) => {
-          try {
-            const value = JSON.parse(data);
-            if (type === 'put') {
-              const next = load(value);
-              // Two servers behind a load balancer may be a moment apart: an older put must not
-              // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
-              if (isOlderPut(evaluator, current, next)) return false;
-              evaluator = next;
-              current = true;
-              // Patches apply to the server's own data only: a cache may be of another history.
-            } else if (!(current && evaluator?.applyPatch(value))) return false;
-          } catch (err) {
-            report('MALFORMED_DATA', `bad ${type} ignored: ${err}`);
-            return false;
-          }
-          if (cache) writeCache(cacheKey, evaluator.toRuleset());
-          setStatus('ready');
-          refresh();
-          return true;
-        },
-        () => {
-          const error = report('STREAM_FAILED', 'stream lost');
-          // Cached or bootstrapped flags are served when the server cannot be reached at first.
-          if (status === 'initializing' && evaluator) setStatus('ready');
-          if (status !== 'initializing') setStatus('stale', error);
-        },
-        (httpStatus) => {
-          events = undefined;
-          finish('failed', report('UNAUTHORIZED', `key refused (${httpStatus})`, httpStatus));
-        },
+        try {
+          const value = JSON.parse(data);
+          if (type === 'put') {
+            const next = load(value);
+            // Two servers behind a load balancer may be a moment apart: an older put must not
+            // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
+            if (isOlderPut(evaluator, current, next)) return false;
+            evaluator = next;
+            current = true;
+            // Patches apply to the server's own data only: a cache may be of another history.
+          } else if (!(current && evaluator?.applyPatch(value))) return false;
+        } catch (err) {
+          report('MALFORMED_DATA', `bad ${type} ignored: ${err}`);
+          return false;
+        }
+        if (cache) writeCache(cacheKey, evaluator.toRuleset());
+        setStatus('ready');
+        refresh();
+        return true;
+      },
+      () => {
+        const error = report('STREAM_FAILED', 'stream lost');
+        // Cached or bootstrapped flags are served when the server cannot be reached at first.
+        if (status === 'initializing' && evaluator) setStatus('ready');
+        if (status !== 'initializing') setStatus('stale', error);
+      },
+      (httpStatus) => {
+        events = undefined;
+        finish('failed', report('UNAUTHORIZED', `key refused (${httpStatus})`, httpStatus));
+      },
       options.initialRetryDelayMs,
       options.maxRetryDelayMs,
     );

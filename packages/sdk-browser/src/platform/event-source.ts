@@ -1,4 +1,7 @@
-/** What the stream tells the client. */
+/**
+ * What the stream tells the client, passed to {@link follow} as separate callbacks rather than
+ * one object: parameters minify to one letter, an object's method names would stay in the bundle.
+ */
 export interface StreamHandlers {
   /** The server accepted the stream. */
   open(): void;
