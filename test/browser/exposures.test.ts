@@ -133,8 +133,15 @@ describe('exposures from the browser SDK in Chromium', () => {
     expect(ids[1]).toBe(ids[0]);
     expect(new Set(ids).size).toBe(3);
     expect(posts.map((p) => p.status)).toEqual([202, 202, 202, 202]);
-    const sent = posts.flatMap((p) => (p.body as EventBatch).exposures ?? []);
-    expect(sent.every((x) => x.flag === 'checkout')).toBe(true);
+    // Across the three batches, each unit once, with the variant it was served.
+    const sent = posts.slice(1).flatMap((p) => (p.body as EventBatch).exposures ?? []);
+    expect(sent.map((x) => `${x.flag}/${x.variant}/${x.key}`)).toEqual([
+      'checkout/on/ann',
+      'checkout/on/bob',
+      'checkout/off/cy',
+      'checkout/off/dan',
+      'checkout/off/eve',
+    ]);
 
     const environment = await environmentId();
     expect(await storedExposures()).toEqual([
