@@ -14,24 +14,16 @@ export function toInstant(v: unknown): number | undefined {
   // strict ECMAScript format (2025-02-30, 24:00, more or fewer than three fraction digits).
   // setUTCFullYear, unlike Date.UTC, takes years 0-99 as they are. A month or day out of range
   // rolls the date over into another month or day, which is how it is caught.
-  // Unary plus converts the digits, as Number() would, in fewer bytes of the browser bundle.
-  const [
-    ,
-    year,
-    month,
-    day,
-    hour = '0',
-    minute = '0',
-    second = '0',
-    fraction = '',
-    sign,
-    offsetHours = '0',
-    offsetMinutes = '0',
-  ] = m;
+  const [, year, month, day, hour, minute, second, fraction = '', sign, offsetHours, offsetMinutes] = m;
   const date = new Date(0);
-  date.setUTCFullYear(+year, +month - 1, +day);
-  if (date.getUTCMonth() !== +month - 1 || date.getUTCDate() !== +day) return undefined;
-  const local = date.setUTCHours(+hour, +minute, +second, +`${fraction}00`.slice(0, 3));
-  const offset = (+offsetHours * 60 + +offsetMinutes) * 60_000;
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  if (date.getUTCMonth() !== Number(month) - 1 || date.getUTCDate() !== Number(day)) return undefined;
+  const local = date.setUTCHours(
+    Number(hour ?? 0),
+    Number(minute ?? 0),
+    Number(second ?? 0),
+    Number(`${fraction}00`.slice(0, 3)),
+  );
+  const offset = (Number(offsetHours ?? 0) * 60 + Number(offsetMinutes ?? 0)) * 60_000;
   return sign === '-' ? local + offset : local - offset;
 }

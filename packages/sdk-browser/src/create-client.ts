@@ -193,7 +193,9 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
 
   // Dropped when the key is refused: the server would refuse the analytics too.
   let events = send ? analytics(url('events'), (why) => report('EVENTS_FAILED', `events not sent: ${why}`)) : undefined;
-  const flush = async () => events?.flush();
+  const flush = async () => {
+    await events?.flush();
+  };
   // A page being hidden may never come back (mobile tab switching), and `pagehide` is the last
   // reliable moment on unload. Flushing when a page shows again costs at most one early batch.
   // Outside a page (server-side rendering) there is nothing to watch.
