@@ -38,7 +38,10 @@ export interface BrowserClientOptions {
   logger?: Pick<Logger, 'warn'>;
   /** Serve `bootstrap` and never contact the server. */
   offline?: boolean;
-  /** Send evaluation counts and track events to the server (default `true`). */
+  /**
+   * Send evaluation counts, track events and the exposures of measured flags (one per context key
+   * and variant) to the server (default `true`).
+   */
   sendEvents?: boolean;
   /** How often analytics are sent while the page is visible (default 10 s). */
   flushIntervalMs?: number;
@@ -79,7 +82,7 @@ export interface BrowserClient {
   track(event: string, value?: number): void;
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void;
   off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): void;
-  /** Sends the analytics held so far; never rejects. */
+  /** Sends the analytics held so far, and any batch kept to be sent again after a failure; never rejects. */
   flush(): Promise<void>;
   /** Stops following the server and sends the remaining analytics; the getters keep answering. */
   close(): Promise<void>;
