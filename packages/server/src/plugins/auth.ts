@@ -27,7 +27,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 /** The header a cookie-authenticated write carries its session's CSRF token in. */
 export const CSRF_HEADER = 'x-csrf-token';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const SAFE_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS'];
 
 export interface GuardOptions {
   db: Db;
@@ -88,7 +88,7 @@ async function authenticateRequest(request: FastifyRequest, options: GuardOption
     const session = await resumeSession(db, secret, options.sessions);
     const principal = session && (await personPrincipal(db, session.userId, 'session', session));
     if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the session has ended; sign in again');
-    if (!SAFE_METHODS.has(request.method)) {
+    if (!SAFE_METHODS.includes(request.method)) {
       const header = request.headers[CSRF_HEADER];
       if (typeof header !== 'string' || !csrfMatches(secret, header)) {
         throw new AppError('CSRF', `a write signed in by cookie must send the session's csrfToken in ${CSRF_HEADER}`);
