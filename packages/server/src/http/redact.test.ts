@@ -115,10 +115,13 @@ describe('redactUrl', () => {
     expect((await fetch(`${server.base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
       200,
     );
-    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(401);
+    const again = await signIn({ email, password: newPassword });
+    const { csrfToken: csrfAgain } = (await again.json()) as { csrfToken: string };
+    const cookieAgain = (again.headers.get('set-cookie') ?? '').split(';')[0] as string;
     const created = await fetch(`${server.base}/api/v1/users`, {
       method: 'POST',
-      headers: session,
+      headers: { cookie: cookieAgain, 'x-csrf-token': csrfAgain, ...json },
       body: JSON.stringify({ email: 'second@example.com', password: 'short' }),
     });
     expect(created.status).toBe(400);
@@ -228,10 +231,13 @@ describe('a full run of the server', () => {
     expect((await fetch(`${server.base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
       200,
     );
-    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(401);
+    const again = await signIn({ email, password: newPassword });
+    const { csrfToken: csrfAgain } = (await again.json()) as { csrfToken: string };
+    const cookieAgain = (again.headers.get('set-cookie') ?? '').split(';')[0] as string;
     const created = await fetch(`${server.base}/api/v1/users`, {
       method: 'POST',
-      headers: session,
+      headers: { cookie: cookieAgain, 'x-csrf-token': csrfAgain, ...json },
       body: JSON.stringify({ email: 'second@example.com', password: 'short' }),
     });
     expect(created.status).toBe(400);

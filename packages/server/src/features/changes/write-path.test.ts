@@ -318,12 +318,17 @@ const cases: WriteCase[] = [
   },
   {
     route: 'PUT /api/v1/me/password',
-    request: async () => ({
-      method: 'PUT',
-      url: '/api/v1/me/password',
-      body: { currentPassword: PASSWORD, newPassword: 'another long passphrase' },
-      as: person.as(),
-    }),
+    request: async () => {
+      // Its own person: a password change signs its sessions out.
+      const user = await newUser();
+      const changer = await signIn(s, user.email);
+      return {
+        method: 'PUT',
+        url: '/api/v1/me/password',
+        body: { currentPassword: PASSWORD, newPassword: 'another long passphrase' },
+        as: changer.as(),
+      };
+    },
     expected: noBumps,
   },
   {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import * as store from './store.js';
 
 export interface SessionSettings {
@@ -70,6 +70,11 @@ export async function resumeSession(
 
 export async function endSession(db: Db, secret: string): Promise<void> {
   await store.deleteByHash(db, sha256(secret));
+}
+
+/** Signs a person out everywhere: their password changed, so whoever had it must sign in again. */
+export async function endSessionsOf(tx: Db | Tx, userId: string): Promise<void> {
+  await store.deleteForUser(tx, userId);
 }
 
 export async function deleteExpiredSessions(db: Db, settings: SessionSettings): Promise<void> {

@@ -1,5 +1,5 @@
 import { and, eq, gt, lt, sql } from 'drizzle-orm';
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { sessions } from '../../db/schema.js';
 
 export interface Session {
@@ -60,4 +60,8 @@ export async function deleteExpired(db: Db, idleSeconds: number): Promise<void> 
     .where(
       sql`${lt(sessions.expiresAt, sql`now()`)} or ${lt(sessions.lastSeenAt, sql`now() - make_interval(secs => ${idleSeconds})`)}`,
     );
+}
+
+export async function deleteForUser(tx: Db | Tx, userId: string): Promise<void> {
+  await tx.delete(sessions).where(eq(sessions.userId, userId));
 }

@@ -10,6 +10,7 @@ import type { Db } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, noChange, type Writer } from '../changes/commit-change.js';
 import { requireProject } from '../projects/service.js';
+import { endSessionsOf } from '../sessions/service.js';
 import { decoyHash, hashPassword, verifyPassword } from './password.js';
 import * as store from './store.js';
 
@@ -77,7 +78,11 @@ export async function listUsers(db: Db, principal: Principal) {
   return store.listUsers(db);
 }
 
-/** A person changes their own password, proving they know the current one. */
+/**
+ * A person changes their own password, proving they know the current one. Every session of
+ * theirs ends with it (this one too): whoever signed in with the old password is signed out.
+ * Personal tokens stay: they are revoked one by one.
+ */
 export async function changePassword(
   w: Writer,
   actor: Actor,
@@ -96,6 +101,7 @@ export async function changePassword(
       entries: [],
       apply: async () => {
         await store.setPasswordHash(tx, userId, newHash);
+        await endSessionsOf(tx, userId);
         return {
           result: undefined,
           // The audit log records that it changed, never a password or its hash.

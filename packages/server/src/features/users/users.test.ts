@@ -229,6 +229,17 @@ describe('roles', () => {
   const writes = () => concreteRoutes().filter((r) => WRITE_METHODS.includes(r.method));
   const guarded = (...permissions: string[]) => writes().filter((r) => permissions.includes(r.permission as string));
 
+  it('leave open to every signed-in person only signing in and out, their password and their tokens', () => {
+    const open = writes().filter((r) => !['editor', 'admin', 'owner'].includes(r.permission as string));
+    expect(open.map((r) => `${r.route} (${r.permission})`).sort()).toEqual([
+      'DELETE /api/v1/session (public)',
+      'POST /api/v1/session (public)',
+      'POST /api/v1/tokens (person)',
+      'POST /api/v1/tokens/:id/revoke (person)',
+      'PUT /api/v1/me/password (person)',
+    ]);
+  });
+
   it('refuse a viewer every write route, with 403 and nothing written', async () => {
     const routes = guarded('editor', 'admin', 'owner');
     expect(routes.length).toBeGreaterThan(40);
@@ -399,7 +410,7 @@ describe('the audit log', () => {
 });
 
 describe('passwords', () => {
-  it('are stored as scrypt hashes with their parameters, and changed only with the current one', async () => {
+  it('are stored as scrypt hashes with their parameters, and changed only with the current one, signing the person out', async () => {
     const [row] = await queryRows<{ password_hash: string }>(
       s.testDb.database.db,
       sql`select password_hash from users where email = 'viewer@example.com'`,
@@ -428,7 +439,27 @@ describe('passwords', () => {
       person.as(),
     );
     expect(res.statusCode, res.body).toBe(204);
+    expect((await s.call('GET', '/api/v1/me', undefined, person.as())).statusCode).toBe(401);
+    await expect(signIn(s, 'changer@example.com')).rejects.toThrow(/401/);
     await signIn(s, 'changer@example.com', 'a brand new passphrase');
+  });
+
+  it('are never answered, in any form', async () => {
+    const created = await s.call('POST', '/api/v1/users', { email: 'answered@example.com', password: PASSWORD });
+    const listed = await s.call('GET', '/api/v1/users');
+    const signedIn = await s.call(
+      'POST',
+      '/api/v1/session',
+      { email: 'answered@example.com', password: PASSWORD },
+      { token: null },
+    );
+    const audit = await s.call('GET', '/api/v1/audit?targetKind=user&limit=500');
+    for (const res of [created, listed, signedIn, audit]) {
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      expect(res.body).not.toContain(PASSWORD);
+      expect(res.body).not.toContain('scrypt');
+      expect(res.body).not.toMatch(/"password(hash)?"\s*:/i);
+    }
   });
 
   it('refuse a short new password naming the field, and a duplicate email with 409', async () => {
