@@ -163,7 +163,7 @@ for (const kind of KINDS) {
     let drop: () => Promise<void>;
     let app: FastifyInstance;
     let base: string;
-    let admin: (method: string, url: string, payload?: object) => Promise<{ token?: string; id?: string }>;
+    let admin: (url: string, payload: object) => Promise<{ token?: string }>;
     let run = 0;
 
     beforeAll(async () => {
@@ -183,17 +183,17 @@ for (const kind of KINDS) {
         name: 'admin',
         type: 'admin',
       });
-      admin = async (method, url, payload) => {
+      admin = async (url, payload) => {
         const res = await fetch(`${base}${url}`, {
-          method,
+          method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: payload === undefined ? undefined : JSON.stringify(payload),
+          body: JSON.stringify(payload),
         });
         const text = await res.text();
         expect(res.status, text).toBeLessThan(300);
         return JSON.parse(text);
       };
-      await admin('POST', '/api/v1/projects', { key: 'tot', name: 'Totals' });
+      await admin('/api/v1/projects', { key: 'tot', name: 'Totals' });
     });
 
     afterAll(async () => {
@@ -204,8 +204,8 @@ for (const kind of KINDS) {
     /** A fresh environment per property run, and a server key for it. */
     const environment = async () => {
       const key = `e${run++}`;
-      await admin('POST', '/api/v1/projects/tot/environments', { key, name: key });
-      const { token } = await admin('POST', '/api/v1/keys', {
+      await admin('/api/v1/projects/tot/environments', { key, name: key });
+      const { token } = await admin('/api/v1/keys', {
         name: key,
         type: 'server',
         project: 'tot',
