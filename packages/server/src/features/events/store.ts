@@ -100,7 +100,9 @@ async function lockUnits(tx: Tx, env: string, keys: string[]): Promise<void> {
 /**
  * Adds the batch's track events to the totals of the units already exposed, for each flag,
  * those at or after the unit's first exposure only. Units whose exposure this batch changes
- * are recounted whole right after ({@link foldExposures}), these events included.
+ * are recounted whole right after ({@link foldExposures}), these events included. The lateral
+ * subquery with `offset 0` keeps the lookup one index probe per event: knowing the batch's
+ * size, the planner would otherwise hash the environment's every exposed unit, per batch.
  */
 async function addTrackedToTotals(tx: Tx, env: string, tracked: TrackedEvent[]): Promise<void> {
   await tx.execute(sql`
@@ -109,7 +111,12 @@ async function addTrackedToTotals(tx: Tx, env: string, tracked: TrackedEvent[]):
     from unnest(${array(tracked.map((e) => e.event))}::text[], ${array(tracked.map((e) => e.key))}::text[],
                 ${array(tracked.map((e) => e.value ?? null))}::float8[], ${array(tracked.map((e) => e.timestamp))}::float8[])
          as t(event, key, value, at)
-    join exposure_units u on u.environment_id = ${env}::uuid and u.context_key = t.key collate "C"
+    cross join lateral (
+      select u.environment_id, u.flag, u.context_key, u.variant, u.mixed, u.first_at
+      from exposure_units u
+      where u.environment_id = ${env}::uuid and u.context_key = t.key collate "C"
+      offset 0
+    ) u
     where to_timestamp(t.at / 1000.0) >= u.first_at
     group by u.environment_id, u.flag, t.event, u.context_key, u.variant, u.mixed
     order by u.flag, t.event, u.context_key
@@ -145,8 +152,12 @@ async function foldExposures(tx: Tx, env: string, exposures: Exposure[]): Promis
     insert into unit_event_totals as a (environment_id, flag, event, context_key, variant, mixed, events, total)
     select c.environment_id, c.flag, t.event, c.context_key, c.variant, c.mixed, count(*), coalesce(sum(t.value), 0)
     from changed c
-    join track_events t
-      on t.environment_id = c.environment_id and t.context_key = c.context_key and t.occurred_at >= c.first_at
+    cross join lateral (
+      select t.event, t.value
+      from track_events t
+      where t.environment_id = c.environment_id and t.context_key = c.context_key and t.occurred_at >= c.first_at
+      offset 0
+    ) t
     group by c.environment_id, c.flag, t.event, c.context_key, c.variant, c.mixed
     order by c.flag, t.event, c.context_key
     on conflict (environment_id, flag, event, context_key) do update
