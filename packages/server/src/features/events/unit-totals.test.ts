@@ -10,7 +10,14 @@ import { SYSTEM } from '../../test-support/server.js';
 import { ChangeFeed } from '../changes/change-feed.js';
 import { createKey } from '../keys/service.js';
 import { queryRows } from './query-rows.js';
-import { exposuresOf, type MetricTotals, metricTotals, type StoredExposure, trackEventsOf } from './store.js';
+import {
+  exposuresOf,
+  type MetricTotals,
+  metricTotals,
+  metricTotalsSince,
+  type StoredExposure,
+  trackEventsOf,
+} from './store.js';
 
 /** The embedded database always; a real Postgres server too when the suite has one. */
 const KINDS = (process.env.DATABASE_URL ?? '') === '' ? ['pglite'] : ['postgres', 'pglite'];
@@ -123,8 +130,17 @@ function rawTotals(exposures: StoredExposure[], events: Awaited<ReturnType<typeo
 const byUnit = (a: UnitTotal, b: UnitTotal) =>
   a.flag.localeCompare(b.flag) || a.event.localeCompare(b.event) || a.key.localeCompare(b.key);
 
-/** What `metricTotals` must answer, from the raw per-unit totals and the raw exposures. */
-function rawMetricTotals(exposures: StoredExposure[], units: UnitTotal[], flag: string, event: string): MetricTotals {
+/**
+ * What `metricTotals` must answer, from the raw per-unit totals and the raw exposures; with
+ * `since`, what `metricTotalsSince` must (units first exposed at or after it only).
+ */
+function rawMetricTotals(
+  exposures: StoredExposure[],
+  units: UnitTotal[],
+  flag: string,
+  event: string,
+  since = Number.NEGATIVE_INFINITY,
+): MetricTotals {
   const seen = new Map<string, { first: number; variant: string; variants: Set<string> }>();
   for (const e of exposures) {
     if (e.flag !== flag) continue;
@@ -140,6 +156,7 @@ function rawMetricTotals(exposures: StoredExposure[], units: UnitTotal[], flag: 
   >();
   let excludedUnits = 0;
   for (const [key, u] of seen) {
+    if (u.first < since) continue;
     if (u.variants.size > 1) {
       excludedUnits++;
       continue;
@@ -248,7 +265,7 @@ for (const kind of KINDS) {
         .map((r) => ({ ...r, variant: r.mixed ? '' : r.variant, events: Number(r.events) }))
         .sort(byUnit);
 
-    it('equal the raw computation after out-of-order, concurrent and replayed batches', async () => {
+    it('equal the raw computation after out-of-order, concurrent and replayed batches, for all units and for those exposed since a time', async () => {
       await fc.assert(
         fc.asyncProperty(batches, async (sent) => {
           const { environmentId, sdkKey } = await environment();
@@ -286,6 +303,10 @@ for (const kind of KINDS) {
             for (const event of EVENTS) {
               expect(await metricTotals(db, { environmentId, flag, event })).toEqual(
                 rawMetricTotals(exposures, raw, flag, event),
+              );
+              const since = T0 + 20_000;
+              expect(await metricTotalsSince(db, { environmentId, flag, event, since: new Date(since) })).toEqual(
+                rawMetricTotals(exposures, raw, flag, event, since),
               );
             }
           }
