@@ -15,8 +15,9 @@ const array = (values: unknown[]) => sql.param(values);
  * with a single insert over `unnest`ed arrays (a multi-row VALUES would run out of the 65,535
  * parameters Postgres allows long before a batch's bound), and keeps each unit's assignment
  * and metric totals up to date in the same transaction. A batch whose `id` this environment
- * has already stored stores nothing: `stored` is false, and nothing is added twice. Every read and write of
- * the event tables lives in this module, the seam where they would move to a column store.
+ * has already stored stores nothing: `stored` is false, and nothing is added twice. Every read
+ * and write of the event tables lives in this module, the seam where they would move to a
+ * column store.
  */
 export async function insertBatch(
   db: Db,
