@@ -635,6 +635,8 @@ export const schema = {
   exposures,
   exposureUnits,
   exposureUnitCounts,
+  unitEventTotals,
+  eventUnitLocks,
   metrics,
   releasePlans,
   releasePlanHistory,
