@@ -1,7 +1,9 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 
 /**
- * Node's scrypt (OpenSSL's implementation). N = 2^15, r = 8, p = 1 costs 32 MiB of memory and
+ * Node's scrypt (OpenSSL's implementation), rather than Argon2: Node 20, the oldest Node this
+ * server supports, has no Argon2 of its own, and the npm Argon2 packages are native add-ons,
+ * one more binary that `pnpm install` and the container image must find for every platform. N = 2^15, r = 8, p = 1 costs 32 MiB of memory and
  * about 0.1 s of one core per hash: the parameters OWASP's password storage guide lists for
  * scrypt at this memory cost. They are stored with each hash, so raising them later keeps every
  * existing password working.
