@@ -415,7 +415,7 @@ describe('passwords', () => {
       s.testDb.database.db,
       sql`select password_hash from users where email = 'viewer@example.com'`,
     );
-    expect(row?.password_hash).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(row?.password_hash).toMatch(/^scrypt\$32768\$8\$3\$[\w-]{22}\$[\w-]{43}$/);
     expect(await verifyPassword(PASSWORD, row?.password_hash as string)).toBe(true);
     expect(await verifyPassword(`${PASSWORD}!`, row?.password_hash as string)).toBe(false);
 
