@@ -26,7 +26,7 @@ export class TcpProxy {
   private readonly server: Server;
   private readonly pairs = new Set<Pair>();
   private mode: 'forward' | 'refuse' | 'stall' = 'forward';
-  private readonly targetHost: string;
+  private targetHost: string;
   private readonly record: boolean;
   /** Everything the target sent, as text, when the proxy records. */
   downstream = '';
@@ -37,7 +37,7 @@ export class TcpProxy {
   port = 0;
 
   constructor(
-    private readonly targetPort: number,
+    private targetPort: number,
     options: TcpProxyOptions = {},
   ) {
     this.targetHost = options.targetHost ?? '127.0.0.1';
@@ -103,6 +103,12 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
     return this.port;
+  }
+
+  /** Sends new connections to another server from now on, as a load balancer does when one instance dies. */
+  retarget(port: number, host = this.targetHost): void {
+    this.targetPort = port;
+    this.targetHost = host;
   }
 
   /** Forwards both ways: new connections and the ones still open (but not frozen ones). */

@@ -96,7 +96,7 @@ export class SseClient {
       const field = colon < 0 ? line : line.slice(0, colon);
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
       if (field === 'event') event = value;
-      else if (field === 'data') (data ??= []).push(value);
+      else if (field === 'data') data = [...(data ?? []), value];
       else if (field === 'id') id = Number(value);
     }
     if (id !== undefined) this.lastEventId = id;
@@ -106,6 +106,28 @@ export class SseClient {
   /** Events of one type, their data parsed. */
   of<T = Record<string, unknown>>(event: string): T[] {
     return this.events.filter((e) => e.event === event).map((e) => JSON.parse(e.data) as T);
+  }
+
+  /**
+   * The ruleset this client holds: its last `put` with every later patch applied, as an SDK
+   * does. Flags by key.
+   */
+  ruleset(): { version: number | undefined; flags: Map<string, Record<string, unknown>> } {
+    let version: number | undefined;
+    const flags = new Map<string, Record<string, unknown>>();
+    for (const e of this.events) {
+      const data = JSON.parse(e.data) as Record<string, unknown>;
+      if (e.event === 'put') {
+        flags.clear();
+        for (const f of data.flags as Record<string, unknown>[]) flags.set(f.key as string, f);
+        version = data.version as number;
+      } else if (e.event === 'patch' && data.kind === 'flag') {
+        if (data.value === null) flags.delete(data.key as string);
+        else flags.set(data.key as string, data.value as Record<string, unknown>);
+      }
+      if (e.id !== undefined) version = e.id;
+    }
+    return { version, flags };
   }
 
   /** Waits until `done` holds; fails after `timeoutMs` saying `what`. */
