@@ -153,6 +153,10 @@ describe.skipIf(DATABASE_URL === '' || REDIS_URL === '')(
       const [a] = servers as [ServerProcess];
       for (let i = 0; i < WRITES_PER_PHASE; i++) await write(a, streams, 'Redis stalled');
       expect(worstDelayMs['Redis stalled']).toBeLessThan(RECONCILE_MS * 5);
+      // Unanswered pings expose the silent connections: the metric says so, and they are replaced.
+      for (const s of servers) {
+        await eventually(async () => !(await redisConnected(s)), 'every instance saw Redis hang');
+      }
       // Redis answers again on the connections it kept (what it was sent meanwhile is lost).
       redis.forward();
       await busCarries('Redis answering again');
@@ -164,6 +168,17 @@ describe.skipIf(DATABASE_URL === '' || REDIS_URL === '')(
       await sleep(200);
       for (const s of servers) await eventually(() => redisConnected(s), 'every instance is back on Redis');
       await busCarries('Redis restarted');
+    });
+
+    it('replaces connections that went silent while Redis itself answers again (a black-holed path)', async () => {
+      // The connections open now forward nothing more, and never close; new ones reach Redis. No
+      // error ever comes on the old ones: only an instance that checks them finds them dead.
+      redis.freeze();
+      await everythingAnswers();
+      const [a] = servers as [ServerProcess];
+      await write(a, streams, 'Redis black-holed');
+      await busCarries('Redis black-holed');
+      for (const s of servers) await eventually(() => redisConnected(s), 'every instance is back on Redis');
     });
 
     it('kept every stream exact: each version once, in order; a resume with Last-Event-ID gets exactly what it missed', async () => {
@@ -199,6 +214,12 @@ describe.skipIf(DATABASE_URL === '' || REDIS_URL === '')(
       }
 
       // Every instance serves the same ruleset, and it is the database's.
+      for (const s of [b, c]) {
+        await eventually(async () => {
+          const r = (await (await call(s, 'GET', '/sdk/v1/ruleset', undefined, token)).json()) as { version: number };
+          return r.version === last;
+        }, 'every instance has the last write');
+      }
       const rulesets = await Promise.all(
         [a, b, c].map(async (s) => (await call(s, 'GET', '/sdk/v1/ruleset', undefined, token)).json()),
       );
