@@ -9,6 +9,7 @@ import {
   METRICS_TOKEN,
   metrics,
   ok,
+  PATIENT_POSTGRES,
   sample,
   seedShop,
   sleep,
@@ -103,6 +104,7 @@ describe.skipIf(DATABASE_URL === '' || REDIS_URL === '')(
         SWITCHYARD_REDIS_CHANNEL: `switchyard:faults:${randomBytes(6).toString('hex')}`,
         SWITCHYARD_RECONCILE_MS: String(RECONCILE_MS),
         SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN,
+        ...PATIENT_POSTGRES,
       };
       // The first start seeds the admin token; the other two find it there.
       const first = await startServerProcess(db.url as string, env);

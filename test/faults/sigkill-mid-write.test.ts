@@ -4,7 +4,16 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../packages/server/src/test-support/database.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { call, eventually, expectNo5xx, METRICS_TOKEN, ok, seedShop, sleep } from './support/cluster.js';
+import {
+  call,
+  eventually,
+  expectNo5xx,
+  METRICS_TOKEN,
+  ok,
+  PATIENT_POSTGRES,
+  seedShop,
+  sleep,
+} from './support/cluster.js';
 import { ADMIN_TOKEN, type ServerProcess, startServerProcess } from './support/server-process.js';
 import { SseClient } from './support/sse-client.js';
 
@@ -83,7 +92,7 @@ describe.skipIf(DATABASE_URL === '')('an instance killed with SIGKILL in the mid
     db = await createTestDatabase();
     sql = new pg.Client({ connectionString: db.url as string });
     await sql.connect();
-    env = { SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN };
+    env = { SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN, ...PATIENT_POSTGRES };
     if (REDIS_URL !== '') {
       env.REDIS_URL = REDIS_URL;
       env.SWITCHYARD_REDIS_CHANNEL = `switchyard:faults:${randomBytes(6).toString('hex')}`;
@@ -198,7 +207,7 @@ describe.skipIf(DATABASE_URL === '')('an instance killed with SIGKILL in the mid
   /** The database's flags of shop/prod: enabled and version, by key. */
   async function databaseFlags(): Promise<{
     version: number;
-    flags: Map<string, { enabled: boolean; version: number }>;
+    flags: Map<string, { enabled: boolean; version: number; serves: boolean }>;
   }> {
     const [{ version }] = (await sql.query('select version from environments where id = $1', [environmentId])).rows;
     const rows = (

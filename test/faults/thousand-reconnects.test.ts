@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../packages/server/src/test-support/database.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { eventually, expectNo5xx, METRICS_TOKEN, metrics, ok, sample, seedShop, sleep } from './support/cluster.js';
+import {
+  eventually,
+  expectNo5xx,
+  METRICS_TOKEN,
+  metrics,
+  ok,
+  PATIENT_POSTGRES,
+  sample,
+  seedShop,
+  sleep,
+} from './support/cluster.js';
 import { type ServerProcess, startServerProcess } from './support/server-process.js';
 import { SseClient } from './support/sse-client.js';
 
@@ -24,7 +34,10 @@ describe.skipIf(DATABASE_URL === '')(`${CLIENTS} SSE clients cut off and reconne
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    server = await startServerProcess(db.url as string, { SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN });
+    server = await startServerProcess(db.url as string, {
+      SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN,
+      ...PATIENT_POSTGRES,
+    });
     token = await seedShop(server, FLAGS);
     proxy = new TcpProxy(Number(new URL(server.url).port));
     await proxy.listen();

@@ -4,6 +4,18 @@ import type { ServerProcess } from './server-process.js';
 export const METRICS_TOKEN = 'faults-metrics-token-0123456789abcdef';
 
 /**
+ * Postgres waits for tests whose fault is elsewhere: the defaults (500 ms to connect, 1.2 s a
+ * statement) are for a Postgres that hangs, and a shared 2-core machine under load can pass them
+ * with a healthy one, turning into a 503 (or a failed start) what the test is not about.
+ */
+export const PATIENT_POSTGRES = {
+  SWITCHYARD_DB_CONNECT_TIMEOUT_MS: '5000',
+  SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS: '10000',
+  SWITCHYARD_DB_STATEMENT_TIMEOUT_MS: '10000',
+  SWITCHYARD_DB_QUERY_TIMEOUT_MS: '12000',
+};
+
+/**
  * Every answer a test got from a server, checked as it comes: a 5xx fails the test at once, with
  * the request that got it. Management and SDK calls alike go through here.
  */
