@@ -17,6 +17,7 @@ let server: ServerProcess;
 let keySeenBefore: string;
 let keySeenAt: number;
 let keyNeverSeen: string;
+let keyOfUnloadedEnvironment: string;
 
 async function timed(request: () => Promise<Response>): Promise<{ res: Response; ms: number; body: unknown }> {
   const started = performance.now();
@@ -69,6 +70,17 @@ describe.skipIf(!realPostgres)('Postgres unreachable, stalled, then back', () =>
     await ok('PATCH', `${API}/flags/banner/environments/prod`, { enabled: true, defaultServe: { variant: 'on' } });
     keySeenBefore = await newKey();
     keyNeverSeen = await newKey();
+    await ok('POST', `${API}/environments`, { key: 'staging', name: 'Staging' });
+    keyOfUnloadedEnvironment = (
+      await ok('POST', '/api/v1/keys', { name: 'sdk', type: 'server', project: 'shop', environment: 'staging' })
+    ).token as string;
+    // An events batch checks the key (and caches it) without loading its environment's ruleset.
+    const batch = await fetch(`${server.url}/sdk/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keyOfUnloadedEnvironment}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ window: { start: Date.now() - 1000, end: Date.now() }, events: [] }),
+    });
+    expect(batch.status).toBeLessThan(300);
     expect((await sdk(keySeenBefore)()).status).toBe(200);
     keySeenAt = Date.now();
     stream = await openStream(server.url, keySeenBefore);
@@ -88,6 +100,8 @@ describe.skipIf(!realPostgres)('Postgres unreachable, stalled, then back', () =>
     await expectUnavailable(() => server.call('PATCH', `${API}/flags/banner/environments/prod`, { enabled: false }));
     // A key this instance never saw cannot be checked: 503, not 401 and not 500.
     await expectUnavailable(sdk(keyNeverSeen));
+    // A key seen valid whose environment this instance never loaded: 503, not "no longer exists".
+    await expectUnavailable(sdk(keyOfUnloadedEnvironment));
     // Events cannot be stored: refused so the SDK sends them again, never a 500.
     await expectUnavailable(() =>
       fetch(`${server.url}/sdk/v1/events`, {

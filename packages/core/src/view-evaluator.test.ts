@@ -89,6 +89,19 @@ describe('viewEvaluator', () => {
     );
   });
 
+  it('tells which flags are measured, as the core does, through patches too', () => {
+    const measured = { ...boolFlag('a'), measured: true };
+    const r = ruleset([measured, boolFlag('b')]);
+    const core = compile(r);
+    const view = browser(r);
+    for (const key of ['a', 'b', 'missing']) expect(view.isMeasured(key)).toBe(core.isMeasured(key));
+    expect(view.isMeasured('a')).toBe(true);
+    const patch: Patch = { kind: 'flag', key: 'a', version: 9, value: { ...measured, measured: false, version: 9 } };
+    core.applyPatch(patch);
+    view.applyPatch(patch);
+    expect([view.isMeasured('a'), core.isMeasured('a')]).toEqual([false, false]);
+  });
+
   it('refuses what is not a ruleset with a RulesetError', () => {
     const good = ruleset([boolFlag('a')]);
     for (const bad of [

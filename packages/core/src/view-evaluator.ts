@@ -38,6 +38,8 @@ export interface ViewEvaluator {
   /** Applies a change to one flag or segment; `false`, changing nothing, when it is not newer than what is held. */
   applyPatch(patch: Patch): boolean;
   flagKeys(): string[];
+  /** Whether the flag is marked `measured`: an SDK then records who was served which variant. */
+  isMeasured(flagKey: string): boolean;
   /** Flags and segments as they stand, for a cache. */
   toRuleset(): Ruleset;
 }
@@ -208,6 +210,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
       return true;
     },
     flagKeys: () => [...held.flag.keys()],
+    isMeasured: (flagKey) => held.flag.get(flagKey)?.measured === true,
     toRuleset: () => ({
       schemaVersion: SCHEMA_VERSION,
       environment: ruleset.environment,

@@ -446,6 +446,7 @@ describe('analytics', () => {
         url: `https://flags.test/sdk/v1/events?key=${KEY}`,
         keepalive: true,
         body: {
+          id: expect.stringMatching(new RegExp(`^${start}-0\\.\\d+$`)),
           window: { start, end: start + 1000 },
           evaluations: [
             { flag: 'banner', variant: 'on', reason: 'STATIC', count: 3 },
@@ -458,6 +459,7 @@ describe('analytics', () => {
             { event: 'signup', key: 'bob', timestamp: start },
             { event: 'view', timestamp: start },
           ],
+          exposures: [],
           dropped: { evaluations: 0, events: 0 },
         },
       },
@@ -535,6 +537,111 @@ describe('analytics', () => {
       ['EVENTS_FAILED', 'switchyard: events not sent: 400'],
       ['EVENTS_FAILED', 'switchyard: events not sent: TypeError: offline'],
     ]);
+  });
+
+  it('records one exposure per context key and variant of a measured flag, none of an unmeasured one', async () => {
+    const server = fakeServer();
+    const { client } = online();
+    await settle();
+    const banner = flag('banner', { measured: true, targets: [{ variant: 'on', values: ['ada'] }] });
+    server.last.send(putEvent(rulesetOf(5, [banner, serving('dark', 'off')])));
+    await settle();
+    const start = Date.now();
+    for (const key of ['ada', 'bob', 'ada', 'bob', 'ada']) {
+      client.identify({ key });
+      for (let i = 0; i < 3; i++) {
+        client.getBoolean('banner', false);
+        client.getDetail('dark', false);
+      }
+    }
+    // No key, no unit; a caller's default (the wrong type) serves no variant.
+    client.identify({});
+    client.getBoolean('banner', false);
+    client.identify({ key: 'cy' });
+    client.getString('banner', 'x');
+    // A key the server would refuse the batch for is not sent.
+    client.identify({ key: 'k'.repeat(257) });
+    client.getBoolean('banner', false);
+    await client.flush();
+    // Remembered across batches: served again, not sent again.
+    client.identify({ key: 'ada' });
+    client.getBoolean('banner', false);
+    await client.flush();
+    expect(server.posts.map((p) => p.body.exposures)).toEqual([
+      [
+        { flag: 'banner', variant: 'on', key: 'ada', timestamp: start },
+        { flag: 'banner', variant: 'off', key: 'bob', timestamp: start },
+      ],
+      [],
+    ]);
+    expect(new Set(server.posts.map((p) => p.body.id)).size).toBe(2);
+  });
+
+  it('remembers the 10,000 units served last: one served before them is exposed again', async () => {
+    const server = fakeServer();
+    const { client } = online();
+    await settle();
+    server.last.send(putEvent(rulesetOf(5, [flag('banner', { measured: true })])));
+    await settle();
+    const serve = (key: string) => {
+      client.identify({ key });
+      client.getBoolean('banner', false);
+    };
+    serve('first');
+    serve('second');
+    for (let i = 0; i < 9998; i++) serve(`u${i}`);
+    await client.flush();
+    // "first" is served again, so "second" is now the least recently served of the 10,000, and
+    // the next new unit makes it forgotten.
+    serve('first');
+    serve('last');
+    serve('first');
+    serve('second');
+    await client.flush();
+    const keys = server.posts.map((p) => (p.body.exposures as { key: string }[]).map((e) => e.key));
+    expect(keys[0]).toHaveLength(10_000);
+    expect(keys[1]).toEqual(['last', 'second']);
+  });
+
+  it('sends a batch that got no answer, a 5xx or a 429 again, unchanged under its id; not one refused', async () => {
+    const server = fakeServer();
+    const { client, errors } = online();
+    await settle();
+    server.last.send(putEvent(rulesetOf(5, [flag('banner', { measured: true })])));
+    await settle();
+    client.getBoolean('banner', false);
+    server.postStatus = 503;
+    await client.flush();
+    client.track('second');
+    server.postStatus = 429;
+    await client.flush();
+    const serverFetch = globalThis.fetch;
+    vi.stubGlobal('fetch', () => Promise.reject(new TypeError('offline')));
+    await client.flush();
+    vi.stubGlobal('fetch', serverFetch);
+    server.postStatus = 202;
+    await client.flush();
+    await client.flush();
+    client.track('third');
+    server.postStatus = 400;
+    await client.flush();
+    await client.flush();
+    expect(errors.map((e) => e.message.replace('switchyard: events not sent: ', ''))).toEqual([
+      '503',
+      '429',
+      '429',
+      'TypeError: offline',
+      'TypeError: offline',
+      '400',
+    ]);
+    const [a, , b, , , c] = server.posts.map((p) => p.body);
+    expect(a?.exposures).toEqual([expect.objectContaining({ flag: 'banner', variant: 'off', key: 'ada' })]);
+    expect(b?.events).toEqual([expect.objectContaining({ event: 'second' })]);
+    expect(c?.events).toEqual([expect.objectContaining({ event: 'third' })]);
+    expect(server.posts.map((p) => p.body.id)).toEqual([a?.id, a?.id, b?.id, a?.id, b?.id, c?.id]);
+    expect(new Set([a?.id, b?.id, c?.id]).size).toBe(3);
+    // Sent again means sent as it was, byte for byte.
+    expect(server.posts[3]?.body).toEqual(a);
   });
 
   it('sends nothing when told not to', async () => {

@@ -38,7 +38,10 @@ export interface BrowserClientOptions {
   logger?: Pick<Logger, 'warn'>;
   /** Serve `bootstrap` and never contact the server. */
   offline?: boolean;
-  /** Send evaluation counts and track events to the server (default `true`). */
+  /**
+   * Send evaluation counts, track events and the exposures of measured flags (one per context key
+   * and variant) to the server (default `true`).
+   */
   sendEvents?: boolean;
   /** How often analytics are sent while the page is visible (default 10 s). */
   flushIntervalMs?: number;
@@ -79,7 +82,7 @@ export interface BrowserClient {
   track(event: string, value?: number): void;
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void;
   off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): void;
-  /** Sends the analytics held so far; never rejects. */
+  /** Sends the analytics held so far, and any batch kept to be sent again after a failure; never rejects. */
   flush(): Promise<void>;
   /** Stops following the server and sends the remaining analytics; the getters keep answering. */
   close(): Promise<void>;
@@ -193,7 +196,9 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
 
   // Dropped when the key is refused: the server would refuse the analytics too.
   let events = send ? analytics(url('events'), (why) => report('EVENTS_FAILED', `events not sent: ${why}`)) : undefined;
-  const flush = async () => events?.flush();
+  const flush = async () => {
+    await events?.flush();
+  };
   // A page being hidden may never come back (mobile tab switching), and `pagehide` is the last
   // reliable moment on unload. Flushing when a page shows again costs at most one early batch.
   // Outside a page (server-side rendering) there is nothing to watch.
@@ -213,41 +218,39 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     stop = follow(
       url('stream'),
       url('ruleset'),
-      {
-        // With the server's ruleset the stream resumes, live at once: it sends only what was
-        // missed, maybe nothing.
-        open: () => current && setStatus('ready'),
-        event(type, data) {
-          try {
-            const value = JSON.parse(data);
-            if (type === 'put') {
-              const next = load(value);
-              // Two servers behind a load balancer may be a moment apart: an older put must not
-              // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
-              if (isOlderPut(evaluator, current, next)) return false;
-              evaluator = next;
-              current = true;
-              // Patches apply to the server's own data only: a cache may be of another history.
-            } else if (!(current && evaluator?.applyPatch(value))) return false;
-          } catch (err) {
-            report('MALFORMED_DATA', `bad ${type} ignored: ${err}`);
-            return false;
-          }
-          if (cache) writeCache(cacheKey, evaluator.toRuleset());
-          setStatus('ready');
-          refresh();
-          return true;
-        },
-        lost() {
-          const error = report('STREAM_FAILED', 'stream lost');
-          // Cached or bootstrapped flags are served when the server cannot be reached at first.
-          if (status === 'initializing' && evaluator) setStatus('ready');
-          if (status !== 'initializing') setStatus('stale', error);
-        },
-        refused(httpStatus) {
-          events = undefined;
-          finish('failed', report('UNAUTHORIZED', `key refused (${httpStatus})`, httpStatus));
-        },
+      // With the server's ruleset the stream resumes, live at once: it sends only what was
+      // missed, maybe nothing.
+      () => current && setStatus('ready'),
+      (type, data) => {
+        try {
+          const value = JSON.parse(data);
+          if (type === 'put') {
+            const next = load(value);
+            // Two servers behind a load balancer may be a moment apart: an older put must not
+            // undo a newer one. Cached or bootstrapped flags are only stand-ins, always replaced.
+            if (isOlderPut(evaluator, current, next)) return false;
+            evaluator = next;
+            current = true;
+            // Patches apply to the server's own data only: a cache may be of another history.
+          } else if (!(current && evaluator?.applyPatch(value))) return false;
+        } catch (err) {
+          report('MALFORMED_DATA', `bad ${type} ignored: ${err}`);
+          return false;
+        }
+        if (cache) writeCache(cacheKey, evaluator.toRuleset());
+        setStatus('ready');
+        refresh();
+        return true;
+      },
+      () => {
+        const error = report('STREAM_FAILED', 'stream lost');
+        // Cached or bootstrapped flags are served when the server cannot be reached at first.
+        if (status === 'initializing' && evaluator) setStatus('ready');
+        if (status !== 'initializing') setStatus('stale', error);
+      },
+      (httpStatus) => {
+        events = undefined;
+        finish('failed', report('UNAUTHORIZED', `key refused (${httpStatus})`, httpStatus));
       },
       options.initialRetryDelayMs,
       options.maxRetryDelayMs,
@@ -301,7 +304,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     const result: EvaluationResult<T> = evaluator
       ? evaluator.evaluate(key, context, defaultValue, type)
       : { value: defaultValue, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' };
-    events?.count(key, result);
+    events?.count(key, result, evaluator?.isMeasured(key) && context.key);
     return result;
   }
 

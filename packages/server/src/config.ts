@@ -23,6 +23,8 @@ const ConfigSchema = z.object({
   SWITCHYARD_REDIS_CHANNEL: z.string().min(1).default('switchyard:changes'),
   SWITCHYARD_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   SWITCHYARD_KEY_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  SWITCHYARD_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  SWITCHYARD_TRUST_PROXY: optionalText,
   SWITCHYARD_METRICS_TOKEN: optionalText,
   SWITCHYARD_METRICS_PORT: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
@@ -66,6 +68,10 @@ export interface Config {
   eventsRetentionDays: number;
   /** How often each instance asks Postgres which keys were revoked, rotated or expired. */
   keyCheckIntervalMs: number;
+  /** Failed authentications one address may make per minute before it is answered 429. */
+  authFailuresPerMinute: number;
+  /** Fastify's `trustProxy`: which proxies' `X-Forwarded-For` names the client (the rate limit counts by it). */
+  trustProxy: true | string | undefined;
   /** Bearer token of `/metrics`; with no metrics port, `/metrics` is served on the API's port only when this is set. */
   metricsToken: string | undefined;
   /** A port of its own for `/metrics`, on `host`; the API's port then has no `/metrics`. */
@@ -78,6 +84,12 @@ export interface Config {
   webhooks: Omit<WebhookSettings, 'retentionIntervalMs' | 'now'>;
   /** How often the instance driving release plans judges them. */
   planIntervalMs: number;
+}
+
+/** `true` (trust every proxy), or the proxies' addresses and CIDR ranges separated by commas. */
+function trustProxyOf(value: string | undefined): Config['trustProxy'] {
+  if (value === undefined || value === 'false') return undefined;
+  return value === 'true' ? true : value;
 }
 
 /** Parses the environment once; everything else receives the result. */
@@ -100,6 +112,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     redisChannel: c.SWITCHYARD_REDIS_CHANNEL,
     eventsRetentionDays: c.SWITCHYARD_EVENTS_RETENTION_DAYS,
     keyCheckIntervalMs: c.SWITCHYARD_KEY_CHECK_MS,
+    authFailuresPerMinute: c.SWITCHYARD_AUTH_FAILURES_PER_MINUTE,
+    trustProxy: trustProxyOf(c.SWITCHYARD_TRUST_PROXY),
     metricsToken: c.SWITCHYARD_METRICS_TOKEN,
     metricsPort: c.SWITCHYARD_METRICS_PORT,
     databaseTimeouts: {

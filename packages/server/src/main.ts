@@ -76,6 +76,8 @@ async function main(argv: string[]): Promise<void> {
     delivery: { reconcileIntervalMs: config.reconcileIntervalMs },
     events: { retentionDays: config.eventsRetentionDays },
     keys: { checkIntervalMs: config.keyCheckIntervalMs },
+    authFailuresPerMinute: config.authFailuresPerMinute,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     metrics: {
       ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
       onApiPort: config.metricsPort === undefined,

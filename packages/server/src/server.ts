@@ -35,6 +35,7 @@ import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-i
 import { parseJsonBody } from './http/json-body.js';
 import { redactingLogger } from './http/redact.js';
 import { requireKey } from './plugins/auth.js';
+import { limitAuthFailures } from './plugins/auth-failure-limit.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 
 export interface BuildOptions {
@@ -53,6 +54,10 @@ export interface BuildOptions {
   readinessTimeoutMs?: number;
   webhooks?: Partial<WebhookSettings>;
   plans?: Partial<PlanSettings>;
+  /** Failed authentications one address may make per minute before it is answered 429 (default 30). */
+  authFailuresPerMinute?: number;
+  /** Fastify's `trustProxy`: behind a proxy, which hops' `X-Forwarded-For` names the client. */
+  trustProxy?: boolean | string;
 }
 
 export interface KeySettings {
@@ -127,6 +132,8 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export const DEFAULT_READINESS_TIMEOUT_MS = 1000;
 
+export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 30;
+
 /**
  * `work`, or a rejection once `ms` have passed: a load balancer's probe must get its answer in
  * time whatever Postgres does (a stalled connection, a pool waiting on it).
@@ -158,16 +165,19 @@ declare module 'fastify' {
 /** The whole HTTP application, not listening: `main` listens, tests use `inject` or `listen({port: 0})`. */
 export async function buildServer(options: BuildOptions): Promise<FastifyInstance> {
   const { db } = options.database;
-  const app = Fastify({
+  const serverOptions: FastifyServerOptions = {
     logger: redactingLogger(options.logger),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors,
     clientErrorHandler,
-  });
+    trustProxy: options.trustProxy ?? false,
+  };
+  const app = Fastify(serverOptions);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
   refuseNul(app);
+  limitAuthFailures(app, options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   const telemetry = new Telemetry({ processMetrics: options.metrics?.processMetrics ?? false });
   app.decorate('telemetry', telemetry);

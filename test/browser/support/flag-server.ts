@@ -47,6 +47,11 @@ export class FlagServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The server's database, to read what it stored. */
+  get db(): TestServer['testDb']['database']['db'] {
+    return this.test.testDb.database.db;
+  }
+
   /** A management API call with the admin token; throws unless it succeeded. */
   async admin<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.app.inject({

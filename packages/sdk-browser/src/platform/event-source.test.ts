@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { elapse, fakeServer, settle } from '../fake-server.fixture.js';
-import { follow, type StreamHandlers } from './event-source.js';
+import { follow } from './event-source.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -14,16 +14,19 @@ const RULESET = 'https://flags.test/sdk/v1/ruleset?key=k';
 /** Follows the fake server with 100 ms first ceiling and 400 ms maximum, recording what it reports. */
 function start(accept: (type: string, data: string) => boolean = () => true, initialMs = 100, maxMs = 400) {
   const log: unknown[][] = [];
-  const handlers: StreamHandlers = {
-    open: () => log.push(['open']),
-    event: (type, data) => {
+  const stop = follow(
+    STREAM,
+    RULESET,
+    () => log.push(['open']),
+    (type, data) => {
       log.push([type, data]);
       return accept(type, data);
     },
-    lost: () => log.push(['lost']),
-    refused: (status) => log.push(['refused', status]),
-  };
-  const stop = follow(STREAM, RULESET, handlers, initialMs, maxMs);
+    () => log.push(['lost']),
+    (status) => log.push(['refused', status]),
+    initialMs,
+    maxMs,
+  );
   return { log, stop };
 }
 

@@ -1,4 +1,7 @@
-/** What the stream tells the client. */
+/**
+ * What the stream tells the client, passed to {@link follow} as separate callbacks rather than
+ * one object: parameters minify to one letter, an object's method names would stay in the bundle.
+ */
 export interface StreamHandlers {
   /** The server accepted the stream. */
   open(): void;
@@ -24,7 +27,16 @@ export interface StreamHandlers {
  * missed. Comment heartbeats never reach script, so there is no stall detector here: a dead
  * connection is the browser's to notice. Returns a function that stops for good.
  */
-export function follow(url: string, probeUrl: string, h: StreamHandlers, initialMs = 1e3, maxMs = 3e4): () => void {
+export function follow(
+  url: string,
+  probeUrl: string,
+  open: StreamHandlers['open'],
+  event: StreamHandlers['event'],
+  lost: StreamHandlers['lost'],
+  refused: StreamHandlers['refused'],
+  initialMs = 1e3,
+  maxMs = 3e4,
+): () => void {
   let live: EventSource | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
@@ -38,12 +50,12 @@ export function follow(url: string, probeUrl: string, h: StreamHandlers, initial
     live = source;
     source.onopen = () => {
       openedAt = Date.now();
-      h.open();
+      open();
     };
     for (const type of ['put', 'patch']) {
       source.addEventListener(type, (e) => {
         // A listener may have stopped the client during an earlier event.
-        if (live === source && h.event(type, e.data) && e.lastEventId) lastEventId = e.lastEventId;
+        if (live === source && event(type, e.data) && e.lastEventId) lastEventId = e.lastEventId;
       });
     }
     source.onerror = () => {
@@ -56,10 +68,10 @@ export function follow(url: string, probeUrl: string, h: StreamHandlers, initial
         .then((status) => {
           if (live !== source) return;
           live = undefined;
-          if (status === 401 || status === 403) return h.refused(status);
+          if (status === 401 || status === 403) return refused(status);
           if (openedAt && Date.now() - openedAt > 6e4) failures = 0;
           retryTimer = setTimeout(connect, Math.random() * Math.min(maxMs, initialMs * 2 ** failures++));
-          h.lost();
+          lost();
         });
     };
   };

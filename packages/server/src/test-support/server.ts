@@ -28,13 +28,25 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * Tests of refusals send hundreds of bad credentials from one address; the limit has its own
+ * test (plugins/auth-failure-limit.test.ts).
+ */
+export const UNLIMITED_AUTH_FAILURES = 1_000_000;
+
 /** A server on its own fresh database, with one organisation admin key. */
 export async function startTestServer(options: Omit<BuildOptions, 'database'> = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
   // Last-used times are written when the server closes unless a test asks for more: a flush
   // in the middle of a test would show up as a change in a refusal's database snapshot.
   const keys = { usageFlushMs: 3_600_000, ...options.keys };
-  const app = await buildServer({ logger: false, ...options, keys, database: testDb.database });
+  const app = await buildServer({
+    logger: false,
+    authFailuresPerMinute: UNLIMITED_AUTH_FAILURES,
+    ...options,
+    keys,
+    database: testDb.database,
+  });
   const { token: adminToken } = await createKey({ db: testDb.database.db, feed: new ChangeFeed() }, SYSTEM, {
     name: 'test admin',
     type: 'admin',

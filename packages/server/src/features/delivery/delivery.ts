@@ -86,7 +86,18 @@ export class Delivery {
   async state(environmentId: string): Promise<EnvironmentState | undefined> {
     const known = this.states.get(environmentId);
     if (known !== undefined) return known;
-    await this.refresh(environmentId, 0);
+    // The caller answers the SDK: a load that failed (Postgres down) must reach it as a failure,
+    // not as "no such environment", which an SDK would take for a deleted one.
+    let failure: unknown;
+    await this.enqueue(environmentId, async () => {
+      if (this.states.has(environmentId)) return;
+      try {
+        await this.load(environmentId);
+      } catch (err) {
+        failure = err;
+      }
+    });
+    if (failure !== undefined) throw failure;
     return this.states.get(environmentId);
   }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../db/database.js';
 import { buildServer } from '../../server.js';
 import { createTestDatabase, type TestDatabase } from '../../test-support/database.js';
-import { SYSTEM } from '../../test-support/server.js';
+import { SYSTEM, UNLIMITED_AUTH_FAILURES } from '../../test-support/server.js';
 import { TestSseClient } from '../../test-support/sse-client.js';
 import { ChangeFeed } from '../changes/change-feed.js';
 import { createKey } from '../keys/service.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   for (let i = 0; i < 2; i++) {
     const database = openPostgres(testDb.url as string, { max: 4 });
-    const app = await buildServer({ database });
+    const app = await buildServer({ database, authFailuresPerMinute: UNLIMITED_AUTH_FAILURES });
     urls.push(await app.listen({ port: 0, host: '127.0.0.1' }));
     apps.push(app);
     closers.push(async () => {

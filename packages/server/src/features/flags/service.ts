@@ -14,6 +14,7 @@ import { assertRevision, etagOf } from '../changes/precondition.js';
 import { type Environment, environmentsOf, requireEnvironment } from '../environments/service.js';
 import type { Principal } from '../keys/principal.js';
 import { lockProjectStructure, type Project, requireProject } from '../projects/service.js';
+import { refuseCatastrophicPatterns } from '../rulesets/safe-patterns.js';
 import { initialConfig } from './initial-config.js';
 import {
   type CreateFlagBody,
@@ -242,6 +243,7 @@ export interface ConfigTarget {
 }
 
 export async function replaceConfig(w: FlagWriter, actor: Actor, t: ConfigTarget, body: ReplaceConfigBody) {
+  await refuseCatastrophicPatterns(body.rules);
   return configWrite(w, actor, t, 'flag.config.replace', () => ({
     enabled: body.enabled,
     offVariant: body.offVariant,
@@ -255,6 +257,7 @@ export async function replaceConfig(w: FlagWriter, actor: Actor, t: ConfigTarget
 }
 
 export async function patchConfig(w: FlagWriter, actor: Actor, t: ConfigTarget, body: PatchConfigBody) {
+  if (body.rules !== undefined) await refuseCatastrophicPatterns(body.rules);
   return configWrite(w, actor, t, 'flag.config.update', (current) => ({
     enabled: body.enabled ?? current.enabled,
     offVariant: body.offVariant === undefined ? current.offVariant : body.offVariant,

@@ -3,7 +3,6 @@ import { checkFlag, type Rule } from '@switchyard/core';
 import type { Tx } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { toRulesetFlag } from '../rulesets/ruleset-entries.js';
-import { refuseCatastrophicPatterns } from '../rulesets/safe-patterns.js';
 import { existingSegmentKeys } from '../segments/service.js';
 import { type RuleInput, toClause, toServe } from './schemas.js';
 import { type ConfigFields, configsOfEnvironment, type FlagRow, findFlagsByKeys, listFlags } from './store.js';
@@ -36,7 +35,6 @@ export async function validateConfig(
 ): Promise<void> {
   const problem = checkFlag(toRulesetFlag(flag, { ...fields, version: 0 }));
   if (problem !== undefined) throw invalid(problem.message, problem.path);
-  refuseCatastrophicPatterns(fields.rules);
 
   const segmentRefs: { key: string; path: string }[] = [];
   fields.rules.forEach((rule, i) => {

@@ -61,6 +61,7 @@ export async function createSegment(
 ) {
   const { project, env } = await scope(w.db, actor.principal, projectKey, envKey);
   const fields = toFields(body);
+  await refuseCatastrophicPatterns(fields.rules);
   return commitChange(w, actor, async (tx) => {
     await lockEnvironments(tx, [env.id]);
     await validateSegment(tx, env.id, body.key, fields);
@@ -88,6 +89,7 @@ export async function replaceSegment(
 ) {
   const { project, env } = await scope(w.db, actor.principal, t.projectKey, t.envKey);
   const fields = toFields(body);
+  await refuseCatastrophicPatterns(fields.rules);
   return commitChange(w, actor, async (tx) => {
     const current = await store.lockSegment(tx, env.id, t.key);
     if (current === undefined) throw notFound('segment', t.key);
@@ -175,7 +177,6 @@ function referencedSegments(rules: { clauses: { op: string; values: unknown[] }[
 async function validateSegment(tx: Tx, environmentId: string, key: string, fields: store.SegmentFields): Promise<void> {
   const problem = checkSegment(toRulesetSegment({ ...fields, key, version: 0 }));
   if (problem !== undefined) throw invalid(problem.message, problem.path);
-  refuseCatastrophicPatterns(fields.rules);
   const all = new Map((await store.listSegments(tx, environmentId)).map((s) => [s.key, referencedSegments(s.rules)]));
   all.set(key, referencedSegments(fields.rules));
   for (const [i, rule] of fields.rules.entries()) {
