@@ -1,10 +1,11 @@
 import { type ClientRequest, get, type IncomingMessage } from 'node:http';
+import { SseParser } from '@switchyard/core';
 
 /** One SSE event as a client dispatches it, with when it arrived (`performance.now()`). */
 export interface SseEvent {
   event: string;
   data: string;
-  /** The `id:` it carried, if any. */
+  /** The stream's last event id once this event was dispatched (ids carry over), if any. */
   id: number | undefined;
   at: number;
 }
@@ -69,38 +70,20 @@ export class SseClient {
         }
         this.response = res;
         res.setEncoding('utf8');
-        let buffer = '';
+        // The SDKs' own parser: the events are what an SDK would see.
+        const parser = new SseParser((e) => {
+          const id = e.lastEventId === '' ? undefined : Number(e.lastEventId);
+          if (id !== undefined) this.lastEventId = id;
+          this.events.push({ event: e.event, data: e.data, id, at: performance.now() });
+        });
         res.on('data', (chunk: string) => {
-          buffer += chunk;
-          let end = buffer.indexOf('\n\n');
-          while (end >= 0) {
-            this.dispatch(buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-            end = buffer.indexOf('\n\n');
-          }
+          parser.feed(chunk);
           this.notify();
         });
         res.on('error', ended);
         res.on('close', ended);
       });
     });
-  }
-
-  private dispatch(block: string): void {
-    let event = 'message';
-    let data: string[] | undefined;
-    let id: number | undefined;
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') event = value;
-      else if (field === 'data') data = [...(data ?? []), value];
-      else if (field === 'id') id = Number(value);
-    }
-    if (id !== undefined) this.lastEventId = id;
-    if (data !== undefined) this.events.push({ event, data: data.join('\n'), id, at: performance.now() });
   }
 
   /** Events of one type, their data parsed. */
