@@ -114,4 +114,48 @@ describe.skipIf(DATABASE_URL === '')(`${CLIENTS} SSE clients cut off and reconne
     expect(server.child.exitCode).toBeNull();
     expect(sample(await metrics(server), 'switchyard_sse_streams_open')).toBe(CLIENTS);
   }, 60_000);
+
+  it('brings all of them back on a restarted instance, each converging to the database, with no 5xx', async () => {
+    const connectionsBefore = clients.reduce((n, c) => n + c.statuses.length, 0);
+    // A restart with Postgres's usual waits: every client's key is unknown to the new process,
+    // so the thousand reconnections all look their key up at once.
+    await server.kill();
+    server = await startServerProcess(db.url as string, { SWITCHYARD_METRICS_TOKEN: METRICS_TOKEN });
+    proxy.retarget(Number(new URL(server.url).port));
+    writing = true;
+    writer = write();
+    await eventually(
+      () =>
+        clients.every((c) => c.connected) &&
+        clients.reduce((n, c) => n + c.statuses.length, 0) >= connectionsBefore + CLIENTS,
+      `all ${CLIENTS} clients reconnected to the new instance`,
+      30_000,
+    );
+    await sleep(500);
+    writing = false;
+    await writer;
+    const last = written.at(-1) as number;
+    await eventually(() => clients.every((c) => c.lastEventId === last), 'every client has the last version', 30_000);
+
+    const served = (await (
+      await fetch(`${server.url}/sdk/v1/ruleset`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      version: number;
+      flags: { key: string; enabled: boolean; version: number }[];
+    };
+    expect(served.version).toBe(last);
+    const expected = Object.fromEntries(served.flags.map((f) => [f.key, { enabled: f.enabled, version: f.version }]));
+    for (const c of clients) {
+      const held = c.ruleset();
+      expect(held.version).toBe(last);
+      expect(
+        Object.fromEntries([...held.flags].map(([k, f]) => [k, { enabled: f.enabled, version: f.version }])),
+      ).toEqual(expected);
+      const ids = c.events.filter((e) => e.id !== undefined).map((e) => e.id as number);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(c.statuses.filter((s) => s !== 200)).toEqual([]);
+    }
+    await expectNo5xx(server);
+    expect(server.child.exitCode).toBeNull();
+  }, 60_000);
 });
