@@ -163,10 +163,6 @@ describe.skipIf(DATABASE_URL === '')('an instance killed with SIGKILL in the mid
     const inFlight = outcomes.filter((o) => o.status === 0);
     expect(outcomes.filter((o) => o.status >= 500)).toEqual([]);
     expect(acknowledged.length).toBeGreaterThan(20);
-    process.stdout.write(
-      `sigkill-mid-write: ${outcomes.length} writes, ${acknowledged.length} acknowledged, ${inFlight.length} cut by the kill\n`,
-    );
-
     const [{ version }] = (await sql.query('select version from environments where id = $1', [environmentId])).rows;
     const current = Number(version);
     const changes = (
@@ -202,6 +198,10 @@ describe.skipIf(DATABASE_URL === '')('an instance killed with SIGKILL in the mid
     // What A acknowledged before it died is there.
     const stored = new Set(changes.map((c) => `${c.key}@${c.version}`));
     for (const o of acknowledged) for (const f of o.flags) expect(stored).toContain(`${f}@${o.version}`);
+    const answered = new Set(acknowledged.filter((o) => o.flags.length > 0).map((o) => o.version));
+    process.stdout.write(
+      `sigkill-mid-write: ${outcomes.length} writes, ${acknowledged.length} acknowledged, ${inFlight.length} cut by the kill, of which ${versions.filter((v) => !answered.has(v)).length} committed whole and ${inFlight.length - versions.filter((v) => !answered.has(v)).length} left nothing\n`,
+    );
   }, 30_000);
 
   /** The database's flags of shop/prod: enabled and version, by key. */
