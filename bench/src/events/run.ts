@@ -154,7 +154,7 @@ async function ingest(
 
 /**
  * Writes what ingestion would have written for `units` units of flag `flag` (exposures,
- * their units, purchases after exposure), in SQL: loading a million units through the
+ * their units, purchases around exposure, the units' totals), in SQL: loading a million units through the
  * endpoint would time ingestion again, not the results query.
  */
 async function loadUnits(client: pg.Client, environmentId: string, flag: string, units: number): Promise<void> {
@@ -182,7 +182,17 @@ async function loadUnits(client: pg.Client, environmentId: string, flag: string,
      where (hashint4(i) & 1023) < case when i % 2 = 0 then $4::float8 else $5::float8 end * 1024`,
     [environmentId, flag, units, BUY_RATE.control, BUY_RATE.treatment],
   );
-  await client.query('vacuum analyze exposures, exposure_units, track_events');
+  // The per-unit totals ingestion keeps, counted from those rows.
+  await client.query(
+    `insert into unit_event_totals (environment_id, flag, event, context_key, variant, mixed, events, total)
+     select u.environment_id, u.flag, t.event, u.context_key, u.variant, u.mixed, count(*), coalesce(sum(t.value), 0)
+     from exposure_units u
+     join track_events t on t.environment_id = u.environment_id and t.context_key = u.context_key and t.occurred_at >= u.first_at
+     where u.environment_id = $1 and u.flag = $2
+     group by u.environment_id, u.flag, t.event, u.context_key, u.variant, u.mixed`,
+    [environmentId, flag],
+  );
+  await client.query('vacuum analyze exposures, exposure_units, track_events, unit_event_totals');
 }
 
 interface ResultsScenario {
@@ -310,7 +320,7 @@ function render(options: EventsOptions, ingested: IngestResult, scenarios: reado
   const body = [
     `One server process (\`node packages/server/dist/main.js\`) on a fresh Postgres database of the machine's server, ${os.cpus().length} cores shared with the bench process (and whatever else the machine runs: the 1-minute load average was ${os.loadavg()[0]?.toFixed(1)} at the end).`,
     '',
-    `**Ingestion** through \`POST /sdk/v1/events\` over HTTP/1.1 keep-alive: batches of ${count(BATCH_EXPOSURES)} exposures and ${count(BATCH_TRACKS)} track events (each counted as one event; every batch has its own id), JSON prepared before timing, ${options.concurrency} requests in flight, ${options.warmupSeconds} s of warm-up and then ${options.ingestSeconds} s timed. The server stores each batch in one transaction (event_batches row, unnest inserts into the day's partitions, exposure_units upsert); 429 answers are retried after their Retry-After.`,
+    `**Ingestion** through \`POST /sdk/v1/events\` over HTTP/1.1 keep-alive: batches of ${count(BATCH_EXPOSURES)} exposures and ${count(BATCH_TRACKS)} track events (each counted as one event; every batch has its own id), JSON prepared before timing, ${options.concurrency} requests in flight, ${options.warmupSeconds} s of warm-up and then ${options.ingestSeconds} s timed. The server stores each batch in one transaction (event_batches row, unnest inserts into the day's partitions, the batch's units locked in key order, exposure_units upsert, per-unit totals updated); 429 answers are retried after their Retry-After.`,
     '',
     table(
       ['events stored', 'seconds', 'events/s', 'budget', 'met', 'batches', '429s', 'batch p50 ms', 'batch p99 ms'],

@@ -274,7 +274,7 @@ export const trackEvents = pgTable(
     value: doublePrecision('value'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
   },
-  (t) => [index('track_events_unit').on(t.environmentId, t.event, t.contextKey, t.occurredAt, t.value)],
+  (t) => [index('track_events_unit').on(t.environmentId, t.contextKey, t.event, t.occurredAt, t.value)],
 );
 
 /**
@@ -308,7 +308,43 @@ export const exposureUnits = pgTable(
   (t) => [
     primaryKey({ columns: [t.environmentId, t.flag, t.contextKey] }),
     index('exposure_units_first_at').on(t.firstAt),
+    index('exposure_units_unit').on(t.environmentId, t.contextKey),
   ],
+);
+
+/**
+ * Per unit exposed to a flag and per event it sent at or after its first exposure: how many
+ * and the sum of their values, with the unit's assignment copied from `exposure_units`. Kept
+ * exact at ingestion (features/events/store.ts), so a metric's results read one row per unit
+ * that sent the event (migrations/0005).
+ */
+export const unitEventTotals = pgTable(
+  'unit_event_totals',
+  {
+    environmentId: uuid('environment_id').notNull(),
+    flag: text('flag').notNull(),
+    event: text('event').notNull(),
+    contextKey: text('context_key').notNull(),
+    variant: text('variant').notNull(),
+    mixed: boolean('mixed').notNull(),
+    events: bigint('events', { mode: 'number' }).notNull(),
+    total: doublePrecision('total').notNull(),
+  },
+  (t) => [primaryKey({ name: 'unit_event_totals_pk', columns: [t.environmentId, t.flag, t.event, t.contextKey] })],
+);
+
+/**
+ * One row per context key an environment's events named: ingestion locks a batch's units here,
+ * in key order, before it reads or writes their exposures and totals, so that concurrent
+ * batches with the same units take turns on those units only.
+ */
+export const eventUnitLocks = pgTable(
+  'event_unit_locks',
+  {
+    environmentId: uuid('environment_id').notNull(),
+    contextKey: text('context_key').notNull(),
+  },
+  (t) => [primaryKey({ name: 'event_unit_locks_pk', columns: [t.environmentId, t.contextKey] })],
 );
 
 /**

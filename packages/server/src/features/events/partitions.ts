@@ -24,6 +24,9 @@ function dayOfName(name: string): number | undefined {
 // would otherwise race between the existence check and the attach.
 const PARTITION_LOCK = 0x5317_da75;
 
+/** Units expired per transaction: each holds its units' locks, which ingestion may be waiting for. */
+const EXPIRE_CHUNK = 10_000;
+
 export interface PartitionSettings {
   /** Days an event is kept; whole partitions older than that are dropped. */
   retentionDays: number;
@@ -107,13 +110,55 @@ export class EventPartitions {
         sql`delete from ${sql.identifier(`${table}_default`)} where occurred_at < ${new Date(cutoff)}`,
       );
     }
-    // A unit first exposed before the cutoff has lost its exposures: it goes with them, and
-    // counts as a new unit if it is exposed again.
-    await this.db.execute(sql`delete from exposure_units where first_at < ${new Date(cutoff)}`);
+    await this.expireUnits(new Date(cutoff));
     // Evaluation counts go with their batch (on delete cascade); the batch ids with it, which
     // bounds how long a retried batch is recognised to how long its events are kept.
     await this.db.execute(sql`delete from event_batches where received_at < ${new Date(cutoff)}`);
     return dropped;
+  }
+
+  /**
+   * A unit first exposed before the cutoff has lost its exposures: it goes, with its metric
+   * totals, and counts as a new unit if it is exposed again (its totals then recounted from
+   * the track events still kept). Units go a chunk at a time, each under the same unit locks
+   * ingestion takes (store.ts), so that no batch adds to a unit's totals while it goes.
+   */
+  private async expireUnits(cutoff: Date): Promise<void> {
+    for (;;) {
+      const removed = await this.db.transaction(async (tx) => {
+        const units = await queryRows<{ environment_id: string; context_key: string }>(
+          tx,
+          sql`select l.environment_id, l.context_key from event_unit_locks l
+              where exists (select 1 from exposure_units u
+                            where u.environment_id = l.environment_id and u.context_key = l.context_key
+                              and u.first_at < ${cutoff})
+              order by l.environment_id, l.context_key
+              limit ${EXPIRE_CHUNK}
+              for update of l`,
+        );
+        if (units.length === 0) return 0;
+        const envs = sql.param(units.map((u) => u.environment_id));
+        const keys = sql.param(units.map((u) => u.context_key));
+        await tx.execute(sql`
+          with gone as (
+            delete from exposure_units u
+            using unnest(${envs}::uuid[], ${keys}::text[]) as k(environment_id, context_key)
+            where u.environment_id = k.environment_id and u.context_key = k.context_key collate "C"
+              and u.first_at < ${cutoff}
+            returning u.environment_id, u.flag, u.context_key
+          )
+          delete from unit_event_totals t using gone g
+          where t.environment_id = g.environment_id and t.flag = g.flag and t.context_key = g.context_key`);
+        return units.length;
+      });
+      if (removed < EXPIRE_CHUNK) break;
+    }
+    // Lock rows of keys no unit names any more: they hold no data (ingestion creates them again
+    // when it needs them), and deleting one takes its lock like any locker.
+    await this.db.execute(sql`
+      delete from event_unit_locks l
+      where not exists (select 1 from exposure_units u
+                        where u.environment_id = l.environment_id and u.context_key = l.context_key)`);
   }
 
   private create(days: number[]): Promise<void> {

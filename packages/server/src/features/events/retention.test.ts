@@ -75,6 +75,13 @@ for (const kind of KINDS) {
             from ${sql.identifier(table)} order by occurred_at`,
       );
 
+    /** Each unit's stored totals of event `e` (one flag, one event): its key and how many events. */
+    const totals = () =>
+      queryRows<{ key: string; events: number }>(
+        database.db,
+        sql`select context_key as key, events::int as events from unit_event_totals order by context_key`,
+      );
+
     it('creates partitions for the coming days at start and for the days of a batch on demand', async () => {
       await send([day(6), day(8), day(9), day(10), day(30)]);
       expect(await placed('exposures')).toEqual([
@@ -115,6 +122,11 @@ for (const kind of KINDS) {
         sql`select context_key as key from exposure_units order by first_at`,
       );
       expect(units.map((u) => u.key)).toEqual(['u3', 'u4']);
+      // Their metric totals go with them; the others' stay.
+      expect(await totals()).toEqual([
+        { key: 'u3', events: 1 },
+        { key: 'u4', events: 1 },
+      ]);
       // The batch records older than the period go too (they were received on the 10th, at noon).
       const batches = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from event_batches`);
       expect(batches[0]?.n).toBe(1);
@@ -125,8 +137,13 @@ for (const kind of KINDS) {
       await app.eventRetention.runOnce();
       expect(await placed('exposures')).toEqual([{ day: 30, part: 'exposures_p20260130' }]);
       expect(await placed('track_events')).toEqual([{ day: 30, part: 'track_events_p20260130' }]);
+      // u0 went on the 13th; exposed again, it is a new unit, counted from its new exposure.
       await send([day(30, 1)]);
       expect((await placed('exposures')).map((r) => r.part)).toEqual(['exposures_p20260130', 'exposures_p20260130']);
+      expect(await totals()).toEqual([
+        { key: 'u0', events: 1 },
+        { key: 'u4', events: 1 },
+      ]);
     });
   });
 }
