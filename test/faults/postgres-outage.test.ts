@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../packages/server/src/test-support/database.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { type ServerProcess, startServerProcess, through } from './support/server-process.js';
 import { type OpenStream, openStream } from './support/sse.js';
-import { TcpProxy } from './support/tcp-proxy.js';
 
 const realPostgres = (process.env.DATABASE_URL ?? '') !== '';
 const API = '/api/v1/projects/shop';

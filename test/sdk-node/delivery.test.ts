@@ -2,16 +2,8 @@ import type { ChangeEvent, NodeClientOptions, SwitchyardError } from '@switchyar
 import { createClient } from '@switchyard/sdk-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../packages/server/src/server.js';
-import {
-  API,
-  createFlag,
-  eventually,
-  FAST_DELIVERY,
-  FaultProxy,
-  type LiveServer,
-  sleep,
-  startLiveServer,
-} from './support.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { API, createFlag, eventually, FAST_DELIVERY, type LiveServer, sleep, startLiveServer } from './support.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -82,8 +74,9 @@ describe('the Node SDK against a live server', () => {
   it('keeps serving while the server is down, reconnects, and resumes without a full reload', async () => {
     const l = await live();
     await createFlag(l, 'banner', on);
-    const proxy = new FaultProxy(l.port);
-    const proxyUrl = await proxy.listen();
+    const proxy = new TcpProxy(l.port, { record: true });
+    await proxy.listen();
+    const proxyUrl = proxy.url;
     cleanup.push(() => proxy.close());
     const { client, changes, seen } = connect({ url: proxyUrl }, (await l.key()).token);
     await client.waitForReady({ timeout: 5_000 });
@@ -144,8 +137,9 @@ describe('the Node SDK against a live server', () => {
     const l = await live();
     await createFlag(l, 'banner', on);
     await createFlag(l, 'other', on);
-    const proxy = new FaultProxy(l.port);
-    const proxyUrl = await proxy.listen();
+    const proxy = new TcpProxy(l.port, { record: true });
+    await proxy.listen();
+    const proxyUrl = proxy.url;
     cleanup.push(() => proxy.close());
     const { client, changes, errors } = connect({ url: proxyUrl }, (await l.key()).token);
     await client.waitForReady({ timeout: 5_000 });
@@ -167,8 +161,9 @@ describe('the Node SDK against a live server', () => {
   it('reports a malformed event, ignores it and keeps the last good ruleset and its stream', async () => {
     const l = await live();
     await createFlag(l, 'banner', on);
-    const proxy = new FaultProxy(l.port);
-    const proxyUrl = await proxy.listen();
+    const proxy = new TcpProxy(l.port, { record: true });
+    await proxy.listen();
+    const proxyUrl = proxy.url;
     cleanup.push(() => proxy.close());
     const { client, changes, errors } = connect({ url: proxyUrl }, (await l.key()).token);
     await client.waitForReady({ timeout: 5_000 });
@@ -227,10 +222,11 @@ describe('the Node SDK through faults a proxy makes', () => {
   it('polls the ruleset with If-None-Match when streams keep failing, and still gets changes', async () => {
     const l = await live();
     await createFlag(l, 'banner', on);
-    const proxy = new FaultProxy(l.port);
-    const proxyUrl = await proxy.listen();
+    const proxy = new TcpProxy(l.port, { record: true });
+    await proxy.listen();
+    const proxyUrl = proxy.url;
     cleanup.push(() => proxy.close());
-    proxy.refuse = 'GET /sdk/v1/stream';
+    proxy.answer502When = 'GET /sdk/v1/stream';
     const { client, changes } = connect({ url: proxyUrl }, (await l.key()).token, { pollIntervalMs: 100 });
     await client.waitForReady({ timeout: 5_000 });
     expect(client.connectionMode).toBe('polling');
@@ -250,8 +246,9 @@ describe('the Node SDK through faults a proxy makes', () => {
   it('reconnects a stream that goes silent, heartbeats included, and catches up', async () => {
     const l = await live();
     await createFlag(l, 'banner', on);
-    const proxy = new FaultProxy(l.port);
-    const proxyUrl = await proxy.listen();
+    const proxy = new TcpProxy(l.port, { record: true });
+    await proxy.listen();
+    const proxyUrl = proxy.url;
     cleanup.push(() => proxy.close());
     const { client, changes, errors } = connect({ url: proxyUrl }, (await l.key()).token, { stallTimeoutMs: 1_000 });
     await client.waitForReady({ timeout: 5_000 });

@@ -3,7 +3,8 @@ import { createClient, type SwitchyardError } from '@switchyard/sdk-node';
 import { SwitchyardProvider } from '@switchyard/sdk-node/openfeature';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchesOf, exposuresOf, trackEventsOf } from '../../packages/server/src/features/events/store.js';
-import { API, createFlag, eventually, FaultProxy, type LiveServer, startLiveServer } from './support.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { API, createFlag, eventually, type LiveServer, startLiveServer } from './support.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -101,8 +102,9 @@ describe('exposures from the Node SDK', () => {
     const l = await startLiveServer();
     cleanup.push(() => l.s.close());
     await experiment(l, ['ann']);
-    const proxy = new FaultProxy(l.port);
-    const baseUrl = await proxy.listen();
+    const proxy = new TcpProxy(l.port, { record: true });
+    await proxy.listen();
+    const baseUrl = proxy.url;
     cleanup.push(() => proxy.close());
     const client = createClient({ sdkKey: (await l.key()).token, baseUrl, logger: silent, flushIntervalMs: 60_000 });
     cleanup.push(() => client.close());

@@ -318,7 +318,7 @@ export const exposureUnits = pgTable(
  * Per unit exposed to a flag and per event it sent at or after its first exposure: how many
  * and the sum of their values, with the unit's assignment copied from `exposure_units`. Kept
  * exact at ingestion (features/events/store.ts), so a metric's results read one row per unit
- * that sent the event (migrations/0005).
+ * that sent the event (migrations/0010).
  */
 export const unitEventTotals = pgTable(
   'unit_event_totals',

@@ -37,6 +37,10 @@ export interface RedisBusOptions {
   url: string;
   channel: string;
   onError?: (err: Error) => void;
+  /** How often each connection is checked with a PING (default 1000 ms). */
+  pingIntervalMs?: number;
+  /** A connection whose PING has had no answer for this long is dropped and opened again (default 3000 ms). */
+  pingTimeoutMs?: number;
 }
 
 /**
@@ -57,6 +61,7 @@ export class RedisBus implements ChangeBus {
   private readonly resyncs: (() => void)[] = [];
   private readonly onError: (err: Error) => void;
   private listening = false;
+  private readonly watchdogs: NodeJS.Timeout[];
 
   constructor(options: RedisBusOptions) {
     this.channel = options.channel;
@@ -67,6 +72,9 @@ export class RedisBus implements ChangeBus {
     this.sub = new Redis(options.url, { retryStrategy, maxRetriesPerRequest: null });
     this.pub.on('error', onError);
     this.sub.on('error', onError);
+    const interval = options.pingIntervalMs ?? 1000;
+    const timeout = options.pingTimeoutMs ?? 3000;
+    this.watchdogs = [this.pub, this.sub].map((r) => watch(r, interval, timeout));
     let connectedBefore = false;
     this.sub.on('ready', () => {
       if (this.listening) this.listen();
@@ -107,9 +115,50 @@ export class RedisBus implements ChangeBus {
   }
 
   async close(): Promise<void> {
+    for (const w of this.watchdogs) clearInterval(w);
     this.pub.disconnect();
     this.sub.disconnect();
   }
+}
+
+/**
+ * Pings `redis` every `intervalMs` and reconnects it when a PING stays unanswered for
+ * `timeoutMs`. A connection whose path went silent without closing (Redis hung, a failover or a
+ * lost NAT entry that sends no reset) raises no error, so ioredis would keep it, "ready", for as
+ * long as TCP keepalive takes (hours): the subscriber heard nothing and `switchyard_redis_connected`
+ * said 1, while Redis itself answered new connections. Reconnecting resubscribes and resyncs.
+ * The same holds before "ready": ioredis's connect timeout ends when TCP connects, so a
+ * connection whose first command (its INFO check) is never answered would wait forever.
+ */
+function watch(redis: Redis, intervalMs: number, timeoutMs: number): NodeJS.Timeout {
+  let waitingSince: number | undefined;
+  let handshakeSince: number | undefined;
+  return setInterval(() => {
+    const now = Date.now();
+    if (redis.status !== 'ready') {
+      waitingSince = undefined;
+      if (redis.status !== 'connect') handshakeSince = undefined;
+      else if (handshakeSince === undefined) handshakeSince = now;
+      else if (now - handshakeSince >= timeoutMs) {
+        handshakeSince = undefined;
+        redis.disconnect(true);
+      }
+      return;
+    }
+    handshakeSince = undefined;
+    if (waitingSince !== undefined) {
+      if (now - waitingSince < timeoutMs) return;
+      waitingSince = undefined;
+      redis.disconnect(true);
+      return;
+    }
+    const sent = now;
+    waitingSince = sent;
+    const answered = () => {
+      if (waitingSince === sent) waitingSince = undefined;
+    };
+    redis.ping().then(answered, answered);
+  }, intervalMs).unref();
 }
 
 function parseMessage(payload: string): CommittedVersion | undefined {
