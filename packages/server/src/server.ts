@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Database, ping } from './db/database.js';
 import { auditRoutes } from './features/audit/routes.js';
 import { ChangeFeed } from './features/changes/change-feed.js';
@@ -37,6 +37,7 @@ import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
+import { ProbeAnswer, responses, securitySchemes, transformDocument, transformRoute } from './http/openapi.js';
 import { redactingLogger } from './http/redact.js';
 import { guardApi } from './plugins/auth.js';
 import { limitAuthFailures } from './plugins/auth-failure-limit.js';
@@ -197,15 +198,26 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
           'Management API of the Switchyard flag server. Sign in with `POST /api/v1/session` (a cookie; writes then send `X-CSRF-Token`), or send an admin key or a personal token as `Authorization: Bearer <token>`.',
         version: '1',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: transformRoute,
+    transformObject: transformDocument,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+  const probe = { tags: ['operations'] };
+  const liveness = { ...probe, summary: 'Liveness: the process answers', ...responses({ 200: ProbeAnswer }) };
+  app.get('/healthz', { schema: liveness }, async () => ({ status: 'ok' }));
+  const readiness = {
+    ...probe,
+    summary: 'Readiness: Postgres answers in time',
+    ...responses(
+      { 200: ProbeAnswer },
+      { status: 503, description: 'the database does not answer in time (`NOT_READY`)' },
+    ),
+  };
+  app.get('/readyz', { schema: readiness }, async (_request, reply) => {
     try {
       await answersWithin(ping(db), options.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
       return { status: 'ready' };

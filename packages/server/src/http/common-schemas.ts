@@ -17,3 +17,12 @@ export const EnvironmentParams = z.object({ project: Key, env: Key });
 export const FlagParams = z.object({ project: Key, flag: Key });
 export const FlagEnvironmentParams = z.object({ project: Key, flag: Key, env: Key });
 export const SegmentParams = z.object({ project: Key, env: Key, segment: Key });
+
+/** An instant as the API writes it: ISO 8601 in UTC (`Date.toISOString`). */
+export const Timestamp = z.iso.datetime();
+
+/** The `revision` a versioned resource's `ETag` carries; `If-Match` names it. */
+export const Revision = z.number().int().min(0);
+
+/** A collection: `{items: [...]}`. */
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
+import { responses } from '../../http/openapi.js';
 import type { KeyPrincipal as Principal } from '../keys/principal.js';
 import type { Delivery } from './delivery.js';
 import type { View } from './environment-state.js';
+import { RulesetStream, RulesetView } from './schemas.js';
 import { type SdkKeyCache, sdkPrincipal } from './sdk-keys.js';
 import { SseStream } from './sse-stream.js';
 
@@ -34,7 +36,15 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
 
   const viewOf = (p: Principal): View => (p.type === 'client' ? 'client' : 'server');
 
-  app.get('/ruleset', { schema: { hide: true } }, async (request, reply) => {
+  const tags = ['sdk'];
+  const ruleset = {
+    tags,
+    summary: "The key's environment's ruleset",
+    description:
+      'A client key gets the client view. `ETag: "<version>"`; `If-None-Match` with it → 304. gzip or brotli when asked.',
+    ...responses({ 200: RulesetView, 304: null }),
+  };
+  app.get('/ruleset', { schema: ruleset }, async (request, reply) => {
     const principal = await sdkPrincipal(request, keys);
     const state = await delivery.state(principal.environmentId);
     if (state === undefined) throw new AppError('NOT_FOUND', 'the environment of this key no longer exists');
@@ -50,7 +60,12 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
 
   // A stream lives for hours and an instance holds tens of thousands: it logs through the
   // server's logger instead of keeping a child logger of its own (about 0.6 KiB each).
-  app.get('/stream', { schema: { hide: true }, childLoggerFactory: (logger) => logger }, async (request, reply) => {
+  const stream = {
+    tags,
+    summary: 'The ruleset, then its changes, as Server-Sent Events',
+    ...responses({ 200: RulesetStream }),
+  };
+  app.get('/stream', { schema: stream, childLoggerFactory: (logger) => logger }, async (request, reply) => {
     const principal = await sdkPrincipal(request, keys);
     // A browser's `EventSource` sends the header only on a reconnection of its own; the browser
     // SDK reconnects on its own terms and passes where it stopped in the query instead.

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../../db/database.js';
 import { parseJsonBody } from '../../http/json-body.js';
+import { responses } from '../../http/openapi.js';
 import { type SdkKeyCache, sdkPrincipal } from '../delivery/sdk-keys.js';
 import type { IngestGate } from './ingest-gate.js';
 import type { EventPartitions } from './partitions.js';
-import { EVENTS_BODY_LIMIT, EventBatchBody } from './schemas.js';
+import { EVENTS_BODY_LIMIT, EventBatchBody, EventsAccepted } from './schemas.js';
 import { insertBatch } from './store.js';
 
 export interface EventRouteOptions {
@@ -27,6 +28,9 @@ const UNOBSERVED: EventsObserver = { ingested: () => undefined, dropped: () => u
 
 /** Seconds a refused client is asked to wait: a batch or two's time to store. */
 const RETRY_AFTER_S = 1;
+
+const ingestionBehind =
+  'event ingestion is behind (code `TOO_MANY_REQUESTS`), or too many failed authentications (`RATE_LIMITED`); wait `Retry-After` seconds';
 
 const busy = {
   error: {
@@ -75,7 +79,13 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
           return reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send(busy);
         }
       },
-      schema: { hide: true, body: EventBatchBody },
+      schema: {
+        tags: ['sdk'],
+        summary: 'Evaluation counts, track events and exposures from an SDK',
+        description: 'The body may also come as `text/plain` (what a browser sends to stay CORS-simple).',
+        body: EventBatchBody,
+        ...responses({ 202: EventsAccepted }, { status: 429, description: ingestionBehind }),
+      },
     },
     async (request, reply) => {
       const source = request.sdkSource as { environmentId: string; keyId: string };

@@ -73,3 +73,9 @@ export const EventBatchBody = z
   })
   .strict();
 export type EventBatchBody = z.infer<typeof EventBatchBody>;
+
+/** `POST /sdk/v1/events`' answer: what the batch held; `duplicate` when it was stored before (a retry). */
+export const EventsAccepted = z.object({
+  accepted: z.object({ evaluations: z.number().int(), events: z.number().int(), exposures: z.number().int() }),
+  duplicate: z.literal(true).optional(),
+});

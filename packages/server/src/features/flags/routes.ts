@@ -1,11 +1,23 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
-import { EnvironmentParams, FlagEnvironmentParams, FlagParams, ProjectParams } from '../../http/common-schemas.js';
+import {
+  EnvironmentParams,
+  FlagEnvironmentParams,
+  FlagParams,
+  listOf,
+  ProjectParams,
+} from '../../http/common-schemas.js';
+import { responses } from '../../http/openapi.js';
 import { etagOf } from '../changes/precondition.js';
 import {
+  ConfigView,
   CreateFlagBody,
+  FlagDetail,
+  FlagView,
+  KillAnswer,
   KillBody,
+  KillTagAnswer,
   KillTagBody,
   ListFlagsQuery,
   PatchConfigBody,
@@ -20,7 +32,7 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
 
   app.post(
     '/projects/:project/flags',
-    { schema: { tags, params: ProjectParams, body: CreateFlagBody } },
+    { schema: { tags, params: ProjectParams, body: CreateFlagBody, ...responses({ 201: FlagView }, 409, 422) } },
     async (request, reply) => {
       const flag = await service.createFlag(w, actorOf(request), request.params.project, request.body);
       return reply.code(201).send(service.flagView(flag));
@@ -29,7 +41,7 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
 
   app.get(
     '/projects/:project/flags',
-    { schema: { tags, params: ProjectParams, querystring: ListFlagsQuery } },
+    { schema: { tags, params: ProjectParams, querystring: ListFlagsQuery, ...responses({ 200: listOf(FlagView) }) } },
     async (request) => {
       const flags = await service.listFlags(db, principalOf(request), request.params.project, request.query);
       return { items: flags.map(service.flagView) };
@@ -41,14 +53,18 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
     return { projectKey: params.project, flagKey: params.flag, ifMatch: ifMatchVersion(request) };
   };
 
-  app.get('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request, reply) => {
-    const view = await service.getFlag(db, principalOf(request), request.params.project, request.params.flag);
-    return reply.header('etag', etagOf(view.revision)).send(view);
-  });
+  app.get(
+    '/projects/:project/flags/:flag',
+    { schema: { tags, params: FlagParams, ...responses({ 200: FlagDetail }) } },
+    async (request, reply) => {
+      const view = await service.getFlag(db, principalOf(request), request.params.project, request.params.flag);
+      return reply.header('etag', etagOf(view.revision)).send(view);
+    },
+  );
 
   app.patch(
     '/projects/:project/flags/:flag',
-    { schema: { tags, params: FlagParams, body: UpdateFlagBody } },
+    { schema: { tags, params: FlagParams, body: UpdateFlagBody, ...responses({ 200: FlagView }, 412, 422) } },
     async (request, reply) => {
       const flag = await service.updateFlag(w, actorOf(request), flagTarget(request), request.body);
       return reply.header('etag', etagOf(flag.revision)).send(service.flagView(flag));
@@ -61,7 +77,7 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
   ] as const) {
     app.post(
       `/projects/:project/flags/:flag/${action}`,
-      { schema: { tags, params: FlagParams } },
+      { schema: { tags, params: FlagParams, ...responses({ 200: FlagView }, 409, 412) } },
       async (request, reply) => {
         const flag = await service.setArchived(w, actorOf(request), flagTarget(request), archived);
         return reply.header('etag', etagOf(flag.revision)).send(service.flagView(flag));
@@ -69,10 +85,14 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
     );
   }
 
-  app.delete('/projects/:project/flags/:flag', { schema: { tags, params: FlagParams } }, async (request, reply) => {
-    await service.deleteFlag(w, actorOf(request), flagTarget(request));
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/projects/:project/flags/:flag',
+    { schema: { tags, params: FlagParams, ...responses({ 204: null }, 409, 412) } },
+    async (request, reply) => {
+      await service.deleteFlag(w, actorOf(request), flagTarget(request));
+      return reply.code(204).send();
+    },
+  );
 
   const configPath = '/projects/:project/flags/:flag/environments/:env';
   const target = (p: { project: string; flag: string; env: string }, ifMatch: number | undefined) => ({
@@ -82,15 +102,26 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
     ifMatch,
   });
 
-  app.get(configPath, { schema: { tags, params: FlagEnvironmentParams } }, async (request, reply) => {
-    const { project, flag, env } = request.params;
-    const view = await service.getConfig(db, principalOf(request), project, flag, env);
-    return reply.header('etag', `"${view.version}"`).send(view);
-  });
+  app.get(
+    configPath,
+    { schema: { tags, params: FlagEnvironmentParams, ...responses({ 200: ConfigView }) } },
+    async (request, reply) => {
+      const { project, flag, env } = request.params;
+      const view = await service.getConfig(db, principalOf(request), project, flag, env);
+      return reply.header('etag', `"${view.version}"`).send(view);
+    },
+  );
 
   app.put(
     configPath,
-    { schema: { tags, params: FlagEnvironmentParams, body: ReplaceConfigBody } },
+    {
+      schema: {
+        tags,
+        params: FlagEnvironmentParams,
+        body: ReplaceConfigBody,
+        ...responses({ 200: ConfigView }, 412, 422),
+      },
+    },
     async (request, reply) => {
       const t = target(request.params, ifMatchVersion(request));
       const { view } = await service.replaceConfig(w, actorOf(request, request.body.reason), t, request.body);
@@ -100,7 +131,14 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
 
   app.patch(
     configPath,
-    { schema: { tags, params: FlagEnvironmentParams, body: PatchConfigBody } },
+    {
+      schema: {
+        tags,
+        params: FlagEnvironmentParams,
+        body: PatchConfigBody,
+        ...responses({ 200: ConfigView }, 412, 422),
+      },
+    },
     async (request, reply) => {
       const t = target(request.params, ifMatchVersion(request));
       const { view } = await service.patchConfig(w, actorOf(request, request.body.reason), t, request.body);
@@ -114,7 +152,7 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
   ] as const) {
     app.post(
       `${configPath}/${action}`,
-      { schema: { tags, params: FlagEnvironmentParams, body: KillBody } },
+      { schema: { tags, params: FlagEnvironmentParams, body: KillBody, ...responses({ 200: KillAnswer }, 412) } },
       async (request, reply) => {
         const t = target(request.params, ifMatchVersion(request));
         const { view, changed } = await run(w, actorOf(request, request.body.reason), t);
@@ -125,7 +163,7 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
 
   app.post(
     '/projects/:project/environments/:env/kill',
-    { schema: { tags, params: EnvironmentParams, body: KillTagBody } },
+    { schema: { tags, params: EnvironmentParams, body: KillTagBody, ...responses({ 200: KillTagAnswer }) } },
     async (request) => {
       const { project, env } = request.params;
       return service.killTag(w, actorOf(request, request.body.reason), project, env, request.body.tag);

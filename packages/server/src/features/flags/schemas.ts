@@ -1,6 +1,7 @@
 import { type Clause, MAX_REGEX_LENGTH, OPERATORS, type Operator, type Rollout, type Serve } from '@switchyard/core';
 import { z } from 'zod';
-import { Description, Key, Name, Reason } from '../../http/common-schemas.js';
+import { Description, Key, Name, Reason, Revision, Timestamp } from '../../http/common-schemas.js';
+import { components } from '../../http/openapi.js';
 
 export const VariantKey = z
   .string()
@@ -13,6 +14,8 @@ const Metadata = z
   .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 entries');
 const JsonValue = z.json();
+// Recursive: the document can only describe it as a component that refers to itself.
+components.add(JsonValue, { id: 'JsonValue', description: 'Any JSON value.' });
 
 export const FlagType = z.enum(['boolean', 'string', 'number', 'json']);
 
@@ -159,3 +162,45 @@ export function toServe(s: z.infer<typeof ServeSchema>): Serve {
 }
 
 export type RuleInput = z.infer<typeof RuleSchema>;
+
+/** A flag as the API shows it (`service.flagView`); the answers' schemas are for the OpenAPI document. */
+export const FlagView = z.object({
+  key: Key,
+  name: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  type: FlagType,
+  variants: z.array(VariantSchema),
+  clientSide: z.boolean(),
+  archived: z.boolean(),
+  metadata: Metadata,
+  revision: Revision,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** `GET` of one flag: its view and, per environment, whether it is on and its configuration's version. */
+export const FlagDetail = FlagView.extend({
+  environments: z.record(z.string(), z.object({ enabled: z.boolean(), version: z.number().int() })),
+});
+
+/** A flag's configuration in one environment (`service.configView`). */
+export const ConfigView = z.object({
+  flag: Key,
+  environment: Key,
+  ...ConfigFields,
+  rules: z.array(RuleSchema.required({ id: true })),
+  /** The environment's version at the configuration's last change; its `ETag`. */
+  version: z.number().int(),
+  updatedAt: Timestamp,
+});
+
+export const KillAnswer = ConfigView.extend({ changed: z.boolean().describe('false when it was already so') });
+
+export const KillTagAnswer = z.object({
+  environment: Key,
+  tag: z.string(),
+  /** The flags this call turned off (those already off are not listed). */
+  killed: z.array(Key),
+  version: z.number().int(),
+});

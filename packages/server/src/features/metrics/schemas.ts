@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Description, Key, Name } from '../../http/common-schemas.js';
+import { Description, Key, Name, Timestamp } from '../../http/common-schemas.js';
 
 /** The name of a track event, as SDKs send it (see events/schemas.ts). */
 const EventName = z.string().min(1).max(200);
@@ -36,3 +36,16 @@ export type UpdateMetricBody = z.infer<typeof UpdateMetricBody>;
 export const ListMetricsQuery = z.object({ archived: z.enum(['true', 'false', 'all']).default('false') }).strict();
 
 export const MetricParams = z.object({ project: Key, metric: Key });
+
+/** A metric as the API shows it (`service.metricView`). */
+export const MetricView = z.object({
+  key: Key,
+  name: z.string(),
+  description: z.string(),
+  event: z.string(),
+  kind: MetricKind,
+  direction: MetricDirection,
+  archived: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, principalOf } from '../../http/actor.js';
 import { FlagEnvironmentParams } from '../../http/common-schemas.js';
+import { responses } from '../../http/openapi.js';
 import type { Writer } from '../changes/commit-change.js';
-import { PLAN_ACTIONS, PutPlanBody, StepBody } from './schemas.js';
+import { PLAN_ACTIONS, PlanDetail, PlanView, PutPlanBody, StepBody } from './schemas.js';
 import * as service from './service.js';
 
 export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
@@ -15,24 +16,37 @@ export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed 
     envKey: p.env,
   });
 
-  app.put(path, { schema: { tags, params: FlagEnvironmentParams, body: PutPlanBody } }, async (request, reply) => {
-    const { created, view } = await service.putPlan(
-      w,
-      actorOf(request, request.body.reason),
-      target(request.params),
-      request.body,
-    );
-    return reply.code(created ? 201 : 200).send(view);
-  });
+  app.put(
+    path,
+    {
+      schema: {
+        tags,
+        params: FlagEnvironmentParams,
+        body: PutPlanBody,
+        ...responses({ 200: PlanView, 201: PlanView }, 409, 422),
+      },
+    },
+    async (request, reply) => {
+      const { created, view } = await service.putPlan(
+        w,
+        actorOf(request, request.body.reason),
+        target(request.params),
+        request.body,
+      );
+      return reply.code(created ? 201 : 200).send(view);
+    },
+  );
 
-  app.get(path, { schema: { tags, params: FlagEnvironmentParams } }, async (request) =>
-    service.getPlan(db, principalOf(request), target(request.params)),
+  app.get(
+    path,
+    { schema: { tags, params: FlagEnvironmentParams, ...responses({ 200: PlanDetail }) } },
+    async (request) => service.getPlan(db, principalOf(request), target(request.params)),
   );
 
   for (const action of PLAN_ACTIONS) {
     app.post(
       `${path}/${action}`,
-      { schema: { tags, params: FlagEnvironmentParams, body: StepBody } },
+      { schema: { tags, params: FlagEnvironmentParams, body: StepBody, ...responses({ 200: PlanView }, 409, 422) } },
       async (request) => service.personStep(w, actorOf(request, request.body.reason), target(request.params), action),
     );
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Key, Reason } from '../../http/common-schemas.js';
+import { Key, Reason, Revision, Timestamp } from '../../http/common-schemas.js';
 import { VariantKey } from '../flags/schemas.js';
 
 /** A percent to 0.001 %, the finest step of a rollout weight. */
@@ -59,3 +59,38 @@ export const StepBody = z.preprocess((body) => body ?? {}, z.object({ reason: Re
 
 export const PLAN_ACTIONS = ['start', 'pause', 'resume', 'advance', 'abort'] as const;
 export type PlanAction = (typeof PLAN_ACTIONS)[number];
+
+/** A release plan as the API shows it (`service.planView`). */
+export const PlanView = z.object({
+  id: z.uuid(),
+  flag: Key,
+  environment: Key,
+  variant: z.string(),
+  control: z.string(),
+  stages: z.array(StageSchema.required({ minUnits: true })),
+  guards: z.array(GuardSchema),
+  onBreach: z.enum(['rollback', 'kill', 'pause']),
+  state: z.enum(['draft', 'running', 'paused', 'completed', 'rolled_back', 'aborted']),
+  /** The 1-based stage the plan is at and the percent it serves; `null` before it starts. */
+  stage: z.object({ number: z.number().int(), percent: z.number() }).nullable(),
+  startedAt: Timestamp.nullable(),
+  stageStartedAt: Timestamp.nullable(),
+  revision: Revision,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** `GET` of a plan: its view and what happened to it, oldest first. */
+export const PlanDetail = PlanView.extend({
+  history: z.array(
+    z.object({
+      at: Timestamp,
+      actor: z.string(),
+      action: z.string(),
+      state: z.string(),
+      stage: z.number().int().nullable(),
+      reason: z.string(),
+      details: z.unknown(),
+    }),
+  ),
+});

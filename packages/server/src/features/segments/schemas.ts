@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Description, Key, Name, Reason } from '../../http/common-schemas.js';
+import { Description, Key, Name, Reason, Timestamp } from '../../http/common-schemas.js';
 import { ClauseSchema } from '../flags/schemas.js';
 
 const ContextKeys = z.array(z.string().min(1).max(256)).max(100_000);
@@ -28,3 +28,17 @@ export type CreateSegmentBody = z.infer<typeof CreateSegmentBody>;
 
 export const ReplaceSegmentBody = z.object(SegmentFields).strict();
 export type ReplaceSegmentBody = z.infer<typeof ReplaceSegmentBody>;
+
+/** A segment as the API shows it (`service.segmentView`); its `version` is its `ETag`. */
+export const SegmentView = z.object({
+  key: Key,
+  environment: Key,
+  name: z.string(),
+  description: z.string(),
+  included: z.array(z.string()),
+  excluded: z.array(z.string()),
+  rules: z.array(SegmentRuleSchema.required({ id: true })),
+  version: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});

@@ -5,8 +5,10 @@ import { roleIn } from '../../auth/principal.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { principalOf } from '../../http/actor.js';
+import { Key, Timestamp } from '../../http/common-schemas.js';
+import { responses } from '../../http/openapi.js';
 import { listProjects } from '../projects/service.js';
-import { Email, GivenPassword } from '../users/schemas.js';
+import { Email, GivenPassword, UserView } from '../users/schemas.js';
 import { checkPassword, userById, userView } from '../users/service.js';
 import {
   clearedSessionCookie,
@@ -20,6 +22,22 @@ import {
 } from './service.js';
 
 const SignInBody = z.object({ email: Email, password: GivenPassword }).strict();
+const SessionView = z.object({
+  user: UserView,
+  /** Send it as `X-CSRF-Token` with every write made with the session's cookie. */
+  csrfToken: z.string(),
+  expiresAt: Timestamp,
+});
+const MeView = z.object({
+  /** `user:<id>`, `token:<id>` or `key:<id>`. */
+  id: z.string(),
+  name: z.string(),
+  via: z.enum(['session', 'token', 'key']),
+  user: UserView.nullable(),
+  /** The projects the caller reaches and its role there (`null`: through an organisation-wide credential). */
+  projects: z.array(z.object({ key: Key, name: z.string(), role: z.enum(['viewer', 'editor', 'admin']).nullable() })),
+  csrfToken: z.string().nullable(),
+});
 
 export const sessionRoutes: FastifyPluginAsyncZod<{ db: Db; settings: SessionSettings }> = async (
   app,
@@ -28,22 +46,26 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ db: Db; settings: SessionSet
   const tags = ['session'];
   const secure = (request: FastifyRequest) => settings.secureCookies === 'always' || request.protocol === 'https';
 
-  app.post('/session', { schema: { tags, body: SignInBody } }, async (request, reply) => {
-    const user = await checkPassword(db, request.body.email, request.body.password);
-    if (user === undefined) throw new AppError('UNAUTHORIZED', 'the email or the password is wrong');
-    // Whatever session cookie came with the request is ended, never reused: the session
-    // always gets a secret of its own (no session fixation).
-    const previous = sessionSecretOf(request.headers.cookie);
-    if (previous !== undefined) await endSession(db, previous);
-    await deleteExpiredSessions(db, settings);
-    const { session, secret, csrfToken } = await startSession(db, user.id, settings);
-    return reply
-      .header('set-cookie', sessionCookie(secret, settings.maxSeconds, secure(request)))
-      .header('cache-control', 'no-store')
-      .send({ user: userView(user), csrfToken, expiresAt: session.expiresAt.toISOString() });
-  });
+  app.post(
+    '/session',
+    { schema: { tags, body: SignInBody, ...responses({ 200: SessionView }, 401) } },
+    async (request, reply) => {
+      const user = await checkPassword(db, request.body.email, request.body.password);
+      if (user === undefined) throw new AppError('UNAUTHORIZED', 'the email or the password is wrong');
+      // Whatever session cookie came with the request is ended, never reused: the session
+      // always gets a secret of its own (no session fixation).
+      const previous = sessionSecretOf(request.headers.cookie);
+      if (previous !== undefined) await endSession(db, previous);
+      await deleteExpiredSessions(db, settings);
+      const { session, secret, csrfToken } = await startSession(db, user.id, settings);
+      return reply
+        .header('set-cookie', sessionCookie(secret, settings.maxSeconds, secure(request)))
+        .header('cache-control', 'no-store')
+        .send({ user: userView(user), csrfToken, expiresAt: session.expiresAt.toISOString() });
+    },
+  );
 
-  app.delete('/session', { schema: { tags } }, async (request, reply) => {
+  app.delete('/session', { schema: { tags, ...responses({ 204: null }) } }, async (request, reply) => {
     const secret = sessionSecretOf(request.headers.cookie);
     if (secret !== undefined) await endSession(db, secret);
     return reply
@@ -52,7 +74,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ db: Db; settings: SessionSet
       .send();
   });
 
-  app.get('/me', { schema: { tags } }, async (request, reply) => {
+  app.get('/me', { schema: { tags, ...responses({ 200: MeView }) } }, async (request, reply) => {
     const principal = principalOf(request);
     const user = principal.userId === null ? undefined : await userById(db, principal.userId);
     const projects = await listProjects(db, principal);

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
+import { PrometheusText, responses } from '../../http/openapi.js';
 import type { Telemetry } from './telemetry.js';
 
 export interface MetricsAccess {
@@ -50,6 +51,7 @@ export function metricsRoute(app: FastifyInstance, telemetry: Telemetry, access:
         summary: 'Prometheus metrics of this instance',
         description: 'Authenticated by the metrics token (`SWITCHYARD_METRICS_TOKEN`), not by an API key.',
         security: [{ metricsToken: [] }],
+        ...responses({ 200: PrometheusText }, 401),
       },
     },
     async (request, reply) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/principal.js';
+import { Timestamp } from '../../http/common-schemas.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password.js';
 
 /**
@@ -23,3 +24,12 @@ export const CreateUserBody = z.object({ email: Email, password: NewPassword, ow
 export const ChangePasswordBody = z.object({ currentPassword: GivenPassword, newPassword: NewPassword }).strict();
 export const AddMemberBody = z.object({ email: Email, role: RoleName }).strict();
 export const UpdateMemberBody = z.object({ role: RoleName }).strict();
+
+export const UserView = z.object({ id: z.uuid(), email: z.string(), owner: z.boolean(), createdAt: Timestamp });
+
+export const MemberView = z.object({
+  userId: z.uuid(),
+  email: z.string(),
+  role: z.enum(ROLES as [string, ...string[]]),
+  createdAt: Timestamp,
+});

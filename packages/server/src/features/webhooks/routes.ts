@@ -1,14 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, principalOf } from '../../http/actor.js';
-import { ProjectParams } from '../../http/common-schemas.js';
+import { listOf, ProjectParams } from '../../http/common-schemas.js';
+import { responses } from '../../http/openapi.js';
 import type { Writer } from '../changes/commit-change.js';
 import {
   CreateWebhookBody,
+  DeliveryDetail,
   DeliveryParams,
+  DeliveryView,
   ListDeliveriesQuery,
   RotateSecretBody,
   UpdateWebhookBody,
   WebhookParams,
+  WebhookView,
+  WebhookWithSecret,
 } from './schemas.js';
 import * as service from './service.js';
 
@@ -25,24 +30,30 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 
   app.post(
     '/projects/:project/webhooks',
-    { schema: { tags, params: ProjectParams, body: CreateWebhookBody } },
+    { schema: { tags, params: ProjectParams, body: CreateWebhookBody, ...responses({ 201: WebhookWithSecret }) } },
     async (request, reply) => {
       const created = await service.createWebhook(writer, actorOf(request), request.params.project, request.body);
       return reply.code(201).send(created);
     },
   );
 
-  app.get('/projects/:project/webhooks', { schema: { tags, params: ProjectParams } }, async (request) => ({
-    items: await service.listWebhooks(db, principalOf(request), request.params.project),
-  }));
+  app.get(
+    '/projects/:project/webhooks',
+    { schema: { tags, params: ProjectParams, ...responses({ 200: listOf(WebhookView) }) } },
+    async (request) => ({
+      items: await service.listWebhooks(db, principalOf(request), request.params.project),
+    }),
+  );
 
-  app.get('/projects/:project/webhooks/:webhook', { schema: { tags, params: WebhookParams } }, async (request) =>
-    service.getWebhook(db, principalOf(request), request.params.project, request.params.webhook),
+  app.get(
+    '/projects/:project/webhooks/:webhook',
+    { schema: { tags, params: WebhookParams, ...responses({ 200: WebhookView }) } },
+    async (request) => service.getWebhook(db, principalOf(request), request.params.project, request.params.webhook),
   );
 
   app.patch(
     '/projects/:project/webhooks/:webhook',
-    { schema: { tags, params: WebhookParams, body: UpdateWebhookBody } },
+    { schema: { tags, params: WebhookParams, body: UpdateWebhookBody, ...responses({ 200: WebhookView }) } },
     async (request) => {
       const { project, webhook } = request.params;
       return service.updateWebhook(writer, actorOf(request), project, webhook, request.body);
@@ -51,7 +62,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 
   app.delete(
     '/projects/:project/webhooks/:webhook',
-    { schema: { tags, params: WebhookParams } },
+    { schema: { tags, params: WebhookParams, ...responses({ 204: null }) } },
     async (request, reply) => {
       await service.deleteWebhook(writer, actorOf(request), request.params.project, request.params.webhook);
       return reply.code(204).send();
@@ -60,7 +71,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 
   app.post(
     '/projects/:project/webhooks/:webhook/rotate-secret',
-    { schema: { tags, params: WebhookParams, body: RotateSecretBody } },
+    { schema: { tags, params: WebhookParams, body: RotateSecretBody, ...responses({ 200: WebhookWithSecret }) } },
     async (request) => {
       const { project, webhook } = request.params;
       return service.rotateSecret(writer, actorOf(request), project, webhook, request.body, now);
@@ -69,7 +80,14 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 
   app.get(
     '/projects/:project/webhooks/:webhook/deliveries',
-    { schema: { tags, params: WebhookParams, querystring: ListDeliveriesQuery } },
+    {
+      schema: {
+        tags,
+        params: WebhookParams,
+        querystring: ListDeliveriesQuery,
+        ...responses({ 200: listOf(DeliveryView) }),
+      },
+    },
     async (request) => {
       const { project, webhook } = request.params;
       return { items: await service.listDeliveries(db, principalOf(request), project, webhook, request.query) };
@@ -78,7 +96,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 
   app.get(
     '/projects/:project/webhooks/:webhook/deliveries/:delivery',
-    { schema: { tags, params: DeliveryParams } },
+    { schema: { tags, params: DeliveryParams, ...responses({ 200: DeliveryDetail }) } },
     async (request) => {
       const { project, webhook, delivery } = request.params;
       return service.getDelivery(db, principalOf(request), project, webhook, delivery);
@@ -87,7 +105,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 
   app.post(
     '/projects/:project/webhooks/:webhook/deliveries/:delivery/redeliver',
-    { schema: { tags, params: DeliveryParams } },
+    { schema: { tags, params: DeliveryParams, ...responses({ 202: DeliveryView }, 409) } },
     async (request, reply) => {
       const { project, webhook, delivery } = request.params;
       return reply.code(202).send(await service.redeliver(writer, actorOf(request), project, webhook, delivery));

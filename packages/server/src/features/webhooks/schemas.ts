@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Key } from '../../http/common-schemas.js';
+import { Key, Timestamp } from '../../http/common-schemas.js';
 import { WEBHOOK_EVENT_TYPES } from './event-types.js';
 
 /** Postgres text cannot hold NUL: refused here as the field's fault, never a failed insert. */
@@ -77,3 +77,46 @@ export type ListDeliveriesQuery = z.infer<typeof ListDeliveriesQuery>;
 
 export const WebhookParams = z.object({ project: Key, webhook: z.string().uuid() });
 export const DeliveryParams = z.object({ project: Key, webhook: z.string().uuid(), delivery: z.string().uuid() });
+
+/** A webhook as the API shows it: never its secret, which is shown once (`WebhookWithSecret`). */
+export const WebhookView = z.object({
+  id: z.uuid(),
+  url: z.string(),
+  description: z.string(),
+  events: z.array(z.string()),
+  active: z.boolean(),
+  previousSecretExpiresAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** When a webhook is made or its secret rotated: the secret receivers verify signatures with. */
+export const WebhookWithSecret = WebhookView.extend({ secret: z.string() });
+
+export const DeliveryView = z.object({
+  id: z.uuid(),
+  eventId: z.number().int(),
+  eventType: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  lastStatusCode: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: Timestamp.nullable(),
+  deliveredAt: Timestamp.nullable(),
+  redeliveryOf: z.uuid().nullable(),
+  createdAt: Timestamp,
+});
+
+/** One delivery with the body it sends and every attempt so far. */
+export const DeliveryDetail = DeliveryView.extend({
+  payload: z.unknown(),
+  attemptLog: z.array(
+    z.object({
+      attempt: z.number().int(),
+      startedAt: Timestamp,
+      durationMs: z.number().int(),
+      statusCode: z.number().int().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
