@@ -37,7 +37,7 @@ import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
-import { ProbeAnswer, responses, securitySchemes, transformDocument, transformRoute } from './http/openapi.js';
+import { documentTransforms, ProbeAnswer, responses, securitySchemes } from './http/openapi.js';
 import { redactingLogger } from './http/redact.js';
 import { guardApi } from './plugins/auth.js';
 import { limitAuthFailures } from './plugins/auth-failure-limit.js';
@@ -201,8 +201,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       components: { securitySchemes },
       security: [{ bearer: [] }],
     },
-    transform: transformRoute,
-    transformObject: transformDocument,
+    ...documentTransforms(),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

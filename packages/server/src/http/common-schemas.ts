@@ -8,6 +8,9 @@ export const Key = z
     'must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
   );
 
+/** Any JSON value (a variant's value); the OpenAPI document names it `JsonValue`, as it refers to itself. */
+export const JsonValue = z.json();
+
 export const Name = z.string().trim().min(1).max(200);
 export const Description = z.string().max(2000);
 export const Reason = z.string().trim().min(1).max(1000);

@@ -4,13 +4,7 @@ import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fast
 import { z } from 'zod';
 import { PERMISSIONS } from '../auth/permissions.js';
 import { ERROR_STATUS } from '../errors.js';
-
-/**
- * Schemas that appear once in the document, under `components.schemas`, and are referenced
- * from every operation. A registry of our own rather than zod's global one: nothing else in
- * the process can add to the document by registering a schema.
- */
-export const components = z.registry<{ id: string; description?: string }>();
+import { JsonValue } from './common-schemas.js';
 
 /** Every refusal the server answers, whatever its status (`plugins/error-handler.ts`). */
 export const ErrorBody = z.object({
@@ -22,7 +16,6 @@ export const ErrorBody = z.object({
     details: z.record(z.string(), z.unknown()),
   }),
 });
-components.add(ErrorBody, { id: 'Error', description: 'A refusal: `{error: {code, message, details}}`.' });
 
 /** `/healthz` and `/readyz`: `{status: "ok"}`, `{status: "ready"}`. */
 export const ProbeAnswer = z.object({ status: z.enum(['ok', 'ready']) });
@@ -76,11 +69,11 @@ export function responses(
   return { documentedResponses: { success, errors } };
 }
 
-/** The codes each error status is answered with, for its description. */
-const CODES_BY_STATUS = new Map<number, string[]>();
-for (const [code, status] of Object.entries(ERROR_STATUS)) {
-  CODES_BY_STATUS.set(status, [...(CODES_BY_STATUS.get(status) ?? []), code]);
-}
+/** The codes a status is answered with (`ERROR_STATUS`), for its description. */
+const codesOf = (status: number) =>
+  Object.entries(ERROR_STATUS)
+    .filter(([, s]) => s === status)
+    .map(([code]) => code);
 
 const ERROR_MEANINGS: Record<ErrorStatus, string> = {
   400: 'the request is malformed; `details.field` names the field',
@@ -102,8 +95,7 @@ const errorAnswer = (description: string) => ({
 });
 
 /** The generic description of a status: the codes it is answered with and what they mean. */
-const meaningOf = (status: ErrorStatus) =>
-  `${(CODES_BY_STATUS.get(status) ?? []).join(', ')}: ${ERROR_MEANINGS[status]}`;
+const meaningOf = (status: ErrorStatus) => `${codesOf(status).join(', ')}: ${ERROR_MEANINGS[status]}`;
 
 const methodOf = (route: { method: string | string[] }) =>
   (Array.isArray(route.method) ? route.method[0] : route.method) ?? 'GET';
@@ -168,14 +160,29 @@ const SUCCESS: Record<string, string> = {
   304: 'Not modified: `If-None-Match` names the current version.',
 };
 
-const zodTransform = createJsonSchemaTransform({ schemaRegistry: components });
+/**
+ * @fastify/swagger's `transform` and `transformObject`, built per server. Schemas named in the
+ * registry appear once, under `components.schemas`, and are referenced: the `Error` every refusal
+ * points at, and the JSON value, which refers to itself and so cannot be written inline. A
+ * registry of our own rather than zod's global one: nothing else can add to the document.
+ */
+export function documentTransforms(): { transform: SwaggerTransform; transformObject: SwaggerTransformObject } {
+  const components = z.registry<{ id: string; description?: string }>();
+  components.add(ErrorBody, { id: 'Error', description: 'A refusal: `{error: {code, message, details}}`.' });
+  components.add(JsonValue, { id: 'JsonValue', description: 'Any JSON value.' });
+  const zodTransform = createJsonSchemaTransform({ schemaRegistry: components });
+  const componentsOf = createJsonSchemaTransformObject({ schemaRegistry: components });
+  return {
+    transform: (document) => transformRoute(zodTransform, document),
+    transformObject: (document) => withUsedComponents(componentsOf(document)),
+  };
+}
 
 /**
- * @fastify/swagger's `transform`: the route's zod schemas as JSON schemas (fastify-type-provider-zod),
- * with its documented answers, the refusals implied by its kind and its own, all of them the
- * one `Error` component.
+ * One route's operation: its zod schemas as JSON schemas (fastify-type-provider-zod), with its
+ * documented answers, the refusals implied by its kind and its own, all of them the one `Error`.
  */
-export const transformRoute: SwaggerTransform = (document) => {
+function transformRoute(zodTransform: SwaggerTransform, document: Parameters<SwaggerTransform>[0]) {
   const { schema, url, route } = document;
   if (schema === undefined || schema === null || schema.hide === true) return zodTransform(document);
   const { documentedResponses, ...rest } = schema;
@@ -209,21 +216,18 @@ export const transformRoute: SwaggerTransform = (document) => {
   const response = (out.schema.response ?? {}) as Record<string, unknown>;
   for (const status of empty) response[status] = { type: 'null', description: SUCCESS[status] ?? 'No content.' };
   return { ...out, schema: { ...out.schema, response } };
-};
-
-const componentsOf = createJsonSchemaTransformObject({ schemaRegistry: components });
+}
 
 /**
- * @fastify/swagger's `transformObject`: adds `components` (the `Error` schema) to the document,
- * without the input twin (`ErrorInput`) fastify-type-provider-zod makes of every component,
- * which no request uses.
+ * Leaves out the input twin fastify-type-provider-zod makes of every component (`ErrorInput`)
+ * when no request uses it.
  */
-export const transformDocument: SwaggerTransformObject = (document) => {
-  const out = componentsOf(document) as { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
+function withUsedComponents(document: ReturnType<SwaggerTransformObject>): ReturnType<SwaggerTransformObject> {
+  const out = document as { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
   const schemas = out.components?.schemas ?? {};
   const used = JSON.stringify(out.paths ?? {});
   for (const id of Object.keys(schemas)) {
     if (!used.includes(`"#/components/schemas/${id}"`)) delete schemas[id];
   }
-  return out as ReturnType<SwaggerTransformObject>;
-};
+  return document;
+}

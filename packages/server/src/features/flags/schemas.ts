@@ -1,7 +1,6 @@
 import { type Clause, MAX_REGEX_LENGTH, OPERATORS, type Operator, type Rollout, type Serve } from '@switchyard/core';
 import { z } from 'zod';
-import { Description, Key, Name, Reason, Revision, Timestamp } from '../../http/common-schemas.js';
-import { components } from '../../http/openapi.js';
+import { Description, JsonValue, Key, Name, Reason, Revision, Timestamp } from '../../http/common-schemas.js';
 
 export const VariantKey = z
   .string()
@@ -13,9 +12,6 @@ const Tag = z
 const Metadata = z
   .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 entries');
-const JsonValue = z.json();
-// Recursive: the document can only describe it as a component that refers to itself.
-components.add(JsonValue, { id: 'JsonValue', description: 'Any JSON value.' });
 
 export const FlagType = z.enum(['boolean', 'string', 'number', 'json']);
 
