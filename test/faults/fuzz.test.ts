@@ -15,7 +15,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 
 // Background workers stay idle for the run: a webhook attempt or a plan step landing between two
 // snapshots would look like a refused write that changed rows.
-const s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 }, plans: { intervalMs: 3_600_000 } });
+const s = await startTestServer({ webhooks: { dispatch: false }, plans: { intervalMs: 3_600_000 } });
 const db = s.testDb.database.db;
 const P = 'fz';
 const params: Record<string, string> = {

@@ -49,6 +49,7 @@ const ConfigSchema = z.object({
     .default(3_600_000),
   SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   SWITCHYARD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SWITCHYARD_WEBHOOK_ALLOWED_HOSTS: optionalText,
   SWITCHYARD_PLAN_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   SWITCHYARD_OWNER_EMAIL: z
     .string()
@@ -99,7 +100,7 @@ export interface Config {
   /** `/readyz` answers 503 when Postgres has not answered its ping within this. */
   readinessTimeoutMs: number;
   /** The webhook dispatcher's settings (docs/webhooks.md). */
-  webhooks: Omit<WebhookSettings, 'retentionIntervalMs' | 'now'>;
+  webhooks: Omit<WebhookSettings, 'retentionIntervalMs' | 'dispatch' | 'now'>;
   /** How often the instance driving release plans judges them. */
   planIntervalMs: number;
   /** The organisation owner a start creates when the database has no user yet. */
@@ -153,6 +154,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       backoffMaxMs: c.SWITCHYARD_WEBHOOK_BACKOFF_MAX_MS,
       maxAttempts: c.SWITCHYARD_WEBHOOK_MAX_ATTEMPTS,
       retentionDays: c.SWITCHYARD_WEBHOOK_RETENTION_DAYS,
+      allowedHosts: (c.SWITCHYARD_WEBHOOK_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== ''),
     },
     planIntervalMs: c.SWITCHYARD_PLAN_INTERVAL_MS,
     ownerEmail: c.SWITCHYARD_OWNER_EMAIL,

@@ -33,6 +33,7 @@ import { Telemetry } from './features/telemetry/telemetry.js';
 import { tokenRoutes } from './features/tokens/routes.js';
 import { userRoutes } from './features/users/routes.js';
 import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
+import { EgressPolicy } from './features/webhooks/egress.js';
 import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
@@ -219,8 +220,14 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // The commit → delivery edge: every write announces its committed versions on this feed, and
   // this instance's delivery listens to it (other instances hear of them through the bus).
   const feed = new ChangeFeed();
-  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox).
-  const writer: Writer = { db, feed, followAudit: webhookOutbox() };
+  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
+  const egress = new EgressPolicy(webhooks.allowedHosts);
+  const dispatcher = new WebhookDispatcher(db, webhooks, egress, (err, context) =>
+    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+  );
+  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox),
+  // and once it has committed wakes this instance's dispatcher to send them.
+  const writer: Writer = { db, feed, followAudit: webhookOutbox(() => dispatcher.wake()) };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
   const bus: ChangeBus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
@@ -287,10 +294,6 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     observer: telemetry.events,
   });
 
-  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
-  const dispatcher = new WebhookDispatcher(db, webhooks, (err, context) =>
-    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
-  );
   dispatcher.start();
   app.addHook('onClose', async () => dispatcher.stop());
   const plans = new PlanController({
@@ -319,7 +322,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(auditRoutes, { db });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
-      await api.register(webhookRoutes, { writer, now: webhooks.now });
+      await api.register(webhookRoutes, { writer, egress, now: webhooks.now });
       await api.register(planRoutes, writer);
     },
     { prefix: '/api/v1' },

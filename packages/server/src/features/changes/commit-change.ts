@@ -19,11 +19,16 @@ export interface AuditEntry extends AuditRecord {
   reason: string | null;
 }
 
+/** What a write does once it has committed, never before and never for a write that rolled back. */
+export type AfterCommit = () => void;
+
 /**
  * Writes what must commit or roll back with the audit entries of a write, in its transaction:
- * the webhook outbox. An interface here so that this, the one write path, depends on no domain.
+ * the webhook outbox. It may return what to do once the write has committed (wake the
+ * dispatcher that sends what it wrote). An interface here so that this, the one write path,
+ * depends on no domain.
  */
-export type AuditFollower = (tx: Tx, entries: readonly AuditEntry[]) => Promise<void>;
+export type AuditFollower = (tx: Tx, entries: readonly AuditEntry[]) => Promise<AfterCommit | undefined>;
 
 /** What every write needs: the database, and the feed its commits are announced on. Built in `buildServer`. */
 export interface Writer {
@@ -105,9 +110,9 @@ export async function commitChange<T>(
   actor: Actor,
   plan: (tx: Tx) => Promise<Change<T> | NoChange<T>>,
 ): Promise<T> {
-  const { result, committed } = await writer.db.transaction(async (tx) => {
+  const { result, committed, afterCommit } = await writer.db.transaction(async (tx) => {
     const change = await plan(tx);
-    if ('unchanged' in change) return { result: change.unchanged, committed: [] };
+    if ('unchanged' in change) return { result: change.unchanged, committed: [], afterCommit: undefined };
     const versions = await store.bumpVersions(
       tx,
       change.entries.map((e) => e.environmentId),
@@ -115,10 +120,14 @@ export async function commitChange<T>(
     const { result, audit } = await change.apply(versions);
     await store.insertOutbox(tx, change.entries, versions);
     const entries = await store.insertAudit(tx, actor, audit);
-    await writer.followAudit?.(tx, entries);
+    const afterCommit = await writer.followAudit?.(tx, entries);
     const bumped = [...versions].map(([environmentId, version]) => ({ environmentId, version }));
-    return { result, committed: [...bumped, ...(change.removedEnvironments ?? [])] };
+    return { result, committed: [...bumped, ...(change.removedEnvironments ?? [])], afterCommit };
   });
   writer.feed.announce(committed);
+  // The write has committed: what follows it must not turn it into an error answer.
+  try {
+    afterCommit?.();
+  } catch {}
   return result;
 }

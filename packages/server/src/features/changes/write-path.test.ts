@@ -435,9 +435,9 @@ function writeRoutes(): string[] {
 }
 
 beforeAll(async () => {
-  // The webhook dispatcher looks once at start and then not for an hour: an attempt it recorded
-  // between two snapshots would look like a failed write that left rows behind.
-  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
+  // The webhook dispatcher does not send here: an attempt it recorded between two snapshots
+  // would look like a failed write that left rows behind.
+  s = await startTestServer({ webhooks: { dispatch: false } });
   await ok('POST', '/api/v1/projects', { key: 'wp', name: 'Write path' });
   await ok('POST', '/api/v1/projects', { key: 'wp-envs', name: 'Environments' });
   for (const key of ['staging', 'production']) await ok('POST', `${p}/environments`, { key, name: key });

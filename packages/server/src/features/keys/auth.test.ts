@@ -21,9 +21,9 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; t
 }
 
 beforeAll(async () => {
-  // The webhook dispatcher looks once at start and then not for an hour: a delivery it sent in
-  // the middle of a refusal would change the database the refusal must leave as it was.
-  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
+  // The webhook dispatcher does not send here: a delivery it sent in the middle of a refusal
+  // would change the database the refusal must leave as it was.
+  s = await startTestServer({ webhooks: { dispatch: false } });
   for (const key of ['matrix', 'elsewhere', 'matrix-empty']) await ok('POST', '/api/v1/projects', { key, name: key });
   for (const key of ['production', 'doomed-env']) {
     await ok('POST', '/api/v1/projects/matrix/environments', { key, name: key });

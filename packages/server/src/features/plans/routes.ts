@@ -5,8 +5,10 @@ import type { Writer } from '../changes/commit-change.js';
 import { PLAN_ACTIONS, PutPlanBody, StepBody } from './schemas.js';
 import * as service from './service.js';
 
-export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+// The whole writer, never a copy of some of its fields: its `followAudit` is what writes a
+// person's plan steps to the webhook outbox.
+export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['release plans'];
   const path = '/projects/:project/flags/:flag/environments/:env/release-plan';
   const target = (p: { project: string; flag: string; env: string }) => ({

@@ -96,6 +96,8 @@ const SETTINGS = {
   backoffBaseMs: 50,
   backoffMaxMs: 200,
   maxAttempts: 4,
+  // The receiver listens on loopback, which webhooks may call only when the operator allows it.
+  allowedHosts: ['127.0.0.1'],
 };
 
 let s: TestServer;

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, principalOf } from '../../http/actor.js';
 import { ProjectParams } from '../../http/common-schemas.js';
 import type { Writer } from '../changes/commit-change.js';
+import type { EgressPolicy } from './egress.js';
 import {
   CreateWebhookBody,
   DeliveryParams,
@@ -14,12 +15,14 @@ import * as service from './service.js';
 
 export interface WebhookRoutesOptions {
   writer: Writer;
+  /** Which URLs a webhook may have (`SWITCHYARD_WEBHOOK_ALLOWED_HOSTS` on top of every public address). */
+  egress: EgressPolicy;
   /** The clock a rotated secret's grace period is counted on. */
   now: () => number;
 }
 
 /** `/projects/:project/webhooks`: subscriptions, their secrets and their delivery log (docs/webhooks.md). */
-export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, { writer, now }) => {
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, { writer, egress, now }) => {
   const { db } = writer;
   const tags = ['webhooks'];
 
@@ -27,7 +30,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
     '/projects/:project/webhooks',
     { schema: { tags, params: ProjectParams, body: CreateWebhookBody } },
     async (request, reply) => {
-      const created = await service.createWebhook(writer, actorOf(request), request.params.project, request.body);
+      const created = await service.createWebhook(
+        writer,
+        egress,
+        actorOf(request),
+        request.params.project,
+        request.body,
+      );
       return reply.code(201).send(created);
     },
   );
@@ -45,7 +54,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
     { schema: { tags, params: WebhookParams, body: UpdateWebhookBody } },
     async (request) => {
       const { project, webhook } = request.params;
-      return service.updateWebhook(writer, actorOf(request), project, webhook, request.body);
+      return service.updateWebhook(writer, egress, actorOf(request), project, webhook, request.body);
     },
   );
 

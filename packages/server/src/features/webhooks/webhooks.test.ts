@@ -11,9 +11,8 @@ const hooks = `${project}/webhooks`;
 const config = `${project}/flags/checkout/environments/production`;
 
 beforeAll(async () => {
-  // The dispatcher looks once at start, when there is nothing to send, then not for an hour:
-  // these tests read the outbox as the writes left it.
-  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
+  // The dispatcher does not send here: these tests read the outbox as the writes left it.
+  s = await startTestServer({ webhooks: { dispatch: false } });
   await s.ok('POST', '/api/v1/projects', { key: 'shop', name: 'Shop' });
   await s.ok('POST', `${project}/environments`, { key: 'production', name: 'Production' });
   await s.ok('POST', `${project}/flags`, { key: 'checkout', name: 'Checkout', type: 'boolean' });
