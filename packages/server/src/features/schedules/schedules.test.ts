@@ -392,6 +392,20 @@ describe('the controller applying scheduled changes', () => {
     expect((await config(flag)).enabled).toBe(false);
   });
 
+  it("pauses a running release plan whose rollout it changes, as a person's edit does", async () => {
+    const flag = await newFlag();
+    const plan = `${p}/flags/${flag}/environments/prod/release-plan`;
+    await s.ok('PUT', plan, { variant: 'on' });
+    await s.ok('POST', `${plan}/start`);
+    const at = inMs(300);
+    await s.ok('POST', scheduled(flag), { at, change: { defaultServe: { variant: 'off' } } });
+    await tickAfter(at);
+    const after = await s.ok('GET', plan);
+    expect(after.state).toBe('paused');
+    expect(after.history.at(-1)).toMatchObject({ action: 'pause', details: { cause: 'manual-edit' } });
+    expect((await config(flag)).defaultServe).toEqual({ variant: 'off' });
+  });
+
   it('records a change that would change nothing as applied, without a new version', async () => {
     const flag = await newFlag();
     const at = inMs(300);
