@@ -5,9 +5,8 @@ import type { Writer } from '../changes/commit-change.js';
 import { PLAN_ACTIONS, PutPlanBody, StepBody } from './schemas.js';
 import * as service from './service.js';
 
-export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, writer) => {
-  // The writer as given, its webhook outbox follower included: a person's plan step is announced as the controller's are.
-  const w: Writer = writer;
+// The writer as given, its webhook outbox follower included: a person's step reaches webhooks as the controller's do.
+export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
   const { db } = w;
   const tags = ['release plans'];
   const path = '/projects/:project/flags/:flag/environments/:env/release-plan';
