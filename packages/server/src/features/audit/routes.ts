@@ -26,6 +26,7 @@ const AuditQuery = z
         'key',
         'metric',
         'release-plan',
+        'scheduled-change',
         'webhook',
         'user',
         'member',

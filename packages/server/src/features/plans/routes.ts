@@ -5,8 +5,7 @@ import type { Writer } from '../changes/commit-change.js';
 import { PLAN_ACTIONS, PutPlanBody, StepBody } from './schemas.js';
 import * as service from './service.js';
 
-// The whole writer, never a copy of some of its fields: its `followAudit` is what writes a
-// person's plan steps to the webhook outbox.
+// The writer as given, its webhook outbox follower included: a person's step reaches webhooks as the controller's do.
 export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
   const { db } = w;
   const tags = ['release plans'];
