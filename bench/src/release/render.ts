@@ -78,7 +78,7 @@ export function renderRelease(options: ReleaseOptions, rounds: readonly RoundRes
       ['right', 'right', 'right', 'left'],
     ),
     '',
-    "**The rollback**, per round: from the evidence to the controller's decision (the rollback's history time), and from the decision to the first and the last SDK serving control to every test user.",
+    "**The rollback**, per round: from the evidence to the controller's decision (the rollback's history time), and from the decision to the first and the last SDK serving control to every test user. The controller starts its next tick one interval after the last one ended, so evidence stored just after a tick read the guard waits at most an interval plus a tick's own duration.",
     '',
     table(
       [
