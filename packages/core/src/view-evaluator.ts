@@ -79,7 +79,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
 
   const inSegment = (key: string, context: EvaluationContext): boolean => {
     const segment = held.segment.get(key);
-    if (segment === undefined) return false;
+    if (!segment) return false;
     if (segment.invalid) {
       state.failure = invalidSegment(key);
       return false;
@@ -100,28 +100,29 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
       const matched =
         op === IN_SEGMENT
           ? clause.values.some((key) => inSegment(key as string, context))
-          : (Array.isArray(value) ? value : [value]).some(
-              (v) =>
-                (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') &&
-                clause.values.some((b) => holds(op, v, b)),
-            );
+          : // A list matches when one of its items does.
+            [value]
+              .flat()
+              .some(
+                (v) =>
+                  (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') &&
+                  clause.values.some((b) => holds(op, v, b)),
+              );
       return matched !== (clause.negate === true);
     });
 
   const run = (flag: Viewed<Flag>, context: EvaluationContext, defaultValue: unknown): Result => {
+    // Without a variant (a killed flag with no off variant) the caller's default is served.
     const made = (variant: string | undefined, reason: Reason, ruleId?: string) =>
       ({
         // A variant the flag lacks throws, and the evaluation fails: only outside a client view.
-        value: (flag.variants.find((v) => v.key === variant) as Variant).value,
+        value: variant === undefined ? defaultValue : (flag.variants.find((v) => v.key === variant) as Variant).value,
         variant,
         reason,
         ruleId,
         flagMetadata: flag.metadata,
       }) as Result;
-    const off = (reason: Reason) =>
-      flag.offVariant === undefined
-        ? ({ value: defaultValue, reason, flagMetadata: flag.metadata } as Result)
-        : made(flag.offVariant, reason);
+    const off = (reason: Reason) => made(flag.offVariant, reason);
     const serve = (what: Serve, reason: Reason, ruleId?: string): Result => {
       if ('variant' in what) return made(what.variant, reason, ruleId);
       const value = context[what.rollout.bucketBy ?? 'key'];
@@ -148,13 +149,13 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     if (!flag.enabled) return off('DISABLED');
     for (const p of flag.prerequisites ?? []) {
       const prerequisite = held.flag.get(p.flag);
-      if (prerequisite === undefined || !enter(state, p.flag)) return off('PREREQUISITE_FAILED');
+      if (!prerequisite || !enter(state, p.flag)) return off('PREREQUISITE_FAILED');
       const result = prerequisite.invalid ? undefined : run(prerequisite, context, undefined);
       leave(state);
       // A prerequisite that is killed, failed its own prerequisites or errored is not met,
       // whatever value it fell back to.
       if (
-        result === undefined ||
+        !result ||
         result.reason === 'DISABLED' ||
         result.reason === 'PREREQUISITE_FAILED' ||
         !p.variants.includes(result.variant as string)
@@ -162,7 +163,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
         return off('PREREQUISITE_FAILED');
     }
     const target = flag.targets?.find((t) => t.values.includes(context.key as string));
-    if (target !== undefined) return made(target.variant, 'TARGETING_MATCH');
+    if (target) return made(target.variant, 'TARGETING_MATCH');
     for (const rule of flag.rules ?? []) {
       if (allMatch(rule.clauses, context)) return serve(rule.serve, 'TARGETING_MATCH', rule.id);
     }
@@ -177,7 +178,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     },
     evaluate<T>(flagKey: string, context: EvaluationContext, defaultValue: T, expectedType?: FlagType) {
       const flag = held.flag.get(flagKey);
-      if (flag === undefined || flag.invalid || (expectedType !== undefined && flag.type !== expectedType))
+      if (!flag || flag.invalid || (expectedType !== undefined && flag.type !== expectedType))
         return refusal(flagKey, flag, defaultValue, expectedType);
       state.failure = undefined;
       state.stack = [flagKey];
@@ -188,7 +189,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
         return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
       }
       return (
-        state.failure === undefined ? result : failure(defaultValue, 'PARSE_ERROR', state.failure, flag)
+        state.failure ? failure(defaultValue, 'PARSE_ERROR', state.failure, flag) : result
       ) as EvaluationResult<T>;
     },
     applyPatch({ kind, key, version: next, value }) {
@@ -242,12 +243,13 @@ function holds(op: number, v: ClauseValue, b: ClauseValue): boolean {
             : v.length <= 1024 && RegExp(s, 'u').test(v))
     );
   }
-  let d: number;
-  if (op < 9) d = typeof v === 'number' ? v - (b as number) : Number.NaN;
-  else if (op < 11) d = (toInstant(v) as number) - (toInstant(b) as number);
-  else {
-    const version = typeof v === 'string' ? parseSemver(v) : undefined;
-    d = version === undefined ? Number.NaN : compareSemver(version, parseSemver(b as string) as SemVer);
+  let d = Number.NaN;
+  if (op < 9) {
+    if (typeof v === 'number') d = v - (b as number);
+  } else if (op < 11) d = (toInstant(v) as number) - (toInstant(b) as number);
+  else if (typeof v === 'string') {
+    const version = parseSemver(v);
+    if (version) d = compareSemver(version, parseSemver(b as string) as SemVer);
   }
   return [d < 0, d <= 0, d > 0, d >= 0, d < 0, d > 0, d === 0, d < 0, d > 0][op - 5] as boolean;
 }

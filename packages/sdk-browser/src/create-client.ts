@@ -121,9 +121,11 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   /** Whether `evaluator` came from the server, not the cache or a bootstrap. */
   let current = false;
   let values: Record<string, FlagValue> = {};
-  let settle!: [() => void, (error: SwitchyardError) => void];
+  let resolveReady!: () => void;
+  let rejectReady!: (error: SwitchyardError) => void;
   const ready = new Promise<void>((resolve, reject) => {
-    settle = [resolve, reject];
+    resolveReady = resolve;
+    rejectReady = reject;
   });
   // Rejected when nobody waits, e.g. a page that never asks: not an unhandled rejection.
   ready.catch(() => {});
@@ -155,14 +157,14 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   /** Ends for good: `waitForReady` rejects with `error` unless the client was ready. */
   const finish = (last: 'failed' | 'closed', error: SwitchyardError) => {
     status = last;
-    settle[1](error);
+    rejectReady(error);
   };
 
   const setStatus = (next: 'ready' | 'stale', error?: SwitchyardError) => {
     if (status === next || status === 'failed' || status === 'closed') return;
     status = next;
     if (next === 'ready') {
-      settle[0]();
+      resolveReady();
       emit('ready');
     } else emit('stale', error);
   };
@@ -170,16 +172,15 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   /** Evaluates every flag for the context, and fires `change` for the values that differ from the last time. */
   const refresh = () => {
     const before = values;
-    const ev = evaluator;
     values = {};
-    for (const key of ev?.flagKeys() ?? []) {
-      const result = (ev as ViewEvaluator).evaluate<FlagValue | undefined>(key, context, undefined);
+    for (const key of evaluator?.flagKeys() ?? []) {
+      const result = (evaluator as ViewEvaluator).evaluate<FlagValue | undefined>(key, context, undefined);
       if (result.variant !== undefined) values[key] = result.value as FlagValue;
     }
     const flags = Object.keys({ ...before, ...values })
       .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(values[key]))
       .sort();
-    if (flags.length) emit('change', { flags, version: (ev as ViewEvaluator).version });
+    if (flags.length) emit('change', { flags, version: (evaluator as ViewEvaluator).version });
   };
 
   // A bootstrap was rendered for this user now, and wins over the cache.
@@ -257,6 +258,18 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     );
   }
 
+  const detail = <T>(key: string, defaultValue: T, type?: FlagType): EvaluationResult<T> => {
+    const result: EvaluationResult<T> = evaluator
+      ? evaluator.evaluate(key, context, defaultValue, type)
+      : { value: defaultValue, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' };
+    events?.count(key, result, evaluator?.isMeasured(key) && context.key);
+    return result;
+  };
+  const typed =
+    (type: FlagType) =>
+    <T>(key: string, defaultValue: T): T =>
+      detail(key, defaultValue, type).value;
+
   return {
     get status() {
       return status;
@@ -293,22 +306,11 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
       if (status !== 'closed') {
         stop?.();
         clearInterval(flushTimer);
-        if (send) watch(globalThis.removeEventListener);
+        // Nothing is watched without analytics, and removing what was never added does nothing.
+        watch(globalThis.removeEventListener);
         finish('closed', new SwitchyardError('CLOSED', 'closed before ready'));
       }
       return flush();
     },
   };
-
-  function detail<T>(key: string, defaultValue: T, type?: FlagType): EvaluationResult<T> {
-    const result: EvaluationResult<T> = evaluator
-      ? evaluator.evaluate(key, context, defaultValue, type)
-      : { value: defaultValue, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' };
-    events?.count(key, result, evaluator?.isMeasured(key) && context.key);
-    return result;
-  }
-
-  function typed(type: FlagType) {
-    return <T>(key: string, defaultValue: T): T => detail(key, defaultValue, type).value;
-  }
 }
