@@ -194,14 +194,15 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     },
     applyPatch({ kind, key, version: next, value }) {
       const id = `${kind}:${key}`;
-      const last = held[kind].get(key)?.version ?? tombstones.get(id);
+      // -1 when nothing was held under that key: any version is newer.
+      const last = held[kind].get(key)?.version ?? tombstones.get(id) ?? -1;
       // The version and value checks of the core's patchIsValid, written out: calling it would cost
       // this bundle 98 bytes, more than the 5 KB budget leaves (see docs/architecture.md).
       if (
         !Number.isSafeInteger(next) ||
         next < 0 ||
         (value !== null && (typeof value !== 'object' || value.key !== key)) ||
-        (last !== undefined && next <= last)
+        next <= last
       )
         return false;
       if (value === null) tombstones.set(id, next);

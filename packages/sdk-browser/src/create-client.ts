@@ -163,10 +163,9 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   const setStatus = (next: 'ready' | 'stale', error?: SwitchyardError) => {
     if (status === next || status === 'failed' || status === 'closed') return;
     status = next;
-    if (next === 'ready') {
-      resolveReady();
-      emit('ready');
-    } else emit('stale', error);
+    if (next === 'ready') resolveReady();
+    // `ready` comes without an error, `stale` with one.
+    emit(next, error as SwitchyardError);
   };
 
   /** Evaluates every flag for the context, and fires `change` for the values that differ from the last time. */
