@@ -44,8 +44,6 @@ export interface ViewEvaluator {
   toRuleset(): Ruleset;
 }
 
-const IN_SEGMENT = 14;
-
 /**
  * Evaluates a client view (see {@link clientView}) as {@link compile} evaluates the ruleset it
  * came from, to the byte, in a fraction of the code: the view's flags are valid or marked
@@ -98,7 +96,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
       const op = OPERATORS.indexOf(clause.op);
       const value = context[clause.attribute];
       const matched =
-        op === IN_SEGMENT
+        clause.op === 'inSegment'
           ? clause.values.some((key) => inSegment(key as string, context))
           : // A list matches when one of its items does.
             [value]
@@ -122,34 +120,10 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
         ruleId,
         flagMetadata: flag.metadata,
       }) as Result;
-    const off = (reason: Reason) => made(flag.offVariant, reason);
-    const serve = (what: Serve, reason: Reason, ruleId?: string): Result => {
-      if ('variant' in what) return made(what.variant, reason, ruleId);
-      const value = context[what.rollout.bucketBy ?? 'key'];
-      // Without the attribute a context cannot be bucketed; it gets what most contexts get.
-      let point: number | undefined;
-      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-        point = pointOf(encoder.encode((flag.salt ?? flag.key) + value));
-      }
-      let bound = 0;
-      let largest = 0;
-      let most: string | undefined;
-      for (const { key } of flag.variants) {
-        const weight = what.rollout.weights.find((w) => w.variant === key)?.weight ?? 0;
-        bound += weight;
-        if ((point as number) < bound) return made(key, 'SPLIT', ruleId);
-        if (weight > largest) {
-          largest = weight;
-          most = key;
-        }
-      }
-      return made(most, 'SPLIT', ruleId);
-    };
-
-    if (!flag.enabled) return off('DISABLED');
+    if (!flag.enabled) return made(flag.offVariant, 'DISABLED');
     for (const p of flag.prerequisites ?? []) {
       const prerequisite = held.flag.get(p.flag);
-      if (!prerequisite || !enter(state, p.flag)) return off('PREREQUISITE_FAILED');
+      if (!prerequisite || !enter(state, p.flag)) return made(flag.offVariant, 'PREREQUISITE_FAILED');
       const result = prerequisite.invalid ? undefined : run(prerequisite, context, undefined);
       leave(state);
       // A prerequisite that is killed, failed its own prerequisites or errored is not met,
@@ -160,15 +134,36 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
         result.reason === 'PREREQUISITE_FAILED' ||
         !p.variants.includes(result.variant as string)
       )
-        return off('PREREQUISITE_FAILED');
+        return made(flag.offVariant, 'PREREQUISITE_FAILED');
     }
     const target = flag.targets?.find((t) => t.values.includes(context.key as string));
     if (target) return made(target.variant, 'TARGETING_MATCH');
-    for (const rule of flag.rules ?? []) {
-      if (allMatch(rule.clauses, context)) return serve(rule.serve, 'TARGETING_MATCH', rule.id);
+    const rule = flag.rules?.find((r) => allMatch(r.clauses, context));
+    const ruleId = rule?.id;
+    const what = rule ? rule.serve : flag.defaultServe;
+    if ('variant' in what) {
+      const dynamic = flag.prerequisites?.length || flag.targets?.length || flag.rules?.length;
+      return made(what.variant, rule ? 'TARGETING_MATCH' : dynamic ? 'DEFAULT' : 'STATIC', ruleId);
     }
-    const dynamic = flag.prerequisites?.length || flag.targets?.length || flag.rules?.length;
-    return serve(flag.defaultServe, dynamic ? 'DEFAULT' : 'STATIC');
+    const value = context[what.rollout.bucketBy ?? 'key'];
+    // Without the attribute a context cannot be bucketed; it gets what most contexts get.
+    let point: number | undefined;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      point = pointOf(encoder.encode((flag.salt ?? flag.key) + value));
+    }
+    let bound = 0;
+    let largest = 0;
+    let most: string | undefined;
+    for (const { key } of flag.variants) {
+      const weight = what.rollout.weights.find((w) => w.variant === key)?.weight ?? 0;
+      bound += weight;
+      if ((point as number) < bound) return made(key, 'SPLIT', ruleId);
+      if (weight > largest) {
+        largest = weight;
+        most = key;
+      }
+    }
+    return made(most, 'SPLIT', ruleId);
   };
 
   return {
@@ -182,15 +177,14 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
         return refusal(flagKey, flag, defaultValue, expectedType);
       state.failure = undefined;
       state.stack = [flagKey];
-      let result: Result;
       try {
-        result = run(flag, typeof context === 'object' && context !== null ? context : {}, defaultValue);
+        const result = run(flag, typeof context === 'object' && context !== null ? context : {}, defaultValue);
+        return (
+          state.failure ? failure(defaultValue, 'PARSE_ERROR', state.failure, flag) : result
+        ) as EvaluationResult<T>;
       } catch (err) {
         return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
       }
-      return (
-        state.failure ? failure(defaultValue, 'PARSE_ERROR', state.failure, flag) : result
-      ) as EvaluationResult<T>;
     },
     applyPatch({ kind, key, version: next, value }) {
       const id = `${kind}:${key}`;
