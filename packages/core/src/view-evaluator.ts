@@ -18,7 +18,6 @@ import {
   type Ruleset,
   SCHEMA_VERSION,
   type Segment,
-  type Serve,
   type Variant,
 } from './types.js';
 
