@@ -67,6 +67,8 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
   const tombstones = new Map<string, number>();
   const state = { stack: [] as string[], failure: undefined as string | undefined };
+  // The context of the evaluation under way: evaluation is synchronous, so one at a time.
+  let context: EvaluationContext = {};
   // Held as frozen copies: served values are shared by every evaluation, and a caller's own
   // objects stay theirs.
   const put = (kind: Patch['kind'], key: string, value: Flag | Segment | null) =>
@@ -74,7 +76,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
   for (const s of ruleset.segments) put('segment', s.key, s);
   for (const f of ruleset.flags) put('flag', f.key, f);
 
-  const inSegment = (key: string, context: EvaluationContext): boolean => {
+  const inSegment = (key: string): boolean => {
     const segment = held.segment.get(key);
     if (!segment) return false;
     if (segment.invalid) {
@@ -85,18 +87,18 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     const matched =
       !segment.excluded?.includes(context.key as string) &&
       (segment.included?.includes(context.key as string) ||
-        (segment.rules ?? []).some((rule) => allMatch(rule.clauses, context)));
+        (segment.rules ?? []).some((rule) => allMatch(rule.clauses)));
     leave(state);
     return matched;
   };
 
-  const allMatch = (clauses: readonly Clause[], context: EvaluationContext): boolean =>
+  const allMatch = (clauses: readonly Clause[]): boolean =>
     clauses.every((clause) => {
       const op = OPERATORS.indexOf(clause.op);
       const value = context[clause.attribute];
       const matched =
         clause.op === 'inSegment'
-          ? clause.values.some((key) => inSegment(key as string, context))
+          ? clause.values.some((key) => inSegment(key as string))
           : // A list matches when one of its items does.
             [value]
               .flat()
@@ -108,7 +110,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
       return matched !== (clause.negate === true);
     });
 
-  const run = (flag: Viewed<Flag>, context: EvaluationContext, defaultValue: unknown): Result => {
+  const run = (flag: Viewed<Flag>, defaultValue: unknown): Result => {
     // Without a variant (a killed flag with no off variant) the caller's default is served.
     const made = (variant: string | undefined, reason: Reason, ruleId?: string) =>
       ({
@@ -123,7 +125,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     for (const p of flag.prerequisites ?? []) {
       const prerequisite = held.flag.get(p.flag);
       if (!prerequisite || !enter(state, p.flag)) return made(flag.offVariant, 'PREREQUISITE_FAILED');
-      const result = prerequisite.invalid ? undefined : run(prerequisite, context, undefined);
+      const result = prerequisite.invalid ? undefined : run(prerequisite, undefined);
       leave(state);
       // A prerequisite that is killed, failed its own prerequisites or errored is not met,
       // whatever value it fell back to.
@@ -137,7 +139,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     }
     const target = flag.targets?.find((t) => t.values.includes(context.key as string));
     if (target) return made(target.variant, 'TARGETING_MATCH');
-    const rule = flag.rules?.find((r) => allMatch(r.clauses, context));
+    const rule = flag.rules?.find((r) => allMatch(r.clauses));
     const ruleId = rule?.id;
     const what = rule ? rule.serve : flag.defaultServe;
     if ('variant' in what) {
@@ -170,14 +172,15 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     get version() {
       return version;
     },
-    evaluate<T>(flagKey: string, context: EvaluationContext, defaultValue: T, expectedType?: FlagType) {
+    evaluate<T>(flagKey: string, input: EvaluationContext, defaultValue: T, expectedType?: FlagType) {
       const flag = held.flag.get(flagKey);
       if (!flag || flag.invalid || (expectedType !== undefined && flag.type !== expectedType))
         return refusal(flagKey, flag, defaultValue, expectedType);
       state.failure = undefined;
       state.stack = [flagKey];
       try {
-        const result = run(flag, typeof context === 'object' && context !== null ? context : {}, defaultValue);
+        context = typeof input === 'object' && input !== null ? input : {};
+        const result = run(flag, defaultValue);
         return (
           state.failure ? failure(defaultValue, 'PARSE_ERROR', state.failure, flag) : result
         ) as EvaluationResult<T>;
@@ -223,21 +226,20 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
 function holds(op: number, v: ClauseValue, b: ClauseValue): boolean {
   if (op === 0) return v === b;
   if (op < 5) {
-    const s = b as string;
     // `matches` never tests a subject longer than MAX_MATCH_SUBJECT_LENGTH (1024), as the core
     // does. `RegExp()` without `new` builds the same object and keeps the bundle within budget.
     return (
       typeof v === 'string' &&
       (op === 1
-        ? v.startsWith(s)
+        ? v.startsWith(b as string)
         : op === 2
-          ? v.endsWith(s)
+          ? v.endsWith(b as string)
           : op === 3
-            ? v.includes(s)
-            : v.length <= 1024 && RegExp(s, 'u').test(v))
+            ? v.includes(b as string)
+            : v.length <= 1024 && RegExp(b as string, 'u').test(v))
     );
   }
-  let d = Number.NaN;
+  let d = NaN;
   if (op < 9) {
     if (typeof v === 'number') d = v - (b as number);
   } else if (op < 11) d = (toInstant(v) as number) - (toInstant(b) as number);
