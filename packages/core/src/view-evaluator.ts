@@ -99,14 +99,9 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
       const matched =
         clause.op === 'inSegment'
           ? clause.values.some((key) => inSegment(key as string))
-          : // A list matches when one of its items does.
-            [value]
-              .flat()
-              .some(
-                (v) =>
-                  (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') &&
-                  clause.values.some((b) => holds(op, v, b)),
-              );
+          : // A list matches when one of its items does. Clause values are scalars, and holds()
+            // answers false for a null or an object, as for any value not of its operator's kind.
+            [value].flat().some((v) => clause.values.some((b) => holds(op, v, b)));
       return matched !== (clause.negate === true);
     });
 
@@ -223,7 +218,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
  * Whether operator `op` holds between a context value and a clause value. Comparisons work on
  * the difference, which is NaN (holding nothing) when either side is not of the operator's kind.
  */
-function holds(op: number, v: ClauseValue, b: ClauseValue): boolean {
+function holds(op: number, v: unknown, b: ClauseValue): boolean {
   if (op === 0) return v === b;
   if (op < 5) {
     // `matches` never tests a subject longer than MAX_MATCH_SUBJECT_LENGTH (1024), as the core
