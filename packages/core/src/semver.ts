@@ -20,9 +20,7 @@ const NUMERIC = /^\d+$/;
 export function parseSemver(input: string): SemVer | undefined {
   const m = input.length > 256 ? null : SEMVER.exec(input);
   if (m === null) return undefined;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  const patch = Number(m[3]);
+  const [major, minor, patch] = m.slice(1, 4).map(Number) as [number, number, number];
   const prerelease = m[4]?.split('.').map((id) => (NUMERIC.test(id) ? Number(id) : id)) ?? [];
   // Numbers past 2^53 - 1 could compare equal to different ones.
   for (const n of [major, minor, patch, ...prerelease])
