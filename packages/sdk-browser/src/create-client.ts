@@ -102,14 +102,14 @@ type Listener = (arg?: never) => void;
  * shared modules yet (docs/architecture.md, "The one client", gives the measured cost).
  */
 export function createClient(options: BrowserClientOptions): BrowserClient {
-  const { clientKey, baseUrl, bootstrap, logger = console } = options;
+  const { clientKey, bootstrap } = options;
   // Outside a browser (server-side rendering) there is no EventSource: serve the bootstrap.
   const offline = options.offline || typeof EventSource === 'undefined';
   const cacheKey = `switchyard:${clientKey}`;
   const cache = options.cache !== false && !offline;
   const send = options.sendEvents !== false && !offline;
   // Keys are URL-safe (base64url); in the query, a first connection needs no CORS preflight.
-  const url = (path: string) => `${baseUrl}/sdk/v1/${path}?key=${clientKey}`;
+  const url = (path: string) => `${options.baseUrl}/sdk/v1/${path}?key=${clientKey}`;
   // Rollouts hash with the browser's own UTF-8 encoder: the engine's hand-written one, faster in
   // Node, stays out of the bundle.
   const encoder = new TextEncoder();
@@ -149,7 +149,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
 
   const report = (code: SwitchyardErrorCode, message: string, httpStatus?: number) => {
     const error = new SwitchyardError(code, message, httpStatus);
-    logger.warn(error.message);
+    (options.logger ?? console).warn(error.message);
     emit('error', error);
     return error;
   };
