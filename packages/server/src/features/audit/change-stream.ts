@@ -39,7 +39,8 @@ export class ChangeStream {
   }
 
   get closed(): boolean {
-    return this.res.destroyed || this.res.writableEnded;
+    const { res } = this;
+    return res.destroyed || res.writableEnded || res.socket === null || res.socket.destroyed;
   }
 
   /** A live entry: held during the replay, sent after it. */

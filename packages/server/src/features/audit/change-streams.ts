@@ -171,7 +171,7 @@ export class ChangeStreams {
    */
   async attach(stream: ChangeStream, after: number | undefined): Promise<void> {
     const upTo = this.cursor;
-    if (upTo === undefined || this.closed) {
+    if (upTo === undefined || this.closed || stream.closed) {
       stream.end();
       return;
     }

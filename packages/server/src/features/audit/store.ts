@@ -63,7 +63,9 @@ export async function auditAfter(db: Db, afterId: number, limit: number): Promis
 /**
  * The ids of this database's transactions running now that have written something. Audit ids
  * come from a sequence when a write inserts its entries, not when it commits: an id below the
- * newest one committed may belong to one of these, and is final only once they have ended.
+ * newest one committed may belong to one of these (a write has its transaction id from its
+ * first row, before its audit entries), and is final only once they have ended. The server's
+ * writes all run as its own database role, whose sessions `pg_stat_activity` always shows it.
  */
 export async function runningWrites(db: Db): Promise<string[]> {
   const rows = await rowsOf<{ xid: string }>(

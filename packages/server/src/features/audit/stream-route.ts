@@ -60,6 +60,8 @@ export const changeStreamRoutes: FastifyPluginAsyncZod<ChangeStreamRouteOptions>
       schema: { tags: ['audit'], params: ProjectParams, querystring: ChangesQuery, response: { 200: ChangesResponse } },
       // A stream lives for hours: it logs through the server's logger, not a child logger of its own.
       childLoggerFactory: (logger) => logger,
+      // A HEAD would hold a stream's place open with nothing to read.
+      exposeHeadRoute: false,
     },
     async (request, reply) => {
       const principal = principalOf(request);
@@ -75,6 +77,11 @@ export const changeStreamRoutes: FastifyPluginAsyncZod<ChangeStreamRouteOptions>
       reply.hijack();
       const res = reply.raw;
       res.once('close', release);
+      // A client gone while the checks above waited on Postgres will send no 'close' again.
+      if (res.socket === null || res.socket.destroyed) {
+        release();
+        return reply;
+      }
       request.raw.socket.setNoDelay(true);
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
