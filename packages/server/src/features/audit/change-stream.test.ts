@@ -11,7 +11,7 @@ import { PASSWORD } from '../../test-support/people.js';
 import { SYSTEM, UNLIMITED_AUTH_FAILURES } from '../../test-support/server.js';
 import { TestSseClient } from '../../test-support/sse-client.js';
 import { ChangeFeed } from '../changes/change-feed.js';
-import { RedisBus } from '../delivery/bus.js';
+import { InProcessBus, RedisBus } from '../delivery/bus.js';
 import { createKey } from '../keys/service.js';
 
 const REDIS_URL = process.env.REDIS_URL as string;
@@ -37,10 +37,10 @@ const people: Record<'alice' | 'bob' | 'carol', Person> = {
   carol: { email: 'carol@example.com', cookie: '', csrfToken: '' },
 };
 
-async function startInstance(extra: Omit<BuildOptions, 'database'> = {}): Promise<string> {
+async function startInstance(extra: Omit<BuildOptions, 'database'> = {}, redis = true): Promise<string> {
   const database = openPostgres(testDb.url as string, { max: 8 });
-  const bus = new RedisBus({ url: REDIS_URL, channel: CHANNEL });
-  await bus.ready();
+  const bus = redis ? new RedisBus({ url: REDIS_URL, channel: CHANNEL }) : new InProcessBus();
+  if (bus instanceof RedisBus) await bus.ready();
   const app = await buildServer({
     database,
     bus,
@@ -438,6 +438,19 @@ describe.runIf(LIVE)('hostile resume positions', () => {
   it('refuses an unknown query parameter', async () => {
     const res = await rawGet(1, `${path}?colour=red`, []);
     expect(res.status).toBe(400);
+  });
+});
+
+describe.runIf(LIVE)('without Redis', () => {
+  it("brings another instance's entries by reading the log every second", async () => {
+    urls.push(await startInstance({ changeStreams: { pollIntervalMs: 1000 } }, false));
+    const lonely = urls.length - 1;
+    const bob = track(await watch(lonely, 'shop', people.bob));
+    const started = Date.now();
+    await call(0, 'PATCH', '/api/v1/projects/shop/flags/f5', { description: 'heard without Redis' });
+    await bob.waitFor((events) => events.some((e) => e.event === 'change'), 3000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(JSON.parse(changes(bob)[0]?.data ?? '')).toMatchObject({ targetKey: 'f5', action: 'flag.update' });
   });
 });
 
