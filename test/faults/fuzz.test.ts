@@ -201,6 +201,15 @@ const TEMPLATES: Record<string, unknown> = {
     onBreach: 'rollback',
     reason: 'fuzz',
   },
+  'POST /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes': {
+    at: new Date(Date.now() + 86_400_000).toISOString(),
+    change: {
+      enabled: false,
+      rules: [{ clauses: [{ attribute: 'plan', op: 'in', values: ['pro'] }], serve: { variant: 'on' } }],
+    },
+    ifVersionMoved: 'refuse',
+    reason: 'fuzz',
+  },
   'POST /sdk/v1/events': {
     id: 'batch-1',
     window: { start: 1_700_000_000_000, end: 1_700_000_060_000 },

@@ -27,6 +27,8 @@ import { PlanController } from './features/plans/controller.js';
 import { planRoutes } from './features/plans/routes.js';
 import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
+import { scheduleRoutes } from './features/schedules/routes.js';
+import { ScheduleRunner } from './features/schedules/runner.js';
 import { segmentRoutes } from './features/segments/routes.js';
 import { sessionRoutes } from './features/sessions/routes.js';
 import { DEFAULT_SESSIONS, type SessionSettings } from './features/sessions/service.js';
@@ -92,7 +94,7 @@ export interface MetricsSettings {
 }
 
 export interface PlanSettings {
-  /** How often the instance driving release plans judges them (`SWITCHYARD_PLAN_INTERVAL_MS`). */
+  /** How often the instance driving release plans judges them and applies due scheduled changes (`SWITCHYARD_PLAN_INTERVAL_MS`). */
   intervalMs: number;
 }
 
@@ -297,10 +299,13 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   );
   dispatcher.start();
   app.addHook('onClose', async () => dispatcher.stop());
+  // A scheduled change is a person's change made later: the flags' hook is told of it as of theirs.
+  const schedules = new ScheduleRunner({ writer: { ...writer, onConfigWrite: pauseOnManualEdit }, now: Date.now });
   const plans = new PlanController({
     writer,
     database: options.database,
     intervalMs: { ...DEFAULT_PLANS, ...options.plans }.intervalMs,
+    dueWork: [schedules],
     onError: (err, context) =>
       app.log.error({ err, context }, 'release plan controller failed; it tries again next tick'),
   });
@@ -355,6 +360,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(experimentRoutes, { db });
       await api.register(webhookRoutes, { writer, now: webhooks.now });
       await api.register(planRoutes, writer);
+      await api.register(scheduleRoutes, { writer, now: Date.now });
     },
     { prefix: '/api/v1' },
   );

@@ -27,6 +27,7 @@ const AuditQuery = z
         'key',
         'metric',
         'release-plan',
+        'scheduled-change',
         'webhook',
         'user',
         'member',

@@ -53,6 +53,7 @@ export interface AuditRecord {
     | 'key'
     | 'metric'
     | 'release-plan'
+    | 'scheduled-change'
     | 'webhook'
     | 'user'
     | 'member'

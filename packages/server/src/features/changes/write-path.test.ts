@@ -308,6 +308,27 @@ const cases: WriteCase[] = [
     expected,
   })),
   {
+    route: 'POST /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes',
+    request: async () => ({
+      method: 'POST',
+      url: `${p}/flags/${await newFlag()}/environments/staging/scheduled-changes`,
+      body: { at: new Date(Date.now() + 3_600_000).toISOString(), change: { enabled: true } },
+    }),
+    expected: noBumps,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id',
+    request: async () => {
+      const url = `${p}/flags/${await newFlag()}/environments/staging/scheduled-changes`;
+      const { id } = await ok('POST', url, {
+        at: new Date(Date.now() + 3_600_000).toISOString(),
+        change: { enabled: true },
+      });
+      return { method: 'DELETE', url: `${url}/${id}` };
+    },
+    expected: noBumps,
+  },
+  {
     route: 'POST /api/v1/users',
     request: async () => ({
       method: 'POST',

@@ -9,7 +9,16 @@ import { TestSseClient } from '../../test-support/sse-client.js';
 
 let s: TestServer;
 const tokens = { server: '', client: '', foreign: '', revoked: '', projectAdmin: '' };
-const ids = { revocable: '', rotatable: '', webhook: '', doomedWebhook: '', delivery: '', member: '', leaving: '' };
+const ids = {
+  revocable: '',
+  rotatable: '',
+  webhook: '',
+  doomedWebhook: '',
+  delivery: '',
+  member: '',
+  leaving: '',
+  scheduled: '',
+};
 
 async function ok(method: string, url: string, body?: unknown, options?: CallOptions) {
   const res = await s.call(method, url, body, options);
@@ -59,6 +68,14 @@ beforeAll(async () => {
     await ok('POST', '/api/v1/projects/matrix/members', { email, role: 'viewer' });
   }
   await ok('POST', '/api/v1/users', { email: 'matrix-joining@example.com', password: 'a long enough password' });
+  ids.scheduled = String(
+    (
+      await ok('POST', '/api/v1/projects/matrix/flags/f1/environments/production/scheduled-changes', {
+        at: new Date(Date.now() + 3_600_000).toISOString(),
+        change: { enabled: true },
+      })
+    ).id,
+  );
 });
 
 afterAll(async () => {
@@ -291,6 +308,29 @@ const ROUTES: RouteCase[] = [
     request: () => ({ url: `${config}/release-plan/${action}` }),
     ok: 200,
   })),
+  {
+    route: 'POST /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes',
+    request: () => ({
+      url: `${config}/scheduled-changes`,
+      body: { at: new Date(Date.now() + 3_600_000).toISOString(), change: { enabled: false } },
+    }),
+    ok: 201,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes',
+    request: () => ({ url: `${config}/scheduled-changes` }),
+    ok: 200,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id',
+    request: () => ({ url: `${config}/scheduled-changes/${ids.scheduled}` }),
+    ok: 200,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id',
+    request: () => ({ url: `${config}/scheduled-changes/${ids.scheduled}` }),
+    ok: 200,
+  },
   {
     route: 'POST /api/v1/projects/:project/webhooks',
     request: () => ({ url: `${p}/webhooks`, body: { url: 'https://example.test/new', events: ['flag.killed'] } }),
