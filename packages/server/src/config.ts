@@ -68,6 +68,8 @@ const ConfigSchema = z.object({
     .max(31_536_000)
     .default(7 * 24 * 3600),
   SWITCHYARD_SECURE_COOKIES: z.enum(['auto', 'always']).default('auto'),
+  SWITCHYARD_CHANGE_STREAMS_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  SWITCHYARD_CHANGE_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(20),
 });
 
 export interface Config {
@@ -106,6 +108,8 @@ export interface Config {
   /** The organisation owner a start creates when the database has no user yet. */
   ownerEmail: string;
   sessions: SessionSettings;
+  /** Management change streams: how many one instance holds open, and one person, token or key. */
+  changeStreams: { maxOpen: number; maxPerPrincipal: number };
 }
 
 /** `true` (trust every proxy), or the proxies' addresses and CIDR ranges separated by commas. */
@@ -165,6 +169,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       idleSeconds: c.SWITCHYARD_SESSION_IDLE_SECONDS,
       maxSeconds: c.SWITCHYARD_SESSION_MAX_SECONDS,
       secureCookies: c.SWITCHYARD_SECURE_COOKIES,
+    },
+    changeStreams: {
+      maxOpen: c.SWITCHYARD_CHANGE_STREAMS_MAX,
+      maxPerPrincipal: c.SWITCHYARD_CHANGE_STREAMS_PER_PRINCIPAL,
     },
   };
 }

@@ -88,6 +88,7 @@ async function main(argv: string[]): Promise<void> {
     webhooks: config.webhooks,
     plans: { intervalMs: config.planIntervalMs },
     sessions: config.sessions,
+    changeStreams: config.changeStreams,
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

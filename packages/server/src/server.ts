@@ -3,7 +3,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Database, ping } from './db/database.js';
+import { type ChangeStreamSettings, ChangeStreams, DEFAULT_CHANGE_STREAMS } from './features/audit/change-streams.js';
 import { auditRoutes } from './features/audit/routes.js';
+import { changeStreamRoutes } from './features/audit/stream-route.js';
 import { ChangeFeed } from './features/changes/change-feed.js';
 import type { Writer } from './features/changes/commit-change.js';
 import { type ChangeBus, InProcessBus } from './features/delivery/bus.js';
@@ -41,7 +43,7 @@ import { webhookOutbox } from './features/webhooks/service.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
 import { redactingLogger } from './http/redact.js';
-import { guardApi } from './plugins/auth.js';
+import { type GuardOptions, guardApi, recheckCredentials } from './plugins/auth.js';
 import { limitAuthFailures } from './plugins/auth-failure-limit.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 
@@ -54,6 +56,8 @@ export interface BuildOptions {
   /** How instances tell each other about changes; in-process (one instance) by default. */
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
+  /** The management change stream's bounds and polling; its heartbeat, buffer and retry are delivery's. */
+  changeStreams?: Partial<Pick<ChangeStreamSettings, 'pollIntervalMs' | 'maxOpen' | 'maxPerPrincipal'>>;
   events?: Partial<EventSettings>;
   keys?: Partial<KeySettings>;
   metrics?: MetricsSettings;
@@ -312,10 +316,34 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => plans.stop());
   app.decorate('planController', plans);
 
+  const guard: GuardOptions = {
+    db,
+    sessions: { ...DEFAULT_SESSIONS, ...options.sessions },
+    onKeyUse: (keyId) => usage.record(keyId),
+  };
+  // The management change stream: the audit log, live, for the console and the CLI. Its own
+  // reader and streams; SDK delivery's only share with it is the bus and the database pool.
+  const changeStreams = new ChangeStreams({
+    db,
+    feed,
+    signals: bus,
+    settings: {
+      ...DEFAULT_CHANGE_STREAMS,
+      ...options.changeStreams,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      maxBufferedBytes: settings.maxBufferedBytes,
+      retryMs: settings.retryMs,
+    },
+    recheck: (headers) => recheckCredentials({ headers }, guard),
+    onError: (err, context) => app.log.error({ err, context }, 'change stream failed; it reads the log again'),
+  });
+  changeStreams.start();
+  app.addHook('preClose', async () => changeStreams.close());
+
   await app.register(
     async (api) => {
-      const sessions = { ...DEFAULT_SESSIONS, ...options.sessions };
-      guardApi(api, { db, sessions, onKeyUse: (keyId) => usage.record(keyId) });
+      const { sessions } = guard;
+      guardApi(api, guard);
       await api.register(sessionRoutes, { db, settings: sessions });
       await api.register(userRoutes, writer);
       await api.register(tokenRoutes, writer);
@@ -325,6 +353,12 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(segmentRoutes, writer);
       await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });
+      await api.register(changeStreamRoutes, {
+        db,
+        streams: changeStreams,
+        maxBufferedBytes: settings.maxBufferedBytes,
+        retryMs: settings.retryMs,
+      });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
       await api.register(webhookRoutes, { writer, egress, now: webhooks.now });

@@ -105,4 +105,5 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/keys/:id/revoke': 'admin',
 
   'GET /api/v1/audit': 'viewer',
+  'GET /api/v1/projects/:project/changes': 'viewer',
 };

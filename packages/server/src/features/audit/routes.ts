@@ -7,6 +7,7 @@ import { principalOf } from '../../http/actor.js';
 import { Key } from '../../http/common-schemas.js';
 import { requireEnvironment } from '../environments/service.js';
 import { requireProject } from '../projects/service.js';
+import { auditEntryView } from './entry-view.js';
 import { listAudit } from './store.js';
 
 const AuditQuery = z
@@ -73,18 +74,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
     });
     const last = entries.at(-1);
     return {
-      items: entries.map((e) => ({
-        id: e.id,
-        actor: e.actor,
-        actorId: e.actorId,
-        action: e.action,
-        targetKind: e.targetKind,
-        targetKey: e.targetKey,
-        before: e.before,
-        after: e.after,
-        reason: e.reason,
-        createdAt: e.createdAt.toISOString(),
-      })),
+      items: entries.map(auditEntryView),
       nextCursor: entries.length === q.limit && last !== undefined ? String(last.id) : null,
     };
   });

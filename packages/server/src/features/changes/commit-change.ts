@@ -104,16 +104,17 @@ export async function lockEnvironments(tx: Tx, environmentIds: readonly string[]
  * The one write path (DESIGN §5). In one transaction: `plan` locks, reads and checks what it
  * needs and describes the change; then the environment versions move, `apply` writes the rows,
  * and the outbox rows and audit entries (and what follows them) are written here, from the description. Only after the
- * commit are the new versions announced on the feed: never for a write that rolled back.
+ * commit are the new versions and the last audit entry announced on the feed: never for a write that rolled back.
  */
 export async function commitChange<T>(
   writer: Writer,
   actor: Actor,
   plan: (tx: Tx) => Promise<Change<T> | NoChange<T>>,
 ): Promise<T> {
-  const { result, committed, afterCommit } = await writer.db.transaction(async (tx) => {
+  const { result, committed, afterCommit, lastAuditId } = await writer.db.transaction(async (tx) => {
     const change = await plan(tx);
-    if ('unchanged' in change) return { result: change.unchanged, committed: [], afterCommit: undefined };
+    if ('unchanged' in change)
+      return { result: change.unchanged, committed: [], afterCommit: undefined, lastAuditId: undefined };
     const versions = await store.bumpVersions(
       tx,
       change.entries.map((e) => e.environmentId),
@@ -123,9 +124,15 @@ export async function commitChange<T>(
     const entries = await store.insertAudit(tx, actor, audit);
     const afterCommit = await writer.followAudit?.(tx, entries);
     const bumped = [...versions].map(([environmentId, version]) => ({ environmentId, version }));
-    return { result, committed: [...bumped, ...(change.removedEnvironments ?? [])], afterCommit };
+    return {
+      result,
+      committed: [...bumped, ...(change.removedEnvironments ?? [])],
+      afterCommit,
+      lastAuditId: entries.at(-1)?.id,
+    };
   });
   writer.feed.announce(committed);
+  if (lastAuditId !== undefined) writer.feed.announceAudit(lastAuditId);
   // The write has committed: what follows it must not turn it into an error answer.
   try {
     afterCommit?.();

@@ -5,6 +5,7 @@ import { PERMISSIONS } from '../../auth/permissions.js';
 import { expectRefusal } from '../../test-support/refusal.js';
 import { type CallOptions, startTestServer, type TestServer } from '../../test-support/server.js';
 import { queryRows } from '../../test-support/snapshot.js';
+import { TestSseClient } from '../../test-support/sse-client.js';
 
 let s: TestServer;
 const tokens = { server: '', client: '', foreign: '', revoked: '', projectAdmin: '' };
@@ -93,6 +94,15 @@ interface RouteCase {
    * 200 with none of this project's items.
    */
   foreign?: { status: 200; excludes: (body: { items: Record<string, unknown>[] }) => void };
+  /** A Server-Sent Events stream: it never ends, so its success is checked over a real socket. */
+  stream?: true;
+}
+
+let listening: string | undefined;
+/** The test server on a real port, for the streams `inject` would wait on forever. */
+async function serverUrl(): Promise<string> {
+  listening ??= await s.app.listen({ port: 0, host: '127.0.0.1' });
+  return listening;
 }
 
 const p = '/api/v1/projects/matrix';
@@ -246,6 +256,12 @@ const ROUTES: RouteCase[] = [
     ok: 200,
   },
   { route: 'GET /api/v1/audit', request: () => ({ url: '/api/v1/audit?project=matrix' }), ok: 200 },
+  {
+    route: 'GET /api/v1/projects/:project/changes',
+    request: () => ({ url: `${p}/changes` }),
+    ok: 200,
+    stream: true,
+  },
   {
     route: 'POST /api/v1/projects/:project/metrics',
     request: () => ({
@@ -476,6 +492,11 @@ describe('the authorisation matrix', () => {
 
       it(`serves an organisation admin with ${route.ok}`, async () => {
         const { url, body } = route.request();
+        if (route.stream) {
+          const stream = await TestSseClient.connect(`${await serverUrl()}${url}`, { token: s.adminToken });
+          stream.close();
+          return;
+        }
         const res = await s.call(method, url, body);
         expect(res.statusCode, res.body).toBe(route.ok);
       });
