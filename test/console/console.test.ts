@@ -1,0 +1,66 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Chromium, launchChromium } from '../browser/support/chromium.js';
+import { buildConsole, type ConsoleServer, screenshot, shopWithEditor, startConsoleServer } from './support.js';
+
+let built: Awaited<ReturnType<typeof buildConsole>>;
+let app: ConsoleServer;
+let chrome: Chromium;
+let person: { email: string; password: string };
+
+beforeAll(async () => {
+  built = await buildConsole();
+  app = await startConsoleServer(built.dir);
+  person = await shopWithEditor(app.server, 'ada@example.com');
+  chrome = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await app?.close();
+  await built?.remove();
+});
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(`${app.url}/`);
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Password').fill(person.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+}
+
+describe('the console in Chromium', () => {
+  it('serves the app at a client route, and the API and docs keep their own answers', async () => {
+    const deep = await fetch(`${app.url}/projects/shop/flags/x`);
+    expect(deep.status).toBe(200);
+    expect(deep.headers.get('content-type')).toContain('text/html');
+    for (const path of ['/api/v1/nope', '/sdk/v1/nope', '/healthz/x', '/assets/missing.js']) {
+      const res = await fetch(`${app.url}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    }
+  });
+
+  it("shows the API's refusal of a wrong password on the sign-in page", async () => {
+    const page = await chrome.context.newPage();
+    await page.goto(`${app.url}/`);
+    await page.getByLabel('Email').fill(person.email);
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('UNAUTHORIZED');
+    await screenshot(page, 'sign-in-refused');
+    await page.close();
+  });
+
+  it('signs in and shows the projects and their environments', async () => {
+    const page = await chrome.context.newPage();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Shop' }).click();
+    await page.getByRole('heading', { name: 'Environments' }).waitFor();
+    const envs = await page.locator('.envs').textContent();
+    expect(envs).toContain('Staging');
+    expect(envs).toContain('Production');
+    await screenshot(page, 'project');
+    await page.close();
+  });
+});
