@@ -13,6 +13,8 @@ beforeAll(async () => {
   app = await startConsoleServer(built.dir);
   person = await shopWithEditor(app.server, 'ada@example.com');
   chrome = await launchChromium();
+  // A step that cannot happen fails with what it waited for, well before the test's own timeout.
+  chrome.context.setDefaultTimeout(10_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -29,7 +31,7 @@ async function signIn(page: Page): Promise<void> {
   await page.getByRole('heading', { name: 'Projects' }).waitFor();
 }
 
-describe('the console in Chromium', () => {
+describe('the console in Chromium', { timeout: 60_000 }, () => {
   it('serves the app at a client route, and the API and docs keep their own answers', async () => {
     const deep = await fetch(`${app.url}/projects/shop/flags/x`);
     expect(deep.status).toBe(200);
@@ -61,6 +63,39 @@ describe('the console in Chromium', () => {
     expect(envs).toContain('Staging');
     expect(envs).toContain('Production');
     await screenshot(page, 'project');
+    await page.close();
+  });
+
+  it('creates a flag, lists it with its state in each environment, and finds it by search and tag', async () => {
+    await app.server.ok('POST', '/api/v1/projects/shop/flags', {
+      key: 'old-banner',
+      name: 'Old banner',
+      type: 'boolean',
+    });
+    await app.server.ok('PATCH', '/api/v1/projects/shop/flags/old-banner/environments/staging', { enabled: true });
+    const page = await chrome.context.newPage();
+    await signIn(page);
+    await page.goto(`${app.url}/projects/shop`);
+    await page.getByText('New flag').click();
+    await page.getByLabel('Key').fill('search-v2');
+    await page.getByLabel('Name', { exact: true }).fill('Search v2');
+    await page.getByLabel('Tags (comma-separated)').fill('search');
+    await page.getByRole('button', { name: 'Create flag' }).click();
+    await page.waitForURL(/\/projects\/shop\/flags\/search-v2/);
+    await page.goto(`${app.url}/projects/shop`);
+    const row = (flag: string) => page.locator(`tr[data-flag="${flag}"]`);
+    await row('old-banner').waitFor();
+    expect(await row('old-banner').locator('td[data-env="staging"]').textContent()).toBe('on');
+    expect(await row('old-banner').locator('td[data-env="production"]').textContent()).toBe('off');
+    await screenshot(page, 'flag-list');
+    await page.getByLabel('Search').fill('search');
+    await row('old-banner').waitFor({ state: 'detached' });
+    expect(await row('search-v2').count()).toBe(1);
+    await page.getByLabel('Search').fill('');
+    await row('old-banner').waitFor();
+    await row('search-v2').getByRole('button', { name: 'search' }).click();
+    await row('old-banner').waitFor({ state: 'detached' });
+    expect(await row('search-v2').count()).toBe(1);
     await page.close();
   });
 });

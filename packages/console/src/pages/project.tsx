@@ -1,9 +1,12 @@
+import { useState } from 'preact/hooks';
 import { get, seg } from '../api/client.js';
 import type { Environment, Page, Project } from '../api/types.js';
 import { useChanges } from '../live/changes.js';
 import { ErrorText } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
+import { CreateFlag } from './create-flag.js';
 import { EnvironmentList } from './environments.js';
+import { FlagList } from './flag-list.js';
 
 /** One project: its environments, and its flags with each environment's state. */
 export function ProjectPage({ project }: { project: string }) {
@@ -14,8 +17,11 @@ export function ProjectPage({ project }: { project: string }) {
     ]);
     return { info, environments: envs.items };
   }, [project]);
+  // Bumped to have the flag list read again: after a write here, or a change by someone else.
+  const [refresh, setRefresh] = useState(0);
   useChanges(project, (entry) => {
     if (entry.targetKind === 'environment' || entry.targetKind === 'project') loaded.reload();
+    if (entry.targetKind === 'flag') setRefresh((n) => n + 1);
   });
   if (loaded.error !== undefined) return <ErrorText error={loaded.error} />;
   if (loaded.data === undefined) return <p class="loading">Loading…</p>;
@@ -23,6 +29,8 @@ export function ProjectPage({ project }: { project: string }) {
   return (
     <section>
       <h1>{info.name}</h1>
+      <CreateFlag project={project} onCreated={() => setRefresh((n) => n + 1)} />
+      <FlagList project={project} environments={environments} refresh={refresh} />
       <EnvironmentList environments={environments} />
     </section>
   );
