@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, get, setCsrfToken, whenSignedOut } from './api/client.js';
 import type { Me } from './api/types.js';
+import { FlagPage } from './pages/flag.js';
 import { ProjectPage } from './pages/project.js';
 import { ProjectsPage } from './pages/projects.js';
 import { SignIn } from './pages/sign-in.js';
@@ -89,6 +90,10 @@ type Params = Record<string, string>;
 const ROUTES: [string, (p: Params, query: URLSearchParams) => JSX.Element][] = [
   ['/', () => <ProjectsPage />],
   ['/projects/:project', (p) => <ProjectPage project={p.project as string} />],
+  [
+    '/projects/:project/flags/:flag',
+    (p, q) => <FlagPage project={p.project as string} flag={p.flag as string} env={q.get('env') ?? undefined} />,
+  ],
 ];
 
 function Routes({ path, query }: { path: string; query: URLSearchParams }) {
