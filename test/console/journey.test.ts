@@ -86,4 +86,38 @@ describe('a flag from creation to kill, in the console', { timeout: 60_000 }, ()
     });
     await screenshot(page, 'flag');
   });
+
+  it('kills it with a reason, after a confirmation', async () => {
+    await page.getByRole('button', { name: 'Kill in production' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Kill checkout-v2 in production' });
+    const kill = dialog.getByRole('button', { name: 'Kill', exact: true });
+    expect(await kill.isDisabled()).toBe(true);
+    await dialog.getByLabel('Reason').fill('checkout errors after deploy');
+    await dialog.getByRole('checkbox', { name: /Yes, kill checkout-v2/ }).check();
+    await screenshot(page, 'kill-dialog');
+    await kill.click();
+    await page.getByRole('status').filter({ hasText: 'checkout-v2 killed in production' }).waitFor();
+    expect((await config('checkout-v2', 'production')).enabled).toBe(false);
+    await page.getByRole('button', { name: 'Revive in production' }).waitFor();
+  });
+
+  it('kills every flag with a tag from the project page', async () => {
+    await app.server.ok('POST', '/api/v1/projects/shop/flags', {
+      key: 'cart-drawer',
+      name: 'Cart',
+      type: 'boolean',
+      tags: ['checkout'],
+    });
+    await app.server.ok('PATCH', '/api/v1/projects/shop/flags/cart-drawer/environments/staging', { enabled: true });
+    await page.goto(`${app.url}/projects/shop`);
+    await page.getByRole('button', { name: 'Kill by tag' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Kill flags by tag' });
+    await dialog.getByLabel('Tag', { exact: true }).fill('checkout');
+    await dialog.getByLabel('Environment').selectOption('staging');
+    await dialog.getByLabel('Reason').fill('cart incident');
+    await dialog.getByRole('checkbox').check();
+    await dialog.getByRole('button', { name: 'Kill', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Killed in staging: cart-drawer' }).waitFor();
+    expect((await config('cart-drawer', 'staging')).enabled).toBe(false);
+  });
 });

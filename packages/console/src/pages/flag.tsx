@@ -1,6 +1,8 @@
+import { useState } from 'preact/hooks';
 import { call, get, seg } from '../api/client.js';
 import type { Config, Environment, Flag, Page } from '../api/types.js';
 import { ConfigEditor } from '../flag/config-editor.js';
+import { KillDialog } from '../kill/kill-dialog.js';
 import { useChanges } from '../live/changes.js';
 import { Link } from '../router.js';
 import { mayAct, useSession } from '../session.js';
@@ -20,6 +22,8 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
     return { info, environments: envs.items };
   }, [project, flag]);
   const env = props.env ?? meta.data?.environments[0]?.key;
+  const [dialog, setDialog] = useState<'kill' | 'revive'>();
+  const [notice, setNotice] = useState<string>();
   const config = useLoad(async () => {
     if (env === undefined) return undefined;
     const { body, etag } = await call<Config>('GET', `${base}/environments/${seg(env)}`);
@@ -83,6 +87,40 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
           </Link>
         ))}
       </nav>
+      {canEdit && config.data !== undefined && env !== undefined && (
+        <div class="killbar">
+          <strong>Kill switch</strong>
+          <span>
+            {config.data.enabled ? `On in ${env}: a kill serves the off variant to everyone.` : `Off in ${env}.`}
+          </span>
+          {config.data.enabled ? (
+            <button type="button" class="kill" onClick={() => setDialog('kill')}>
+              Kill in {env}
+            </button>
+          ) : (
+            <button type="button" onClick={() => setDialog('revive')}>
+              Revive in {env}
+            </button>
+          )}
+        </div>
+      )}
+      {notice !== undefined && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {dialog !== undefined && env !== undefined && (
+        <KillDialog
+          target={{ kind: 'flag', project, flag, env, revive: dialog === 'revive' }}
+          onClose={() => setDialog(undefined)}
+          onDone={(message) => {
+            setDialog(undefined);
+            setNotice(message);
+            config.reload();
+            meta.reload();
+          }}
+        />
+      )}
       <ErrorText error={config.error} />
       {config.data !== undefined && env !== undefined && (
         <ConfigEditor

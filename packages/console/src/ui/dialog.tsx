@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled])';
@@ -10,12 +10,13 @@ const FOCUSABLE =
  */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; danger?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
+  // Read while rendering, before the dialog takes focus: the control that opened it.
+  const [opener] = useState(() => document.activeElement as HTMLElement | null);
   useEffect(() => {
-    const opener = document.activeElement as HTMLElement | null;
     const first = box.current?.querySelector<HTMLElement>(FOCUSABLE);
     first?.focus();
     return () => opener?.focus();
-  }, []);
+  }, [opener]);
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {
       e.preventDefault();
