@@ -23,7 +23,9 @@ afterAll(async () => {
   await built?.remove();
 });
 
+/** Signs in afresh: the pages of the one browser context share the session cookie. */
 async function signIn(page: Page): Promise<void> {
+  await chrome.context.clearCookies();
   await page.goto(`${app.url}/`);
   await page.getByLabel('Email').fill(person.email);
   await page.getByLabel('Password').fill(person.password);
@@ -96,6 +98,36 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
     await row('search-v2').getByRole('button', { name: 'search' }).click();
     await row('old-banner').waitFor({ state: 'detached' });
     expect(await row('search-v2').count()).toBe(1);
+    await page.close();
+  });
+
+  it('shows the members and their roles; keys are left to admins', async () => {
+    const page = await chrome.context.newPage();
+    await signIn(page);
+    await page.goto(`${app.url}/projects/shop/members`);
+    await page.getByRole('cell', { name: person.email }).waitFor();
+    expect(await page.getByRole('row').filter({ hasText: person.email }).textContent()).toContain('editor');
+    await screenshot(page, 'members');
+    await page.getByRole('link', { name: 'SDK keys' }).click();
+    await page.getByText("Keys are managed by the project's admins.").waitFor();
+    await page.close();
+  });
+
+  it('lets an admin create an SDK key and shows its token once', async () => {
+    const members = await app.server.ok('GET', '/api/v1/projects/shop/members');
+    const me = members.items.find((m: { email: string }) => m.email === person.email);
+    await app.server.ok('PATCH', `/api/v1/projects/shop/members/${me.userId}`, { role: 'admin' });
+    const page = await chrome.context.newPage();
+    await signIn(page);
+    await page.goto(`${app.url}/projects/shop/keys`);
+    await page.getByLabel('Name').fill('web checkout');
+    await page.getByLabel('Type').selectOption('client');
+    await page.getByLabel('Environment').selectOption('production');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const token = await page.locator('code.token').textContent();
+    expect(token).toMatch(/^sy_client_/);
+    await page.getByRole('cell', { name: 'web checkout', exact: true }).waitFor();
+    await screenshot(page, 'keys');
     await page.close();
   });
 });

@@ -120,4 +120,22 @@ describe('a flag from creation to kill, in the console', { timeout: 60_000 }, ()
     await page.getByRole('status').filter({ hasText: 'Killed in staging: cart-drawer' }).waitFor();
     expect((await config('cart-drawer', 'staging')).enabled).toBe(false);
   });
+
+  it('finds the kill in the audit log, naming the person who signed in, with its reason and diff', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('textbox', { name: 'Key' }).fill('checkout-v2');
+    await page.getByRole('textbox', { name: 'Key' }).press('Enter');
+    const rows = page.locator('tr[data-audit-id]');
+    // Only the flag's entries are left once the filter applies.
+    await rows.filter({ hasText: 'cart-drawer' }).first().waitFor({ state: 'detached' });
+    const kill = rows.filter({ hasText: 'flag.kill' }).first();
+    await kill.waitFor();
+    expect(await kill.locator('.actor').textContent()).toBe(person.email);
+    expect(await kill.locator('.reason').textContent()).toBe('checkout errors after deploy');
+    await kill.getByRole('button', { name: 'Show diff' }).click();
+    const diff = page.locator('.diff');
+    expect(await diff.locator('.del').allTextContents()).toContain('-   "enabled": true,');
+    expect(await diff.locator('.add').allTextContents()).toContain('+   "enabled": false,');
+    await screenshot(page, 'audit');
+  });
 });

@@ -2,7 +2,10 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, get, setCsrfToken, whenSignedOut } from './api/client.js';
 import type { Me } from './api/types.js';
+import { AuditPage } from './pages/audit.js';
 import { FlagPage } from './pages/flag.js';
+import { KeysPage } from './pages/keys.js';
+import { MembersPage } from './pages/members.js';
 import { ProjectPage } from './pages/project.js';
 import { ProjectsPage } from './pages/projects.js';
 import { SignIn } from './pages/sign-in.js';
@@ -70,6 +73,9 @@ export function App() {
         {projectKey !== undefined && (
           <nav aria-label="Project">
             <Link href={`/projects/${projectKey}`}>Flags</Link>
+            <Link href={`/projects/${projectKey}/audit`}>Audit log</Link>
+            <Link href={`/projects/${projectKey}/keys`}>SDK keys</Link>
+            <Link href={`/projects/${projectKey}/members`}>Members</Link>
           </nav>
         )}
         <span class="who">{auth.me.user?.email ?? auth.me.name}</span>
@@ -90,6 +96,9 @@ type Params = Record<string, string>;
 const ROUTES: [string, (p: Params, query: URLSearchParams) => JSX.Element][] = [
   ['/', () => <ProjectsPage />],
   ['/projects/:project', (p) => <ProjectPage project={p.project as string} />],
+  ['/projects/:project/audit', (p) => <AuditPage project={p.project as string} />],
+  ['/projects/:project/keys', (p) => <KeysPage project={p.project as string} />],
+  ['/projects/:project/members', (p) => <MembersPage project={p.project as string} />],
   [
     '/projects/:project/flags/:flag',
     (p, q) => <FlagPage project={p.project as string} flag={p.flag as string} env={q.get('env') ?? undefined} />,
