@@ -6,8 +6,10 @@ import { AuditPage } from './pages/audit.js';
 import { FlagPage } from './pages/flag.js';
 import { KeysPage } from './pages/keys.js';
 import { MembersPage } from './pages/members.js';
+import { PlanPage } from './pages/plan.js';
 import { ProjectPage } from './pages/project.js';
 import { ProjectsPage } from './pages/projects.js';
+import { ResultsPage } from './pages/results.js';
 import { SignIn } from './pages/sign-in.js';
 import { Link, match, navigate, useLocation } from './router.js';
 import { SessionContext } from './session.js';
@@ -99,6 +101,14 @@ const ROUTES: [string, (p: Params, query: URLSearchParams) => JSX.Element][] = [
   ['/projects/:project/audit', (p) => <AuditPage project={p.project as string} />],
   ['/projects/:project/keys', (p) => <KeysPage project={p.project as string} />],
   ['/projects/:project/members', (p) => <MembersPage project={p.project as string} />],
+  [
+    '/projects/:project/flags/:flag/plan/:env',
+    (p) => <PlanPage project={p.project as string} flag={p.flag as string} env={p.env as string} />,
+  ],
+  [
+    '/projects/:project/flags/:flag/results/:env',
+    (p) => <ResultsPage project={p.project as string} flag={p.flag as string} env={p.env as string} />,
+  ],
   [
     '/projects/:project/flags/:flag',
     (p, q) => <FlagPage project={p.project as string} flag={p.flag as string} env={q.get('env') ?? undefined} />,

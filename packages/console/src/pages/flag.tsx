@@ -87,6 +87,12 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
           </Link>
         ))}
       </nav>
+      {env !== undefined && (
+        <p>
+          <Link href={`${base}/plan/${seg(env)}`}>Release plan in {env}</Link> ·{' '}
+          <Link href={`${base}/results/${seg(env)}`}>Experiment results in {env}</Link>
+        </p>
+      )}
       {canEdit && config.data !== undefined && env !== undefined && (
         <div class="killbar">
           <strong>Kill switch</strong>
