@@ -33,12 +33,13 @@ export interface ConsoleServer {
 }
 
 /** A real server on its own database serving the console built in `dir`, listening on loopback. */
-export async function startConsoleServer(dir: string): Promise<ConsoleServer> {
+export async function startConsoleServer(dir: string): Promise<ConsoleServer & { changes: ChangeStream }> {
   const server = await startTestServer({ consoleDir: dir });
+  const changes = changeStream(server);
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const address = server.app.server.address();
   if (address === null || typeof address === 'string') throw new Error('the server has no port');
-  return { server, url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
+  return { server, changes, url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
 }
 
 /** A project `shop` with `staging` and `production`, and a person who may edit it. */
@@ -53,4 +54,35 @@ export async function shopWithEditor(s: TestServer, email: string): Promise<{ em
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * The management change stream's contract (`GET /api/v1/projects/:project/changes`: SSE, event
+ * `change`, data one audit entry as `GET /api/v1/audit` lists it, id the entry's id), served by
+ * the test itself where the server has no such route yet. Where the server has it, the real
+ * stream is used and `publish` does nothing.
+ */
+export interface ChangeStream {
+  publish(entry: { id: number | string }): void;
+}
+
+export function changeStream(s: TestServer): ChangeStream {
+  const url = '/api/v1/projects/:project/changes';
+  if (s.app.hasRoute({ method: 'GET', url })) return { publish: () => undefined };
+  const clients = new Set<import('node:http').ServerResponse>();
+  s.app.get(url, (_request, reply) => {
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    reply.raw.write(': connected\n\n');
+    clients.add(reply.raw);
+    reply.raw.on('close', () => clients.delete(reply.raw));
+  });
+  s.app.addHook('preClose', async () => {
+    for (const c of clients) c.end();
+  });
+  return {
+    publish(entry) {
+      for (const c of clients) c.write(`event: change\nid: ${entry.id}\ndata: ${JSON.stringify(entry)}\n\n`);
+    },
+  };
 }
