@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events]…`: runs the named benchmarks (all of them when none is
+ * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events|console]…`: runs the named benchmarks (all of them when none is
  * named), prints their sections and replaces those sections of bench/RESULTS.md, keeping the
  * others.
  *
@@ -18,7 +18,16 @@ import { parseArgs } from 'node:util';
 // server runs with it set, so the benchmark does too. It is set before any peer is loaded.
 process.env.NODE_ENV ??= 'production';
 
-const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node', 'inlining', 'startup', 'events'] as const;
+const BENCHMARKS = [
+  'evaluation',
+  'propagation',
+  'bundle-size',
+  'sdk-node',
+  'inlining',
+  'startup',
+  'events',
+  'console',
+] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
 
 const { values, positionals } = parseArgs({
@@ -70,7 +79,9 @@ for (const id of selected) {
               ? await startup()
               : id === 'events'
                 ? await events()
-                : await bundleSize();
+                : id === 'console'
+                  ? await consoleSize()
+                  : await bundleSize();
   runs.push({ id, command, date, machine: describeMachine(), section });
 }
 
@@ -117,6 +128,11 @@ async function propagation() {
 async function inlining() {
   const { runInliningBenchmark } = await import('./inlining/run.js');
   return runInliningBenchmark(log);
+}
+
+async function consoleSize() {
+  const { runConsoleBenchmark } = await import('./console/run.js');
+  return runConsoleBenchmark(log);
 }
 
 async function bundleSize() {
