@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPerson, PASSWORD } from '../../packages/server/src/test-support/people.js';
 import { type Chromium, launchChromium } from '../browser/support/chromium.js';
 import { buildConsole, type ConsoleServer, screenshot, shopWithEditor, startConsoleServer } from './support.js';
 
@@ -128,6 +129,22 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
     expect(token).toMatch(/^sy_client_/);
     await page.getByRole('cell', { name: 'web checkout', exact: true }).waitFor();
     await screenshot(page, 'keys');
+    await page.close();
+  });
+
+  it('lets a viewer read a flag but not change or kill it', async () => {
+    await createPerson(app.server, 'vera@example.com', { project: 'shop', role: 'viewer' });
+    const page = await chrome.context.newPage();
+    await chrome.context.clearCookies();
+    await page.goto(`${app.url}/projects/shop/flags/old-banner?env=staging`);
+    await page.getByLabel('Email').fill('vera@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /Old banner/ }).waitFor();
+    await page.getByRole('button', { name: 'Save staging' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Save staging' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: /^Kill/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Kill by tag' }).count()).toBe(0);
     await page.close();
   });
 });
