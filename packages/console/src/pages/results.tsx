@@ -66,8 +66,8 @@ export function ResultsPage(props: { project: string; flag: string; env: string 
           </p>
           {r.srm.mismatch && (
             <p class="error" role="alert">
-              Sample-ratio mismatch (p = {r.srm.pValue}): the split does not match the weights, so these numbers cannot
-              be trusted.
+              Sample-ratio mismatch (p = {r.srm.pValue?.toPrecision(2)}): the split does not match the weights, so these
+              numbers cannot be trusted.
             </p>
           )}
           <table>
