@@ -20,9 +20,18 @@ export const SCREENSHOTS = fileURLToPath(new URL('../../test-results/console/', 
 export async function buildConsole(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-console-'));
   const vite = join(CONSOLE, 'node_modules/vite/bin/vite.js');
-  await promisify(execFile)(process.execPath, [vite, 'build', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'], {
-    cwd: CONSOLE,
-  });
+  const args = [vite, 'build', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'];
+  // Vite builds one project once at a time and refuses a second build while one runs: test
+  // files that start together wait for each other's builds (a second or two each).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await promisify(execFile)(process.execPath, args, { cwd: CONSOLE });
+      break;
+    } catch (err) {
+      if (attempt >= 60 || !String(err).includes('Found another Vite build process')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500 + Math.random() * 500));
+    }
+  }
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
