@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events|release]…`: runs the named benchmarks (all of them when none is
+ * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events|release|console]…`: runs the named benchmarks (all of them when none is
  * named), prints their sections and replaces those sections of bench/RESULTS.md, keeping the
  * others.
  *
@@ -29,6 +29,7 @@ const BENCHMARKS = [
   'startup',
   'events',
   'release',
+  'console',
 ] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
 
@@ -84,7 +85,9 @@ for (const id of selected) {
                 ? await events()
                 : id === 'release'
                   ? await release()
-                  : await bundleSize();
+                  : id === 'console'
+                    ? await consoleSize()
+                    : await bundleSize();
   runs.push({ id, command, date, machine: describeMachine(), section });
 }
 
@@ -131,6 +134,11 @@ async function propagation() {
 async function inlining() {
   const { runInliningBenchmark } = await import('./inlining/run.js');
   return runInliningBenchmark(log);
+}
+
+async function consoleSize() {
+  const { runConsoleBenchmark } = await import('./console/run.js');
+  return runConsoleBenchmark(log);
 }
 
 async function bundleSize() {

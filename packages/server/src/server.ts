@@ -40,6 +40,7 @@ import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './fea
 import { EgressPolicy } from './features/webhooks/egress.js';
 import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
+import { serveConsole } from './http/console.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
 import { redactingLogger } from './http/redact.js';
@@ -71,6 +72,8 @@ export interface BuildOptions {
   sessions?: Partial<SessionSettings>;
   /** Fastify's `trustProxy`: behind a proxy, which hops' `X-Forwarded-For` names the client. */
   trustProxy?: boolean | string;
+  /** The console's built files, served at `/` when the folder holds them; no console when left out. */
+  consoleDir?: string;
 }
 
 export interface KeySettings {
@@ -367,5 +370,6 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     },
     { prefix: '/api/v1' },
   );
+  if (options.consoleDir !== undefined) await serveConsole(app, options.consoleDir);
   return app;
 }
