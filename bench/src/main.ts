@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events]…`: runs the named benchmarks (all of them when none is
+ * `pnpm bench [evaluation|propagation|bundle-size|sdk-node|inlining|startup|events|release|console]…`: runs the named benchmarks (all of them when none is
  * named), prints their sections and replaces those sections of bench/RESULTS.md, keeping the
  * others.
  *
@@ -9,6 +9,8 @@
  *   `--client socket|http`: propagation scenarios; `--server-cpu-prof DIR` has every server write
  *   a V8 CPU profile into DIR.
  * - `--ingest-seconds 10`, `--concurrency 4`, `--units 10000,100000,1000000`: events scenarios.
+ * - `--plan-interval-ms 250`: the release plans' controller interval; `--rounds N` there is the
+ *   number of rounds of both plans (default 2).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -18,7 +20,17 @@ import { parseArgs } from 'node:util';
 // server runs with it set, so the benchmark does too. It is set before any peer is loaded.
 process.env.NODE_ENV ??= 'production';
 
-const BENCHMARKS = ['evaluation', 'propagation', 'bundle-size', 'sdk-node', 'inlining', 'startup', 'events'] as const;
+const BENCHMARKS = [
+  'evaluation',
+  'propagation',
+  'bundle-size',
+  'sdk-node',
+  'inlining',
+  'startup',
+  'events',
+  'release',
+  'console',
+] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
 
 const { values, positionals } = parseArgs({
@@ -35,6 +47,7 @@ const { values, positionals } = parseArgs({
     'ingest-seconds': { type: 'string' },
     concurrency: { type: 'string' },
     units: { type: 'string' },
+    'plan-interval-ms': { type: 'string' },
   },
 });
 
@@ -70,7 +83,11 @@ for (const id of selected) {
               ? await startup()
               : id === 'events'
                 ? await events()
-                : await bundleSize();
+                : id === 'release'
+                  ? await release()
+                  : id === 'console'
+                    ? await consoleSize()
+                    : await bundleSize();
   runs.push({ id, command, date, machine: describeMachine(), section });
 }
 
@@ -117,6 +134,11 @@ async function propagation() {
 async function inlining() {
   const { runInliningBenchmark } = await import('./inlining/run.js');
   return runInliningBenchmark(log);
+}
+
+async function consoleSize() {
+  const { runConsoleBenchmark } = await import('./console/run.js');
+  return runConsoleBenchmark(log);
 }
 
 async function bundleSize() {
@@ -174,6 +196,22 @@ async function events() {
       concurrency: integers('concurrency', values.concurrency ?? '4')[0] as number,
       units: integers('units', values.units ?? (quick ? '10000,100000' : '10000,100000,1000000')),
       resultRuns: quick ? 5 : 15,
+    },
+    log,
+  );
+}
+
+async function release() {
+  const { runReleaseBenchmark } = await import('./release/run.js');
+  return runReleaseBenchmark(
+    {
+      databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      intervalMs: integers('plan-interval-ms', values['plan-interval-ms'] ?? '250')[0] as number,
+      rounds: integers('rounds', values.rounds ?? (quick ? '1' : '2'))[0] as number,
+      clients: 4,
+      testUsers: 1000,
+      usersPerSecond: 500,
+      flushMs: 200,
     },
     log,
   );

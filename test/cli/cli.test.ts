@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -139,6 +139,36 @@ describe('switchyard CLI against a live server', { timeout: 60_000 }, () => {
     );
     expect(byTag.killed).toEqual(['search-v2']);
   }, 180_000);
+
+  it("audit tail --follow prints the project's new entries from its change stream as they are written", async () => {
+    // Polling every ten minutes: what is printed within seconds came through the stream.
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', main, 'audit', 'tail', '-n', '1', '--follow', '--interval', '600000'],
+      { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config') } },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const until = async (what: RegExp) => {
+      const deadline = Date.now() + 30_000;
+      while (!what.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${what} in: ${out}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      await until(/^TIME +ID +ACTOR +ACTION/m);
+      await live.ok('PATCH', '/api/v1/projects/web/flags/search-v2', { description: 'followed live' });
+      await live.ok('POST', '/api/v1/projects/web/flags/search-v2/environments/prod/unkill', { reason: 'streamed' });
+      await until(/flag\.unkill +flag search-v2 +streamed$/m);
+      expect(out).toMatch(/flag\.update +flag search-v2/);
+      expect(out.indexOf('flag.update')).toBeLessThan(out.indexOf('flag.unkill'));
+    } finally {
+      child.kill();
+    }
+  });
 
   it('creates a string flag with variants and shows them', async () => {
     const r = await cli([

@@ -6,11 +6,12 @@ import { installedVersion, type Section, table } from '../report.js';
 
 /**
  * What a browser downloads for each SDK: its main entry as an application imports it, bundled by
- * esbuild for the browser, minified by terser (webpack's and Rollup's minifier, and the one our
- * `<script>` bundle ships with), and gzipped at level 9. Tree shaking keeps only what the named
- * import reaches, as in an application's own bundle. esbuild's own minification is measured too:
- * it names the locals of nested functions apart from their parents', which gzip compresses less
- * well, so an application minified by esbuild downloads more.
+ * esbuild for the browser, then minified two ways and gzipped at level 9: by esbuild itself (what
+ * an application built with esbuild or Vite ships) and by terser (webpack's and Rollup's
+ * minifier, and the one our `<script>` bundle ships with). Tree shaking keeps only what the named
+ * import reaches, as in an application's own bundle. The two differ by about 200 bytes on our
+ * bundle: esbuild names the locals of nested functions apart from their parents', which gzip
+ * compresses less well. The budget holds for both, so that no application pays more than it.
  */
 interface Subject {
   readonly name: string;
@@ -21,7 +22,7 @@ interface Subject {
   readonly conditions: string[];
 }
 
-/** The issue's budget for our SDK, core included and the OpenFeature provider excluded (KB as the issue counts them: 1 000 bytes), minified by terser. */
+/** The issue's budget for our SDK, core included and the OpenFeature provider excluded (KB as the issue counts them: 1 000 bytes), whichever minifier. */
 export const BUDGET_BYTES = 5_000;
 
 const SUBJECTS: readonly Subject[] = [
@@ -61,11 +62,12 @@ export { SwitchyardWebProvider } from '@switchyard/sdk-browser/openfeature';`,
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
-interface Measured {
+export interface Measured {
   /** Minified by terser after esbuild. */
   minified: number;
   gzipped: number;
   /** Minified by esbuild alone. */
+  esbuildMinified: number;
   esbuildGzipped: number;
   metafile: Metafile;
 }
@@ -92,6 +94,7 @@ async function measure(subject: Subject, external: readonly string[] = []): Prom
   return {
     minified: Buffer.byteLength(minified),
     gzipped: gzipSync(minified, { level: 9 }).length,
+    esbuildMinified: code.length,
     esbuildGzipped: gzipSync(code, { level: 9 }).length,
     metafile: result.metafile,
   };
@@ -131,37 +134,42 @@ export async function runBundleSizeBenchmark(log: (line: string) => void): Promi
     const m = await measure(subject);
     ours ??= m;
     const version = subject.pkg === undefined ? 'workspace' : installedVersion(subject.pkg);
-    rows.push([subject.name, version, bytes(m.minified), bytes(m.gzipped), kb(m.gzipped), bytes(m.esbuildGzipped)]);
+    rows.push([
+      subject.name,
+      version,
+      bytes(m.esbuildMinified),
+      bytes(m.esbuildGzipped),
+      bytes(m.minified),
+      bytes(m.gzipped),
+    ]);
   }
-  const gz = ours?.gzipped ?? 0;
   const withProvider = await measure(WITH_PROVIDER, ['@openfeature/web-sdk']);
-  const verdict =
+  const verdict = (minifier: string, gz: number) =>
     gz <= BUDGET_BYTES
-      ? `within the ${kb(BUDGET_BYTES)} budget`
-      : `**over the ${kb(BUDGET_BYTES)} budget by ${kb(gz - BUDGET_BYTES)}**`;
+      ? `${bytes(gz)} bytes min+gzip minified by ${minifier}, within the ${kb(BUDGET_BYTES)} budget`
+      : `**${bytes(gz)} bytes min+gzip minified by ${minifier}, over the ${kb(BUDGET_BYTES)} budget by ${bytes(gz - BUDGET_BYTES)} bytes**`;
   const body = [
     "Each SDK's main browser entry (`createClient`, `GrowthBook`, `UnleashClient`, `flagsmith`, " +
       "LaunchDarkly's `createClient`), bundled by esbuild for the browser (ES2020, ESM, " +
-      'tree-shaken from that one import), minified by terser (its defaults, ES2020 module) and ' +
-      'gzipped at level 9. The last column is the same bundle minified by esbuild alone, as an ' +
-      'application built with esbuild would ship it. Switchyard includes its evaluation ' +
-      'engine; unleash-proxy-client and flagsmith evaluate on a server and ship no engine.',
+      'tree-shaken from that one import), minified by esbuild itself (as an application built ' +
+      'with esbuild or Vite ships it) and, separately, by terser (its defaults, ES2020 module; ' +
+      "webpack's and Rollup's minifier, and our `<script>` build's), and gzipped at level 9. " +
+      'Switchyard includes its evaluation engine; unleash-proxy-client and flagsmith evaluate on ' +
+      'a server and ship no engine.',
     '',
-    table(['SDK', 'version', 'min bytes', 'min+gzip bytes', 'min+gzip', 'min+gzip bytes, esbuild minify'], rows, [
-      'left',
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-    ]),
+    table(
+      ['SDK', 'version', 'esbuild: min bytes', 'esbuild: min+gzip', 'terser: min bytes', 'terser: min+gzip'],
+      rows,
+      ['left', 'left', 'right', 'right', 'right', 'right'],
+    ),
     '',
-    `Switchyard: ${bytes(gz)} bytes min+gzip, ${verdict} (core included, OpenFeature provider excluded; ` +
-      `${bytes(ours?.esbuildGzipped ?? 0)} bytes minified by esbuild alone). ` +
-      `The OpenFeature web provider adds ${bytes(withProvider.gzipped - gz)} bytes min+gzip ` +
-      `(${bytes(withProvider.gzipped)} with it, \`@openfeature/web-sdk\` not counted).`,
+    `Switchyard (core included, OpenFeature provider excluded): ${verdict('esbuild', ours?.esbuildGzipped ?? 0)}; ` +
+      `${verdict('terser', ours?.gzipped ?? 0)}. ` +
+      `The OpenFeature web provider adds ${bytes(withProvider.esbuildGzipped - (ours?.esbuildGzipped ?? 0))} bytes ` +
+      `min+gzip minified by esbuild, ${bytes(withProvider.gzipped - (ours?.gzipped ?? 0))} by terser ` +
+      `(\`@openfeature/web-sdk\` not counted).`,
     '',
-    "Where Switchyard's minified bytes come from (esbuild's minification, before terser):",
+    "Where Switchyard's minified bytes come from (esbuild's minification):",
     '',
     table(['source', 'min bytes'], ours === undefined ? [] : breakdown(ours.metafile), ['left', 'right']),
     '',

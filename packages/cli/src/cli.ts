@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Client, seg } from './client.js';
 import { configPath, connection, writeConfig } from './config.js';
-import { describeError, EXIT, EXIT_HELP, exitCodeOf, UsageError } from './errors.js';
+import { ApiError, describeError, EXIT, EXIT_HELP, exitCodeOf, UnreachableError, UsageError } from './errors.js';
 import { fields, table } from './table.js';
 
 /** Rollout weights are thousandths of a percent: 100 % is 100,000. */
@@ -413,8 +413,13 @@ ${EXIT_HELP}`,
     .command('tail')
     .description('the newest audit entries, oldest first; --follow prints new ones as they come until Ctrl-C')
     .option('-n, --limit <n>', 'how many entries', parsePositive, 20)
-    .option('-f, --follow', 'keep polling for new entries')
-    .option('--interval <ms>', 'how often --follow polls, in milliseconds', parsePositive, 1000)
+    .option('-f, --follow', "keep printing new entries: the project's change stream, else polling")
+    .option(
+      '--interval <ms>',
+      'how often --follow polls (without a project), or waits to reconnect',
+      parsePositive,
+      1000,
+    )
     .action(async (opts: { limit: number; follow?: boolean; interval: number }, cmd: Command) => {
       const { client, globals } = await session(cmd);
       const conn = await connection();
@@ -441,23 +446,9 @@ ${EXIT_HELP}`,
       if (globals.json && !opts.follow) printJson(first);
       else show(initial);
       if (!opts.follow) return;
-      let last = first.items[0]?.id ?? 0;
-      for (;;) {
-        await sleep(opts.interval);
-        // New entries are at the head of the log; walk back with the cursor until reaching the last one shown.
-        const fresh: AuditEntry[] = [];
-        let cursor: string | undefined;
-        for (;;) {
-          const p = await page(100, cursor);
-          const newer = p.items.filter((e) => e.id > last);
-          fresh.push(...newer);
-          if (newer.length < p.items.length || p.nextCursor === null) break;
-          cursor = p.nextCursor;
-        }
-        if (fresh.length === 0) continue;
-        last = fresh[0]?.id ?? last;
-        show(fresh.reverse());
-      }
+      const last = first.items[0]?.id ?? 0;
+      if (project !== undefined) await followStream(client, project, last, opts.interval, show);
+      else await followByPolling(page, last, opts.interval, show);
     });
 
   program
@@ -650,4 +641,53 @@ export async function run(argv: string[]): Promise<number> {
 
 function allCommands(cmd: Command): Command[] {
   return [cmd, ...cmd.commands.flatMap((c) => allCommands(c))];
+}
+
+/**
+ * Prints a project's entries after `last` as the server's change stream brings them, for as
+ * long as the command runs; reconnects from the last entry printed when the stream breaks (a
+ * restarted or unreachable server), and stops on a refusal (a revoked token, a lost role).
+ */
+async function followStream(
+  client: Client,
+  project: string,
+  last: number,
+  retryMs: number,
+  show: (entries: AuditEntry[]) => void,
+): Promise<never> {
+  let lastEventId = String(last);
+  for (;;) {
+    try {
+      lastEventId = await client.stream(`/projects/${seg(project)}/changes`, lastEventId, (events) =>
+        show(events.filter((e) => e.event === 'change').map((e) => JSON.parse(e.data) as AuditEntry)),
+      );
+    } catch (err) {
+      if (!(err instanceof UnreachableError) && !(err instanceof ApiError && err.status >= 500)) throw err;
+    }
+    await sleep(retryMs);
+  }
+}
+
+/** Without a project there is no stream: polls the audit log, walking back from its head to the last entry printed. */
+async function followByPolling(
+  page: (limit: number, cursor?: string) => Promise<{ items: AuditEntry[]; nextCursor: string | null }>,
+  last: number,
+  intervalMs: number,
+  show: (entries: AuditEntry[]) => void,
+): Promise<never> {
+  for (;;) {
+    await sleep(intervalMs);
+    const fresh: AuditEntry[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const p = await page(100, cursor);
+      const newer = p.items.filter((e) => e.id > last);
+      fresh.push(...newer);
+      if (newer.length < p.items.length || p.nextCursor === null) break;
+      cursor = p.nextCursor;
+    }
+    if (fresh.length === 0) continue;
+    last = fresh[0]?.id ?? last;
+    show(fresh.reverse());
+  }
 }

@@ -14,16 +14,29 @@ export function toInstant(v: unknown): number | undefined {
   // strict ECMAScript format (2025-02-30, 24:00, more or fewer than three fraction digits).
   // setUTCFullYear, unlike Date.UTC, takes years 0-99 as they are. A month or day out of range
   // rolls the date over into another month or day, which is how it is caught.
-  const [, year, month, day, hour, minute, second, fraction = '', sign, offsetHours, offsetMinutes] = m;
+  const [
+    ,
+    year,
+    month,
+    day,
+    hour = 0,
+    minute = 0,
+    second = 0,
+    fraction = '',
+    sign,
+    offsetHours = 0,
+    offsetMinutes = 0,
+  ] = m;
   const date = new Date(0);
   date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
   if (date.getUTCMonth() !== Number(month) - 1 || date.getUTCDate() !== Number(day)) return undefined;
-  const local = date.setUTCHours(
-    Number(hour ?? 0),
-    Number(minute ?? 0),
-    Number(second ?? 0),
+  // A time east of UTC (+hh:mm) is that much earlier in UTC. The offset is taken off the hours
+  // and minutes, which setUTCHours carries over into the day as it does a month or day.
+  const east = sign === '-' ? -1 : 1;
+  return date.setUTCHours(
+    Number(hour) - east * Number(offsetHours),
+    Number(minute) - east * Number(offsetMinutes),
+    Number(second),
     Number(`${fraction}00`.slice(0, 3)),
   );
-  const offset = (Number(offsetHours ?? 0) * 60 + Number(offsetMinutes ?? 0)) * 60_000;
-  return sign === '-' ? local + offset : local - offset;
 }

@@ -18,14 +18,10 @@ const NUMERIC = /^\d+$/;
 
 /** Parses a version, or returns `undefined` when it is not valid semver. */
 export function parseSemver(input: string): SemVer | undefined {
-  if (input.length > 256) return undefined;
-  const m = SEMVER.exec(input);
+  const m = input.length > 256 ? null : SEMVER.exec(input);
   if (m === null) return undefined;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  const patch = Number(m[3]);
-  const pre = m[4];
-  const prerelease = pre === undefined ? [] : pre.split('.').map((id) => (NUMERIC.test(id) ? Number(id) : id));
+  const [major, minor, patch] = m.slice(1, 4).map(Number) as [number, number, number];
+  const prerelease = m[4]?.split('.').map((id) => (NUMERIC.test(id) ? Number(id) : id)) ?? [];
   // Numbers past 2^53 - 1 could compare equal to different ones.
   for (const n of [major, minor, patch, ...prerelease])
     if (typeof n === 'number' && !Number.isSafeInteger(n)) return undefined;

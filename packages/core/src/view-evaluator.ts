@@ -18,7 +18,6 @@ import {
   type Ruleset,
   SCHEMA_VERSION,
   type Segment,
-  type Serve,
   type Variant,
 } from './types.js';
 
@@ -44,8 +43,6 @@ export interface ViewEvaluator {
   toRuleset(): Ruleset;
 }
 
-const IN_SEGMENT = 14;
-
 /**
  * Evaluates a client view (see {@link clientView}) as {@link compile} evaluates the ruleset it
  * came from, to the byte, in a fraction of the code: the view's flags are valid or marked
@@ -70,6 +67,8 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
   const tombstones = new Map<string, number>();
   const state = { stack: [] as string[], failure: undefined as string | undefined };
+  // The context of the evaluation under way: evaluation is synchronous, so one at a time.
+  let context: EvaluationContext = {};
   // Held as frozen copies: served values are shared by every evaluation, and a caller's own
   // objects stay theirs.
   const put = (kind: Patch['kind'], key: string, value: Flag | Segment | null) =>
@@ -77,9 +76,9 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
   for (const s of ruleset.segments) put('segment', s.key, s);
   for (const f of ruleset.flags) put('flag', f.key, f);
 
-  const inSegment = (key: string, context: EvaluationContext): boolean => {
+  const inSegment = (key: string): boolean => {
     const segment = held.segment.get(key);
-    if (segment === undefined) return false;
+    if (!segment) return false;
     if (segment.invalid) {
       state.failure = invalidSegment(key);
       return false;
@@ -88,86 +87,79 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     const matched =
       !segment.excluded?.includes(context.key as string) &&
       (segment.included?.includes(context.key as string) ||
-        (segment.rules ?? []).some((rule) => allMatch(rule.clauses, context)));
+        (segment.rules ?? []).some((rule) => allMatch(rule.clauses)));
     leave(state);
     return matched;
   };
 
-  const allMatch = (clauses: readonly Clause[], context: EvaluationContext): boolean =>
+  const allMatch = (clauses: readonly Clause[]): boolean =>
     clauses.every((clause) => {
       const op = OPERATORS.indexOf(clause.op);
       const value = context[clause.attribute];
       const matched =
-        op === IN_SEGMENT
-          ? clause.values.some((key) => inSegment(key as string, context))
-          : (Array.isArray(value) ? value : [value]).some(
-              (v) =>
-                (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') &&
-                clause.values.some((b) => holds(op, v, b)),
-            );
+        clause.op === 'inSegment'
+          ? clause.values.some((key) => inSegment(key as string))
+          : // A list matches when one of its items does. Clause values are scalars, and holds()
+            // answers false for a null or an object, as for any value not of its operator's kind.
+            [value].flat().some((v) => clause.values.some((b) => holds(op, v, b)));
       return matched !== (clause.negate === true);
     });
 
-  const run = (flag: Viewed<Flag>, context: EvaluationContext, defaultValue: unknown): Result => {
+  const run = (flag: Viewed<Flag>, defaultValue: unknown): Result => {
+    // Without a variant (a killed flag with no off variant) the caller's default is served.
     const made = (variant: string | undefined, reason: Reason, ruleId?: string) =>
       ({
         // A variant the flag lacks throws, and the evaluation fails: only outside a client view.
-        value: (flag.variants.find((v) => v.key === variant) as Variant).value,
+        value: variant === undefined ? defaultValue : (flag.variants.find((v) => v.key === variant) as Variant).value,
         variant,
         reason,
         ruleId,
         flagMetadata: flag.metadata,
       }) as Result;
-    const off = (reason: Reason) =>
-      flag.offVariant === undefined
-        ? ({ value: defaultValue, reason, flagMetadata: flag.metadata } as Result)
-        : made(flag.offVariant, reason);
-    const serve = (what: Serve, reason: Reason, ruleId?: string): Result => {
-      if ('variant' in what) return made(what.variant, reason, ruleId);
-      const value = context[what.rollout.bucketBy ?? 'key'];
-      // Without the attribute a context cannot be bucketed; it gets what most contexts get.
-      let point: number | undefined;
-      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-        point = pointOf(encoder.encode((flag.salt ?? flag.key) + value));
-      }
-      let bound = 0;
-      let largest = 0;
-      let most: string | undefined;
-      for (const { key } of flag.variants) {
-        const weight = what.rollout.weights.find((w) => w.variant === key)?.weight ?? 0;
-        bound += weight;
-        if ((point as number) < bound) return made(key, 'SPLIT', ruleId);
-        if (weight > largest) {
-          largest = weight;
-          most = key;
-        }
-      }
-      return made(most, 'SPLIT', ruleId);
-    };
-
-    if (!flag.enabled) return off('DISABLED');
+    if (!flag.enabled) return made(flag.offVariant, 'DISABLED');
     for (const p of flag.prerequisites ?? []) {
       const prerequisite = held.flag.get(p.flag);
-      if (prerequisite === undefined || !enter(state, p.flag)) return off('PREREQUISITE_FAILED');
-      const result = prerequisite.invalid ? undefined : run(prerequisite, context, undefined);
+      if (!prerequisite || !enter(state, p.flag)) return made(flag.offVariant, 'PREREQUISITE_FAILED');
+      const result = prerequisite.invalid ? undefined : run(prerequisite, undefined);
       leave(state);
       // A prerequisite that is killed, failed its own prerequisites or errored is not met,
       // whatever value it fell back to.
       if (
-        result === undefined ||
+        !result ||
         result.reason === 'DISABLED' ||
         result.reason === 'PREREQUISITE_FAILED' ||
         !p.variants.includes(result.variant as string)
       )
-        return off('PREREQUISITE_FAILED');
+        return made(flag.offVariant, 'PREREQUISITE_FAILED');
     }
     const target = flag.targets?.find((t) => t.values.includes(context.key as string));
-    if (target !== undefined) return made(target.variant, 'TARGETING_MATCH');
-    for (const rule of flag.rules ?? []) {
-      if (allMatch(rule.clauses, context)) return serve(rule.serve, 'TARGETING_MATCH', rule.id);
+    if (target) return made(target.variant, 'TARGETING_MATCH');
+    const rule = flag.rules?.find((r) => allMatch(r.clauses));
+    const ruleId = rule?.id;
+    const what = rule ? rule.serve : flag.defaultServe;
+    if ('variant' in what) {
+      const dynamic = flag.prerequisites?.length || flag.targets?.length || flag.rules?.length;
+      return made(what.variant, rule ? 'TARGETING_MATCH' : dynamic ? 'DEFAULT' : 'STATIC', ruleId);
     }
-    const dynamic = flag.prerequisites?.length || flag.targets?.length || flag.rules?.length;
-    return serve(flag.defaultServe, dynamic ? 'DEFAULT' : 'STATIC');
+    const value = context[what.rollout.bucketBy ?? 'key'];
+    // Without the attribute a context cannot be bucketed; it gets what most contexts get.
+    let point: number | undefined;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      point = pointOf(encoder.encode((flag.salt ?? flag.key) + value));
+    }
+    let bound = 0;
+    let largest = 0;
+    let most: string | undefined;
+    for (const { key } of flag.variants) {
+      const weight = what.rollout.weights.find((w) => w.variant === key)?.weight ?? 0;
+      bound += weight;
+      if ((point as number) < bound) return made(key, 'SPLIT', ruleId);
+      if (weight > largest) {
+        largest = weight;
+        most = key;
+      }
+    }
+    return made(most, 'SPLIT', ruleId);
   };
 
   return {
@@ -175,32 +167,33 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     get version() {
       return version;
     },
-    evaluate<T>(flagKey: string, context: EvaluationContext, defaultValue: T, expectedType?: FlagType) {
+    evaluate<T>(flagKey: string, input: EvaluationContext, defaultValue: T, expectedType?: FlagType) {
       const flag = held.flag.get(flagKey);
-      if (flag === undefined || flag.invalid || (expectedType !== undefined && flag.type !== expectedType))
+      if (!flag || flag.invalid || (expectedType !== undefined && flag.type !== expectedType))
         return refusal(flagKey, flag, defaultValue, expectedType);
       state.failure = undefined;
       state.stack = [flagKey];
-      let result: Result;
       try {
-        result = run(flag, typeof context === 'object' && context !== null ? context : {}, defaultValue);
+        context = typeof input === 'object' && input !== null ? input : {};
+        const result = run(flag, defaultValue);
+        return (
+          state.failure ? failure(defaultValue, 'PARSE_ERROR', state.failure, flag) : result
+        ) as EvaluationResult<T>;
       } catch (err) {
         return failure(defaultValue, 'GENERAL', `evaluation failed: ${String(err)}`, flag);
       }
-      return (
-        state.failure === undefined ? result : failure(defaultValue, 'PARSE_ERROR', state.failure, flag)
-      ) as EvaluationResult<T>;
     },
     applyPatch({ kind, key, version: next, value }) {
       const id = `${kind}:${key}`;
-      const last = held[kind].get(key)?.version ?? tombstones.get(id);
+      // -1 when nothing was held under that key: any version is newer.
+      const last = held[kind].get(key)?.version ?? tombstones.get(id) ?? -1;
       // The version and value checks of the core's patchIsValid, written out: calling it would cost
       // this bundle 98 bytes, more than the 5 KB budget leaves (see docs/architecture.md).
       if (
         !Number.isSafeInteger(next) ||
         next < 0 ||
         (value !== null && (typeof value !== 'object' || value.key !== key)) ||
-        (last !== undefined && next <= last)
+        next <= last
       )
         return false;
       if (value === null) tombstones.set(id, next);
@@ -225,29 +218,29 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
  * Whether operator `op` holds between a context value and a clause value. Comparisons work on
  * the difference, which is NaN (holding nothing) when either side is not of the operator's kind.
  */
-function holds(op: number, v: ClauseValue, b: ClauseValue): boolean {
+function holds(op: number, v: unknown, b: ClauseValue): boolean {
   if (op === 0) return v === b;
   if (op < 5) {
-    const s = b as string;
     // `matches` never tests a subject longer than MAX_MATCH_SUBJECT_LENGTH (1024), as the core
     // does. `RegExp()` without `new` builds the same object and keeps the bundle within budget.
     return (
       typeof v === 'string' &&
       (op === 1
-        ? v.startsWith(s)
+        ? v.startsWith(b as string)
         : op === 2
-          ? v.endsWith(s)
+          ? v.endsWith(b as string)
           : op === 3
-            ? v.includes(s)
-            : v.length <= 1024 && RegExp(s, 'u').test(v))
+            ? v.includes(b as string)
+            : v.length <= 1024 && RegExp(b as string, 'u').test(v))
     );
   }
-  let d: number;
-  if (op < 9) d = typeof v === 'number' ? v - (b as number) : Number.NaN;
-  else if (op < 11) d = (toInstant(v) as number) - (toInstant(b) as number);
-  else {
-    const version = typeof v === 'string' ? parseSemver(v) : undefined;
-    d = version === undefined ? Number.NaN : compareSemver(version, parseSemver(b as string) as SemVer);
+  let d = NaN;
+  if (op < 9) {
+    if (typeof v === 'number') d = v - (b as number);
+  } else if (op < 11) d = (toInstant(v) as number) - (toInstant(b) as number);
+  else if (typeof v === 'string') {
+    const version = parseSemver(v);
+    if (version) d = compareSemver(version, parseSemver(b as string) as SemVer);
   }
   return [d < 0, d <= 0, d > 0, d >= 0, d < 0, d > 0, d === 0, d < 0, d > 0][op - 5] as boolean;
 }

@@ -102,14 +102,14 @@ type Listener = (arg?: never) => void;
  * shared modules yet (docs/architecture.md, "The one client", gives the measured cost).
  */
 export function createClient(options: BrowserClientOptions): BrowserClient {
-  const { clientKey, baseUrl, bootstrap, logger = console } = options;
+  const { clientKey, bootstrap } = options;
   // Outside a browser (server-side rendering) there is no EventSource: serve the bootstrap.
   const offline = options.offline || typeof EventSource === 'undefined';
   const cacheKey = `switchyard:${clientKey}`;
   const cache = options.cache !== false && !offline;
   const send = options.sendEvents !== false && !offline;
   // Keys are URL-safe (base64url); in the query, a first connection needs no CORS preflight.
-  const url = (path: string) => `${baseUrl}/sdk/v1/${path}?key=${clientKey}`;
+  const url = (path: string) => `${options.baseUrl}/sdk/v1/${path}?key=${clientKey}`;
   // Rollouts hash with the browser's own UTF-8 encoder: the engine's hand-written one, faster in
   // Node, stays out of the bundle.
   const encoder = new TextEncoder();
@@ -121,9 +121,11 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   /** Whether `evaluator` came from the server, not the cache or a bootstrap. */
   let current = false;
   let values: Record<string, FlagValue> = {};
-  let settle!: [() => void, (error: SwitchyardError) => void];
+  let resolveReady!: () => void;
+  let rejectReady!: (error: SwitchyardError) => void;
   const ready = new Promise<void>((resolve, reject) => {
-    settle = [resolve, reject];
+    resolveReady = resolve;
+    rejectReady = reject;
   });
   // Rejected when nobody waits, e.g. a page that never asks: not an unhandled rejection.
   ready.catch(() => {});
@@ -147,7 +149,7 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
 
   const report = (code: SwitchyardErrorCode, message: string, httpStatus?: number) => {
     const error = new SwitchyardError(code, message, httpStatus);
-    logger.warn(error.message);
+    (options.logger ?? console).warn(error.message);
     emit('error', error);
     return error;
   };
@@ -155,31 +157,29 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
   /** Ends for good: `waitForReady` rejects with `error` unless the client was ready. */
   const finish = (last: 'failed' | 'closed', error: SwitchyardError) => {
     status = last;
-    settle[1](error);
+    rejectReady(error);
   };
 
   const setStatus = (next: 'ready' | 'stale', error?: SwitchyardError) => {
     if (status === next || status === 'failed' || status === 'closed') return;
     status = next;
-    if (next === 'ready') {
-      settle[0]();
-      emit('ready');
-    } else emit('stale', error);
+    if (next === 'ready') resolveReady();
+    // `ready` comes without an error, `stale` with one.
+    emit(next, error as SwitchyardError);
   };
 
   /** Evaluates every flag for the context, and fires `change` for the values that differ from the last time. */
   const refresh = () => {
     const before = values;
-    const ev = evaluator;
     values = {};
-    for (const key of ev?.flagKeys() ?? []) {
-      const result = (ev as ViewEvaluator).evaluate<FlagValue | undefined>(key, context, undefined);
+    for (const key of evaluator?.flagKeys() ?? []) {
+      const result = (evaluator as ViewEvaluator).evaluate<FlagValue | undefined>(key, context, undefined);
       if (result.variant !== undefined) values[key] = result.value as FlagValue;
     }
     const flags = Object.keys({ ...before, ...values })
       .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(values[key]))
       .sort();
-    if (flags.length) emit('change', { flags, version: (ev as ViewEvaluator).version });
+    if (flags.length) emit('change', { flags, version: (evaluator as ViewEvaluator).version });
   };
 
   // A bootstrap was rendered for this user now, and wins over the cache.
@@ -257,6 +257,18 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
     );
   }
 
+  const detail = <T>(key: string, defaultValue: T, type?: FlagType): EvaluationResult<T> => {
+    const result: EvaluationResult<T> = evaluator
+      ? evaluator.evaluate(key, context, defaultValue, type)
+      : { value: defaultValue, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' };
+    events?.count(key, result, evaluator?.isMeasured(key) && context.key);
+    return result;
+  };
+  const typed =
+    (type: FlagType) =>
+    <T>(key: string, defaultValue: T): T =>
+      detail(key, defaultValue, type).value;
+
   return {
     get status() {
       return status;
@@ -293,22 +305,11 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
       if (status !== 'closed') {
         stop?.();
         clearInterval(flushTimer);
-        if (send) watch(globalThis.removeEventListener);
+        // Nothing is watched without analytics, and removing what was never added does nothing.
+        watch(globalThis.removeEventListener);
         finish('closed', new SwitchyardError('CLOSED', 'closed before ready'));
       }
       return flush();
     },
   };
-
-  function detail<T>(key: string, defaultValue: T, type?: FlagType): EvaluationResult<T> {
-    const result: EvaluationResult<T> = evaluator
-      ? evaluator.evaluate(key, context, defaultValue, type)
-      : { value: defaultValue, reason: 'ERROR', errorCode: 'PROVIDER_NOT_READY' };
-    events?.count(key, result, evaluator?.isMeasured(key) && context.key);
-    return result;
-  }
-
-  function typed(type: FlagType) {
-    return <T>(key: string, defaultValue: T): T => detail(key, defaultValue, type).value;
-  }
 }

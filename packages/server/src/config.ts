@@ -49,6 +49,7 @@ const ConfigSchema = z.object({
     .default(3_600_000),
   SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   SWITCHYARD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SWITCHYARD_WEBHOOK_ALLOWED_HOSTS: optionalText,
   SWITCHYARD_PLAN_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   SWITCHYARD_OWNER_EMAIL: z
     .string()
@@ -67,6 +68,8 @@ const ConfigSchema = z.object({
     .max(31_536_000)
     .default(7 * 24 * 3600),
   SWITCHYARD_SECURE_COOKIES: z.enum(['auto', 'always']).default('auto'),
+  SWITCHYARD_CHANGE_STREAMS_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  SWITCHYARD_CHANGE_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(20),
 });
 
 export interface Config {
@@ -99,12 +102,14 @@ export interface Config {
   /** `/readyz` answers 503 when Postgres has not answered its ping within this. */
   readinessTimeoutMs: number;
   /** The webhook dispatcher's settings (docs/webhooks.md). */
-  webhooks: Omit<WebhookSettings, 'retentionIntervalMs' | 'now'>;
+  webhooks: Omit<WebhookSettings, 'retentionIntervalMs' | 'dispatch' | 'now'>;
   /** How often the instance driving release plans judges them. */
   planIntervalMs: number;
   /** The organisation owner a start creates when the database has no user yet. */
   ownerEmail: string;
   sessions: SessionSettings;
+  /** Management change streams: how many one instance holds open, and one person, token or key. */
+  changeStreams: { maxOpen: number; maxPerPrincipal: number };
 }
 
 /** `true` (trust every proxy), or the proxies' addresses and CIDR ranges separated by commas. */
@@ -153,6 +158,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       backoffMaxMs: c.SWITCHYARD_WEBHOOK_BACKOFF_MAX_MS,
       maxAttempts: c.SWITCHYARD_WEBHOOK_MAX_ATTEMPTS,
       retentionDays: c.SWITCHYARD_WEBHOOK_RETENTION_DAYS,
+      allowedHosts: (c.SWITCHYARD_WEBHOOK_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== ''),
     },
     planIntervalMs: c.SWITCHYARD_PLAN_INTERVAL_MS,
     ownerEmail: c.SWITCHYARD_OWNER_EMAIL,
@@ -160,6 +169,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       idleSeconds: c.SWITCHYARD_SESSION_IDLE_SECONDS,
       maxSeconds: c.SWITCHYARD_SESSION_MAX_SECONDS,
       secureCookies: c.SWITCHYARD_SECURE_COOKIES,
+    },
+    changeStreams: {
+      maxOpen: c.SWITCHYARD_CHANGE_STREAMS_MAX,
+      maxPerPrincipal: c.SWITCHYARD_CHANGE_STREAMS_PER_PRINCIPAL,
     },
   };
 }

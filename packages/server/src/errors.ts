@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INVALID_CONFIG: 422,
   CATASTROPHIC_BACKTRACKING: 422,
+  /** A webhook URL the server refuses to call: a private, loopback or link-local address, credentials. */
+  WEBHOOK_URL_FORBIDDEN: 422,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,

@@ -50,7 +50,12 @@ async function main(argv: string[]): Promise<void> {
   // The server's modules (Fastify, its plugins, every feature) load while the database opens:
   // PGlite compiles its WebAssembly off the main thread, so the two overlap.
   const opening = open(config);
-  const loading = Promise.all([import('./server.js'), import('./seed.js'), import('./features/delivery/bus.js')]);
+  const loading = Promise.all([
+    import('./server.js'),
+    import('./seed.js'),
+    import('./features/delivery/bus.js'),
+    import('./http/console.js'),
+  ]);
   // Whichever fails first is reported; the other must not become an unhandled rejection.
   loading.catch(() => undefined);
   const database = await opening;
@@ -63,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
-  const [{ buildServer }, { seedIfEmpty, createOwnerIfNone }, { RedisBus }] = await loading;
+  const [{ buildServer }, { seedIfEmpty, createOwnerIfNone }, { RedisBus }, { CONSOLE_DIST }] = await loading;
   const seeded = await seedIfEmpty(database.db, { adminToken: config.adminToken });
   const owner = await createOwnerIfNone(database.db, config.ownerEmail);
   const bus =
@@ -88,6 +93,8 @@ async function main(argv: string[]): Promise<void> {
     webhooks: config.webhooks,
     plans: { intervalMs: config.planIntervalMs },
     sessions: config.sessions,
+    changeStreams: config.changeStreams,
+    consoleDir: CONSOLE_DIST,
   });
   if (bus !== undefined) app.addHook('onClose', async () => bus.close());
   let closing = false;

@@ -3,7 +3,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Database, ping } from './db/database.js';
+import { type ChangeStreamSettings, ChangeStreams, DEFAULT_CHANGE_STREAMS } from './features/audit/change-streams.js';
 import { auditRoutes } from './features/audit/routes.js';
+import { changeStreamRoutes } from './features/audit/stream-route.js';
 import { ChangeFeed } from './features/changes/change-feed.js';
 import type { Writer } from './features/changes/commit-change.js';
 import { type ChangeBus, InProcessBus } from './features/delivery/bus.js';
@@ -25,6 +27,8 @@ import { PlanController } from './features/plans/controller.js';
 import { planRoutes } from './features/plans/routes.js';
 import { pauseOnManualEdit } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
+import { scheduleRoutes } from './features/schedules/routes.js';
+import { ScheduleRunner } from './features/schedules/runner.js';
 import { segmentRoutes } from './features/segments/routes.js';
 import { sessionRoutes } from './features/sessions/routes.js';
 import { DEFAULT_SESSIONS, type SessionSettings } from './features/sessions/service.js';
@@ -33,13 +37,15 @@ import { Telemetry } from './features/telemetry/telemetry.js';
 import { tokenRoutes } from './features/tokens/routes.js';
 import { userRoutes } from './features/users/routes.js';
 import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
+import { EgressPolicy } from './features/webhooks/egress.js';
 import { webhookRoutes } from './features/webhooks/routes.js';
 import { webhookOutbox } from './features/webhooks/service.js';
+import { serveConsole } from './http/console.js';
 import { clientErrorHandler, frameworkErrors, refuseNul } from './http/hostile-input.js';
 import { parseJsonBody } from './http/json-body.js';
 import { documentTransforms, ProbeAnswer, responses, securitySchemes } from './http/openapi.js';
 import { redactingLogger } from './http/redact.js';
-import { guardApi } from './plugins/auth.js';
+import { type GuardOptions, guardApi, recheckCredentials } from './plugins/auth.js';
 import { limitAuthFailures } from './plugins/auth-failure-limit.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 
@@ -52,6 +58,8 @@ export interface BuildOptions {
   /** How instances tell each other about changes; in-process (one instance) by default. */
   bus?: ChangeBus;
   delivery?: Partial<DeliverySettings>;
+  /** The management change stream's bounds and polling; its heartbeat, buffer and retry are delivery's. */
+  changeStreams?: Partial<Pick<ChangeStreamSettings, 'pollIntervalMs' | 'maxOpen' | 'maxPerPrincipal'>>;
   events?: Partial<EventSettings>;
   keys?: Partial<KeySettings>;
   metrics?: MetricsSettings;
@@ -65,6 +73,8 @@ export interface BuildOptions {
   sessions?: Partial<SessionSettings>;
   /** Fastify's `trustProxy`: behind a proxy, which hops' `X-Forwarded-For` names the client. */
   trustProxy?: boolean | string;
+  /** The console's built files, served at `/` when the folder holds them; no console when left out. */
+  consoleDir?: string;
 }
 
 export interface KeySettings {
@@ -89,7 +99,7 @@ export interface MetricsSettings {
 }
 
 export interface PlanSettings {
-  /** How often the instance driving release plans judges them (`SWITCHYARD_PLAN_INTERVAL_MS`). */
+  /** How often the instance driving release plans judges them and applies due scheduled changes (`SWITCHYARD_PLAN_INTERVAL_MS`). */
   intervalMs: number;
 }
 
@@ -230,8 +240,14 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // The commit → delivery edge: every write announces its committed versions on this feed, and
   // this instance's delivery listens to it (other instances hear of them through the bus).
   const feed = new ChangeFeed();
-  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox).
-  const writer: Writer = { db, feed, followAudit: webhookOutbox() };
+  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
+  const egress = new EgressPolicy(webhooks.allowedHosts);
+  const dispatcher = new WebhookDispatcher(db, webhooks, egress, (err, context) =>
+    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+  );
+  // Every audited write also writes its webhook deliveries, in its own transaction (the outbox),
+  // and once it has committed wakes this instance's dispatcher to send them.
+  const writer: Writer = { db, feed, followAudit: webhookOutbox(() => dispatcher.wake()) };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
   const bus: ChangeBus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
@@ -298,16 +314,15 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     observer: telemetry.events,
   });
 
-  const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
-  const dispatcher = new WebhookDispatcher(db, webhooks, (err, context) =>
-    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
-  );
   dispatcher.start();
   app.addHook('onClose', async () => dispatcher.stop());
+  // A scheduled change is a person's change made later: the flags' hook is told of it as of theirs.
+  const schedules = new ScheduleRunner({ writer: { ...writer, onConfigWrite: pauseOnManualEdit }, now: Date.now });
   const plans = new PlanController({
     writer,
     database: options.database,
     intervalMs: { ...DEFAULT_PLANS, ...options.plans }.intervalMs,
+    dueWork: [schedules],
     onError: (err, context) =>
       app.log.error({ err, context }, 'release plan controller failed; it tries again next tick'),
   });
@@ -315,10 +330,34 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => plans.stop());
   app.decorate('planController', plans);
 
+  const guard: GuardOptions = {
+    db,
+    sessions: { ...DEFAULT_SESSIONS, ...options.sessions },
+    onKeyUse: (keyId) => usage.record(keyId),
+  };
+  // The management change stream: the audit log, live, for the console and the CLI. Its own
+  // reader and streams; SDK delivery's only share with it is the bus and the database pool.
+  const changeStreams = new ChangeStreams({
+    db,
+    feed,
+    signals: bus,
+    settings: {
+      ...DEFAULT_CHANGE_STREAMS,
+      ...options.changeStreams,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
+      maxBufferedBytes: settings.maxBufferedBytes,
+      retryMs: settings.retryMs,
+    },
+    recheck: (headers) => recheckCredentials({ headers }, guard),
+    onError: (err, context) => app.log.error({ err, context }, 'change stream failed; it reads the log again'),
+  });
+  changeStreams.start();
+  app.addHook('preClose', async () => changeStreams.close());
+
   await app.register(
     async (api) => {
-      const sessions = { ...DEFAULT_SESSIONS, ...options.sessions };
-      guardApi(api, { db, sessions, onKeyUse: (keyId) => usage.record(keyId) });
+      const { sessions } = guard;
+      guardApi(api, guard);
       await api.register(sessionRoutes, { db, settings: sessions });
       await api.register(userRoutes, writer);
       await api.register(tokenRoutes, writer);
@@ -328,12 +367,20 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(segmentRoutes, writer);
       await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });
+      await api.register(changeStreamRoutes, {
+        db,
+        streams: changeStreams,
+        maxBufferedBytes: settings.maxBufferedBytes,
+        retryMs: settings.retryMs,
+      });
       await api.register(metricRoutes, writer);
       await api.register(experimentRoutes, { db });
-      await api.register(webhookRoutes, { writer, now: webhooks.now });
+      await api.register(webhookRoutes, { writer, egress, now: webhooks.now });
       await api.register(planRoutes, writer);
+      await api.register(scheduleRoutes, { writer, now: Date.now });
     },
     { prefix: '/api/v1' },
   );
+  if (options.consoleDir !== undefined) await serveConsole(app, options.consoleDir);
   return app;
 }

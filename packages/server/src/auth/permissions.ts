@@ -69,6 +69,11 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/advance': 'editor',
   'POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/abort': 'editor',
 
+  'GET /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes': 'viewer',
+  'POST /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes': 'editor',
+  'GET /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id': 'viewer',
+  'DELETE /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id': 'editor',
+
   'GET /api/v1/projects/:project/environments/:env/segments': 'viewer',
   'POST /api/v1/projects/:project/environments/:env/segments': 'editor',
   'GET /api/v1/projects/:project/environments/:env/segments/:segment': 'viewer',
@@ -100,4 +105,5 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/keys/:id/revoke': 'admin',
 
   'GET /api/v1/audit': 'viewer',
+  'GET /api/v1/projects/:project/changes': 'viewer',
 };

@@ -473,6 +473,54 @@ export type PlanGuard =
   | { metric: string; min: number }
   | { metric: string; maxRegression: number };
 
+/**
+ * A change to a flag's configuration in one environment, applied at `at` by the controller that
+ * drives release plans (features/schedules). `change` is the body a person's PATCH of the
+ * configuration takes; `baseVersion` is the configuration's version when it was scheduled. A row
+ * leaves `pending` once: `appliedVersion` or `outcome` (why it was refused, failed or cancelled)
+ * says how, `settledBy` who.
+ */
+export const scheduledChanges = pgTable(
+  'scheduled_changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    flagId: uuid('flag_id')
+      .notNull()
+      .references(() => flags.id, { onDelete: 'cascade' }),
+    environmentId: uuid('environment_id')
+      .notNull()
+      .references(() => environments.id, { onDelete: 'cascade' }),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    change: jsonb('change').$type<Record<string, unknown>>().notNull(),
+    ifVersionMoved: text('if_version_moved', { enum: ['apply', 'refuse'] }).notNull(),
+    baseVersion: bigint('base_version', { mode: 'number' }).notNull(),
+    reason: text('reason'),
+    state: text('state', { enum: ['pending', 'applied', 'refused', 'cancelled', 'failed'] })
+      .notNull()
+      .default('pending'),
+    /** Who scheduled it, as the audit log names them, and their stable id (`user:<id>`, `key:<id>`…). */
+    scheduledBy: text('scheduled_by').notNull(),
+    scheduledById: text('scheduled_by_id').notNull(),
+    /** Unexpected errors applying it so far; at the limit it is `failed`. */
+    attempts: integer('attempts').notNull().default(0),
+    appliedVersion: bigint('applied_version', { mode: 'number' }),
+    outcome: text('outcome'),
+    settledBy: text('settled_by'),
+    settledAt: timestamp('settled_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('scheduled_changes_due').on(t.at, t.id).where(sql`${t.state} = 'pending'`),
+    index('scheduled_changes_flag_environment').on(t.flagId, t.environmentId, t.at),
+    check('scheduled_changes_state', sql`${t.state} in ('pending', 'applied', 'refused', 'cancelled', 'failed')`),
+    check('scheduled_changes_if_version_moved', sql`${t.ifVersionMoved} in ('apply', 'refuse')`),
+  ],
+);
+
 /** A project's subscription to events of its audit log (features/webhooks). */
 export const webhooks = pgTable(
   'webhooks',
@@ -640,6 +688,7 @@ export const schema = {
   metrics,
   releasePlans,
   releasePlanHistory,
+  scheduledChanges,
   webhooks,
   webhookDeliveries,
   webhookAttempts,

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PERMISSIONS, type Permission } from '../auth/permissions.js';
 import {
@@ -17,7 +18,7 @@ import { csrfMatches, resumeSession, type SessionSettings, sessionSecretOf } fro
 import { authenticatePersonalToken, isPersonalToken } from '../features/tokens/service.js';
 import { accessOf, userById } from '../features/users/service.js';
 
-export function bearerToken(request: FastifyRequest): string | undefined {
+export function bearerToken(request: Pick<FastifyRequest, 'headers'>): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -61,8 +62,21 @@ async function personPrincipal(
   };
 }
 
-/** Who sent the request: a bearer token (admin key or personal token) first, else the session cookie. */
-async function authenticateRequest(request: FastifyRequest, options: GuardOptions): Promise<Principal> {
+/** What a request authenticates with: its `Authorization` and `Cookie` headers. */
+export interface Credentials {
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * Who sent the request: a bearer token (admin key or personal token) first, else the session
+ * cookie. `recheck`: asking again for a request that is still open (a change stream), which
+ * neither counts as use of the session (it must still end when idle) nor checks CSRF.
+ */
+async function authenticateRequest(
+  request: Credentials & { method: string },
+  options: GuardOptions,
+  recheck = false,
+): Promise<Principal> {
   const { db } = options;
   const token = bearerToken(request);
   if (token !== undefined) {
@@ -74,7 +88,7 @@ async function authenticateRequest(request: FastifyRequest, options: GuardOption
     }
     const key = await authenticate(db, token);
     if (key === undefined) throw new AppError('UNAUTHORIZED', 'the API key is unknown, revoked or expired');
-    options.onKeyUse(key.keyId);
+    if (!recheck) options.onKeyUse(key.keyId);
     if (key.type !== 'admin') {
       throw new AppError(
         'FORBIDDEN',
@@ -85,7 +99,7 @@ async function authenticateRequest(request: FastifyRequest, options: GuardOption
   }
   const secret = sessionSecretOf(request.headers.cookie);
   if (secret !== undefined) {
-    const session = await resumeSession(db, secret, options.sessions);
+    const session = await resumeSession(db, secret, options.sessions, { touch: !recheck });
     const principal = session && (await personPrincipal(db, session.userId, 'session', session));
     if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the session has ended; sign in again');
     if (!SAFE_METHODS.includes(request.method)) {
@@ -100,6 +114,22 @@ async function authenticateRequest(request: FastifyRequest, options: GuardOption
     'UNAUTHORIZED',
     'sign in (POST /api/v1/session), or send an admin key or personal token as "Authorization: Bearer <token>"',
   );
+}
+
+/**
+ * Who the credentials of a request that is still open stand for now: `undefined` once the
+ * session has ended or the token or key was revoked, expired or lost its rights to this API.
+ */
+export async function recheckCredentials(
+  credentials: Credentials,
+  options: GuardOptions,
+): Promise<Principal | undefined> {
+  try {
+    return await authenticateRequest({ ...credentials, method: 'GET' }, options, true);
+  } catch (err) {
+    if (err instanceof AppError) return undefined;
+    throw err;
+  }
 }
 
 /** The project a request names: `:project` in its path, else `project` in its query or body. */

@@ -8,10 +8,13 @@ export class TestSseClient {
   private closeRequest: () => void = () => undefined;
   ended = false;
 
-  static connect(url: string, options: { token?: string; lastEventId?: number } = {}): Promise<TestSseClient> {
+  static connect(
+    url: string,
+    options: { token?: string; lastEventId?: number; headers?: Record<string, string> } = {},
+  ): Promise<TestSseClient> {
     const client = new TestSseClient();
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
       if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
       if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
       const req = request(url, { headers }, (res) => {

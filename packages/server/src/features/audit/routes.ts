@@ -8,6 +8,7 @@ import { Key, Timestamp } from '../../http/common-schemas.js';
 import { responses } from '../../http/openapi.js';
 import { requireEnvironment } from '../environments/service.js';
 import { requireProject } from '../projects/service.js';
+import { auditEntryView } from './entry-view.js';
 import { listAudit } from './store.js';
 
 const AuditQuery = z
@@ -27,6 +28,7 @@ const AuditQuery = z
         'key',
         'metric',
         'release-plan',
+        'scheduled-change',
         'webhook',
         'user',
         'member',
@@ -95,18 +97,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
       });
       const last = entries.at(-1);
       return {
-        items: entries.map((e) => ({
-          id: e.id,
-          actor: e.actor,
-          actorId: e.actorId,
-          action: e.action,
-          targetKind: e.targetKind,
-          targetKey: e.targetKey,
-          before: e.before,
-          after: e.after,
-          reason: e.reason,
-          createdAt: e.createdAt.toISOString(),
-        })),
+        items: entries.map(auditEntryView),
         nextCursor: entries.length === q.limit && last !== undefined ? String(last.id) : null,
       };
     },

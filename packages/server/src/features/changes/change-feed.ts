@@ -6,6 +6,9 @@ export interface CommittedVersion {
 
 export type CommitListener = (committed: readonly CommittedVersion[]) => void;
 
+/** Called with the id of the last audit entry a committed write added. */
+export type AuditListener = (lastId: number) => void;
+
 /**
  * The commit → delivery edge. `commitChange` announces here the environment versions each
  * write produced, once its transaction has committed; delivery listens. One feed per server,
@@ -13,6 +16,7 @@ export type CommitListener = (committed: readonly CommittedVersion[]) => void;
  */
 export class ChangeFeed {
   private readonly listeners = new Set<CommitListener>();
+  private readonly auditListeners = new Set<AuditListener>();
 
   /** Calls `listener` after every committed write that changed an environment; returns the unsubscribe. */
   subscribe(listener: CommitListener): () => void {
@@ -27,6 +31,21 @@ export class ChangeFeed {
       // Delivery, the listener, catches up through reconciliation anyway.
       try {
         listener(committed);
+      } catch {}
+    }
+  }
+
+  /** Calls `listener` after every committed write that added audit entries (every write that changed something). */
+  subscribeAudit(listener: AuditListener): () => void {
+    this.auditListeners.add(listener);
+    return () => this.auditListeners.delete(listener);
+  }
+
+  announceAudit(lastId: number): void {
+    for (const listener of this.auditListeners) {
+      // As above: the write has committed; the management change stream also polls the log.
+      try {
+        listener(lastId);
       } catch {}
     }
   }

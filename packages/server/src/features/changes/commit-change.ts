@@ -19,11 +19,16 @@ export interface AuditEntry extends AuditRecord {
   reason: string | null;
 }
 
+/** What a write does once it has committed, never before and never for a write that rolled back. */
+export type AfterCommit = () => void;
+
 /**
  * Writes what must commit or roll back with the audit entries of a write, in its transaction:
- * the webhook outbox. An interface here so that this, the one write path, depends on no domain.
+ * the webhook outbox. It may return what to do once the write has committed (wake the
+ * dispatcher that sends what it wrote). An interface here so that this, the one write path,
+ * depends on no domain.
  */
-export type AuditFollower = (tx: Tx, entries: readonly AuditEntry[]) => Promise<void>;
+export type AuditFollower = (tx: Tx, entries: readonly AuditEntry[]) => Promise<AfterCommit | undefined>;
 
 /** What every write needs: the database, and the feed its commits are announced on. Built in `buildServer`. */
 export interface Writer {
@@ -53,6 +58,7 @@ export interface AuditRecord {
     | 'key'
     | 'metric'
     | 'release-plan'
+    | 'scheduled-change'
     | 'webhook'
     | 'user'
     | 'member'
@@ -98,16 +104,17 @@ export async function lockEnvironments(tx: Tx, environmentIds: readonly string[]
  * The one write path (DESIGN §5). In one transaction: `plan` locks, reads and checks what it
  * needs and describes the change; then the environment versions move, `apply` writes the rows,
  * and the outbox rows and audit entries (and what follows them) are written here, from the description. Only after the
- * commit are the new versions announced on the feed: never for a write that rolled back.
+ * commit are the new versions and the last audit entry announced on the feed: never for a write that rolled back.
  */
 export async function commitChange<T>(
   writer: Writer,
   actor: Actor,
   plan: (tx: Tx) => Promise<Change<T> | NoChange<T>>,
 ): Promise<T> {
-  const { result, committed } = await writer.db.transaction(async (tx) => {
+  const { result, committed, afterCommit, lastAuditId } = await writer.db.transaction(async (tx) => {
     const change = await plan(tx);
-    if ('unchanged' in change) return { result: change.unchanged, committed: [] };
+    if ('unchanged' in change)
+      return { result: change.unchanged, committed: [], afterCommit: undefined, lastAuditId: undefined };
     const versions = await store.bumpVersions(
       tx,
       change.entries.map((e) => e.environmentId),
@@ -115,10 +122,20 @@ export async function commitChange<T>(
     const { result, audit } = await change.apply(versions);
     await store.insertOutbox(tx, change.entries, versions);
     const entries = await store.insertAudit(tx, actor, audit);
-    await writer.followAudit?.(tx, entries);
+    const afterCommit = await writer.followAudit?.(tx, entries);
     const bumped = [...versions].map(([environmentId, version]) => ({ environmentId, version }));
-    return { result, committed: [...bumped, ...(change.removedEnvironments ?? [])] };
+    return {
+      result,
+      committed: [...bumped, ...(change.removedEnvironments ?? [])],
+      afterCommit,
+      lastAuditId: entries.at(-1)?.id,
+    };
   });
   writer.feed.announce(committed);
+  if (lastAuditId !== undefined) writer.feed.announceAudit(lastAuditId);
+  // The write has committed: what follows it must not turn it into an error answer.
+  try {
+    afterCommit?.();
+  } catch {}
   return result;
 }

@@ -308,6 +308,27 @@ const cases: WriteCase[] = [
     expected,
   })),
   {
+    route: 'POST /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes',
+    request: async () => ({
+      method: 'POST',
+      url: `${p}/flags/${await newFlag()}/environments/staging/scheduled-changes`,
+      body: { at: new Date(Date.now() + 3_600_000).toISOString(), change: { enabled: true } },
+    }),
+    expected: noBumps,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id',
+    request: async () => {
+      const url = `${p}/flags/${await newFlag()}/environments/staging/scheduled-changes`;
+      const { id } = await ok('POST', url, {
+        at: new Date(Date.now() + 3_600_000).toISOString(),
+        change: { enabled: true },
+      });
+      return { method: 'DELETE', url: `${url}/${id}` };
+    },
+    expected: noBumps,
+  },
+  {
     route: 'POST /api/v1/users',
     request: async () => ({
       method: 'POST',
@@ -435,9 +456,9 @@ function writeRoutes(): string[] {
 }
 
 beforeAll(async () => {
-  // The webhook dispatcher looks once at start and then not for an hour: an attempt it recorded
-  // between two snapshots would look like a failed write that left rows behind.
-  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
+  // The webhook dispatcher does not send here: an attempt it recorded between two snapshots
+  // would look like a failed write that left rows behind.
+  s = await startTestServer({ webhooks: { dispatch: false } });
   await ok('POST', '/api/v1/projects', { key: 'wp', name: 'Write path' });
   await ok('POST', '/api/v1/projects', { key: 'wp-envs', name: 'Environments' });
   for (const key of ['staging', 'production']) await ok('POST', `${p}/environments`, { key, name: key });

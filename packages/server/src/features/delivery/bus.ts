@@ -9,16 +9,24 @@ export interface ChangeBus {
   publish(message: CommittedVersion): void;
   /** `onMessage` for every message; `onResync` whenever messages may have been missed. */
   subscribe(onMessage: (message: CommittedVersion) => void, onResync: () => void): void;
+  /**
+   * Tells every instance that the audit log grew, up to this entry id: the management change
+   * stream reads the new entries from Postgres. A lost message only delays them to its next poll.
+   */
+  publishAudit(lastId: number): void;
+  subscribeAudit(onAudit: (lastId: number) => void): void;
   close(): Promise<void>;
   /** Whether each of its connections is up, by name; absent for a bus without connections. */
   connections?(): Record<string, boolean>;
 }
 
 type Listener = (message: CommittedVersion) => void;
+type AuditListener = (lastId: number) => void;
 
 /** For a single instance (no `REDIS_URL`), or several instances in one process. */
 export class InProcessBus implements ChangeBus {
   private readonly listeners = new Set<Listener>();
+  private readonly auditListeners = new Set<AuditListener>();
 
   publish(message: CommittedVersion): void {
     for (const listener of this.listeners) queueMicrotask(() => listener(message));
@@ -28,8 +36,17 @@ export class InProcessBus implements ChangeBus {
     this.listeners.add(onMessage);
   }
 
+  publishAudit(lastId: number): void {
+    for (const listener of this.auditListeners) queueMicrotask(() => listener(lastId));
+  }
+
+  subscribeAudit(onAudit: AuditListener): void {
+    this.auditListeners.add(onAudit);
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
+    this.auditListeners.clear();
   }
 }
 
@@ -89,10 +106,27 @@ export class RedisBus implements ChangeBus {
 
   subscribe(onMessage: Listener, onResync: () => void): void {
     this.resyncs.push(onResync);
-    this.sub.on('message', (channel: string, payload: string) => {
-      if (channel !== this.channel) return;
+    this.onPayload((payload) => {
       const message = parseMessage(payload);
       if (message !== undefined) onMessage(message);
+    });
+  }
+
+  /** On the same channel: an instance that predates these messages ignores them as unknown. */
+  publishAudit(lastId: number): void {
+    this.pub.publish(this.channel, JSON.stringify({ auditId: lastId })).catch(() => undefined);
+  }
+
+  subscribeAudit(onAudit: AuditListener): void {
+    this.onPayload((payload) => {
+      const lastId = parseAuditMessage(payload);
+      if (lastId !== undefined) onAudit(lastId);
+    });
+  }
+
+  private onPayload(handle: (payload: string) => void): void {
+    this.sub.on('message', (channel: string, payload: string) => {
+      if (channel === this.channel) handle(payload);
     });
     this.listening = true;
     if (this.sub.status === 'ready') this.listen();
@@ -169,6 +203,16 @@ function parseMessage(payload: string): CommittedVersion | undefined {
     }
   } catch {
     // Not ours: another publisher on the channel. Ignored, like any unknown message.
+  }
+  return undefined;
+}
+
+function parseAuditMessage(payload: string): number | undefined {
+  try {
+    const m = JSON.parse(payload) as { auditId?: unknown };
+    if (typeof m.auditId === 'number' && Number.isSafeInteger(m.auditId)) return m.auditId;
+  } catch {
+    // As above.
   }
   return undefined;
 }

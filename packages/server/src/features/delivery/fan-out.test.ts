@@ -22,6 +22,10 @@ class MuteBus implements ChangeBus {
   subscribe(onMessage: (m: CommittedVersion) => void, onResync: () => void): void {
     this.inner.subscribe(onMessage, onResync);
   }
+  publishAudit(_lastId: number): void {}
+  subscribeAudit(onAudit: (lastId: number) => void): void {
+    this.inner.subscribeAudit(onAudit);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -329,7 +329,11 @@ export async function batchesOf(db: Db, environmentId: string): Promise<BatchSum
  * {@link metricTotals} over the units first exposed at or after `since` only: what a release
  * plan's guards judge, so that nothing from before the plan started counts. Read from
  * `exposure_units` unit by unit (the precounted totals have no time), with each unit's totals
- * for the event, so its cost grows with the units exposed since `since`.
+ * for the event, so its cost grows with the units exposed since `since`. Each unit's totals are
+ * one probe of their primary key (the lateral subquery with `offset 0`): a plain join let the
+ * planner, on tables not yet analyzed (a new deployment, a test database), rescan every total of
+ * the flag's event for each unit, and a plan's guard over a few thousand units ran into the
+ * statement timeout on every tick, so the plan never moved again.
  */
 export async function metricTotalsSince(
   db: Db,
@@ -341,13 +345,16 @@ export async function metricTotalsSince(
       select u.variant,
              count(*) filter (where not u.mixed) as units,
              count(*) filter (where u.mixed) as excluded,
-             count(a.context_key) filter (where not u.mixed) as conversions,
+             count(a.total) filter (where not u.mixed) as conversions,
              coalesce(sum(a.total) filter (where not u.mixed), 0)::float8 as sum,
              coalesce(sum(a.total * a.total) filter (where not u.mixed), 0)::float8 as sum_of_squares
       from exposure_units u
-      left join unit_event_totals a
-        on a.environment_id = u.environment_id and a.flag = u.flag and a.event = ${q.event}
-        and a.context_key = u.context_key
+      left join lateral (
+        select t.total from unit_event_totals t
+        where t.environment_id = u.environment_id and t.flag = u.flag and t.event = ${q.event}
+          and t.context_key = u.context_key
+        offset 0
+      ) a on true
       where u.environment_id = ${q.environmentId} and u.flag = ${q.flag} and u.first_at >= ${q.since.toISOString()}
       group by u.variant
       order by u.variant`,

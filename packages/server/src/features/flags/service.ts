@@ -256,18 +256,34 @@ export async function replaceConfig(w: FlagWriter, actor: Actor, t: ConfigTarget
   }));
 }
 
+/** The fields of a PATCH of a configuration, without its reason: what a scheduled change holds too. */
+export type ConfigPatch = Omit<PatchConfigBody, 'reason'>;
+
+/** `current` with the fields `patch` gives replaced. */
+export function patchedConfig(current: store.ConfigFields, patch: ConfigPatch): store.ConfigFields {
+  return {
+    enabled: patch.enabled ?? current.enabled,
+    offVariant: patch.offVariant === undefined ? current.offVariant : patch.offVariant,
+    prerequisites: patch.prerequisites ?? current.prerequisites,
+    targets: patch.targets ?? current.targets,
+    rules: patch.rules === undefined ? current.rules : withRuleIds(patch.rules),
+    defaultServe: patch.defaultServe === undefined ? current.defaultServe : toServe(patch.defaultServe),
+    salt: patch.salt === undefined ? current.salt : patch.salt,
+    measured: patch.measured ?? current.measured,
+  };
+}
+
+/**
+ * Refuses a patch whose patterns could take catastrophic time to match. Outside the write's
+ * transaction: the proof may take up to two seconds, during which no lock should be held.
+ */
+export async function refusePatchPatterns(patch: ConfigPatch): Promise<void> {
+  if (patch.rules !== undefined) await refuseCatastrophicPatterns(patch.rules);
+}
+
 export async function patchConfig(w: FlagWriter, actor: Actor, t: ConfigTarget, body: PatchConfigBody) {
-  if (body.rules !== undefined) await refuseCatastrophicPatterns(body.rules);
-  return configWrite(w, actor, t, 'flag.config.update', (current) => ({
-    enabled: body.enabled ?? current.enabled,
-    offVariant: body.offVariant === undefined ? current.offVariant : body.offVariant,
-    prerequisites: body.prerequisites ?? current.prerequisites,
-    targets: body.targets ?? current.targets,
-    rules: body.rules === undefined ? current.rules : withRuleIds(body.rules),
-    defaultServe: body.defaultServe === undefined ? current.defaultServe : toServe(body.defaultServe),
-    salt: body.salt === undefined ? current.salt : body.salt,
-    measured: body.measured ?? current.measured,
-  }));
+  await refusePatchPatterns(body);
+  return configWrite(w, actor, t, 'flag.config.update', (current) => patchedConfig(current, body));
 }
 
 /** Turns the flag off in one environment. Idempotent: a flag already off is left as it is. */
@@ -314,7 +330,9 @@ export async function killTag(w: FlagWriter, actor: Actor, projectKey: string, e
         for (const target of rest) audit.push(await killOne(target));
         for (const { flag, config } of targets) {
           const after = { ...config, enabled: false };
-          audit.push(...(await tellHook(w, tx, { project, env, flag, action: 'flag.kill', before: config, after })));
+          audit.push(
+            ...(await tellConfigWrite(w, tx, { project, env, flag, action: 'flag.kill', before: config, after })),
+          );
         }
         return { result: { environment: env.key, tag, killed: targets.map((x) => x.flag.key), version }, audit };
       },
@@ -432,14 +450,18 @@ async function configWrite(
       entries: [prepared.entry],
       apply: async (versions) => {
         const { stored, audit } = await prepared.write(versions.get(env.id) as number);
-        const told = await tellHook(w, tx, { project, env, flag, action, before: current, after: next });
+        const told = await tellConfigWrite(w, tx, { project, env, flag, action, before: current, after: next });
         return { result: { view: configView(flag, env, stored), changed: true }, audit: [audit, ...told] };
       },
     };
   });
 }
 
-async function tellHook(
+/**
+ * Tells the writer's hook of a configuration write made inside `tx`; what it returns goes into
+ * the write's audit. For writes of other domains made on a person's behalf (scheduled changes).
+ */
+export async function tellConfigWrite(
   w: FlagWriter,
   tx: Tx,
   e: {

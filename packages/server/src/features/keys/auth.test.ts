@@ -5,10 +5,20 @@ import { PERMISSIONS } from '../../auth/permissions.js';
 import { expectRefusal } from '../../test-support/refusal.js';
 import { type CallOptions, startTestServer, type TestServer } from '../../test-support/server.js';
 import { queryRows } from '../../test-support/snapshot.js';
+import { TestSseClient } from '../../test-support/sse-client.js';
 
 let s: TestServer;
 const tokens = { server: '', client: '', foreign: '', revoked: '', projectAdmin: '' };
-const ids = { revocable: '', rotatable: '', webhook: '', doomedWebhook: '', delivery: '', member: '', leaving: '' };
+const ids = {
+  revocable: '',
+  rotatable: '',
+  webhook: '',
+  doomedWebhook: '',
+  delivery: '',
+  member: '',
+  leaving: '',
+  scheduled: '',
+};
 
 async function ok(method: string, url: string, body?: unknown, options?: CallOptions) {
   const res = await s.call(method, url, body, options);
@@ -21,9 +31,9 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; t
 }
 
 beforeAll(async () => {
-  // The webhook dispatcher looks once at start and then not for an hour: a delivery it sent in
-  // the middle of a refusal would change the database the refusal must leave as it was.
-  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
+  // The webhook dispatcher does not send here: a delivery it sent in the middle of a refusal
+  // would change the database the refusal must leave as it was.
+  s = await startTestServer({ webhooks: { dispatch: false } });
   for (const key of ['matrix', 'elsewhere', 'matrix-empty']) await ok('POST', '/api/v1/projects', { key, name: key });
   for (const key of ['production', 'doomed-env']) {
     await ok('POST', '/api/v1/projects/matrix/environments', { key, name: key });
@@ -58,6 +68,14 @@ beforeAll(async () => {
     await ok('POST', '/api/v1/projects/matrix/members', { email, role: 'viewer' });
   }
   await ok('POST', '/api/v1/users', { email: 'matrix-joining@example.com', password: 'a long enough password' });
+  ids.scheduled = String(
+    (
+      await ok('POST', '/api/v1/projects/matrix/flags/f1/environments/production/scheduled-changes', {
+        at: new Date(Date.now() + 3_600_000).toISOString(),
+        change: { enabled: true },
+      })
+    ).id,
+  );
 });
 
 afterAll(async () => {
@@ -76,6 +94,15 @@ interface RouteCase {
    * 200 with none of this project's items.
    */
   foreign?: { status: 200; excludes: (body: { items: Record<string, unknown>[] }) => void };
+  /** A Server-Sent Events stream: it never ends, so its success is checked over a real socket. */
+  stream?: true;
+}
+
+let listening: string | undefined;
+/** The test server on a real port, for the streams `inject` would wait on forever. */
+async function serverUrl(): Promise<string> {
+  listening ??= await s.app.listen({ port: 0, host: '127.0.0.1' });
+  return listening;
 }
 
 const p = '/api/v1/projects/matrix';
@@ -230,6 +257,12 @@ const ROUTES: RouteCase[] = [
   },
   { route: 'GET /api/v1/audit', request: () => ({ url: '/api/v1/audit?project=matrix' }), ok: 200 },
   {
+    route: 'GET /api/v1/projects/:project/changes',
+    request: () => ({ url: `${p}/changes` }),
+    ok: 200,
+    stream: true,
+  },
+  {
     route: 'POST /api/v1/projects/:project/metrics',
     request: () => ({
       url: `${p}/metrics`,
@@ -275,6 +308,29 @@ const ROUTES: RouteCase[] = [
     request: () => ({ url: `${config}/release-plan/${action}` }),
     ok: 200,
   })),
+  {
+    route: 'POST /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes',
+    request: () => ({
+      url: `${config}/scheduled-changes`,
+      body: { at: new Date(Date.now() + 3_600_000).toISOString(), change: { enabled: false } },
+    }),
+    ok: 201,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes',
+    request: () => ({ url: `${config}/scheduled-changes` }),
+    ok: 200,
+  },
+  {
+    route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id',
+    request: () => ({ url: `${config}/scheduled-changes/${ids.scheduled}` }),
+    ok: 200,
+  },
+  {
+    route: 'DELETE /api/v1/projects/:project/flags/:flag/environments/:env/scheduled-changes/:id',
+    request: () => ({ url: `${config}/scheduled-changes/${ids.scheduled}` }),
+    ok: 200,
+  },
   {
     route: 'POST /api/v1/projects/:project/webhooks',
     request: () => ({ url: `${p}/webhooks`, body: { url: 'https://example.test/new', events: ['flag.killed'] } }),
@@ -436,6 +492,11 @@ describe('the authorisation matrix', () => {
 
       it(`serves an organisation admin with ${route.ok}`, async () => {
         const { url, body } = route.request();
+        if (route.stream) {
+          const stream = await TestSseClient.connect(`${await serverUrl()}${url}`, { token: s.adminToken });
+          stream.close();
+          return;
+        }
         const res = await s.call(method, url, body);
         expect(res.statusCode, res.body).toBe(route.ok);
       });

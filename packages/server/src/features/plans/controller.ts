@@ -24,11 +24,18 @@ export const MIN_GUARD_UNITS = 20;
 /** Units exposed in a stage's first second may have been served the previous stage's split: the SRM check skips them. */
 const SRM_GRACE_MS = 1000;
 
+/** Other work due at a time that the instance driving plans does on its tick too (scheduled changes, DESIGN §10). */
+export interface DueWork {
+  runDue(onError: (err: unknown, context: string) => void): Promise<void>;
+}
+
 export interface PlanControllerOptions {
   writer: Writer;
   database: Database;
   intervalMs: number;
   onError: (err: unknown, context: string) => void;
+  /** Run on every tick of the lock's holder, before the plans are judged. */
+  dueWork?: readonly DueWork[];
 }
 
 const percent = (r: number) => `${r >= 0 ? '+' : '−'}${Math.round(Math.abs(r) * 100)} %`;
@@ -78,9 +85,17 @@ export class PlanController {
     }, this.options.intervalMs);
   }
 
-  /** One pass: take or keep the lock, then judge every running plan. */
+  /** One pass: take or keep the lock, do the due work, then judge every running plan. */
   async tick(): Promise<void> {
     if (!(await this.lead())) return;
+    for (const work of this.options.dueWork ?? []) {
+      if (this.stopped) return;
+      try {
+        await work.runDue(this.options.onError);
+      } catch (err) {
+        this.options.onError(err, 'due work');
+      }
+    }
     const { db } = this.options.writer;
     for (const plan of await runningPlans(db)) {
       if (this.stopped) return;

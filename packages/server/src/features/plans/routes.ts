@@ -6,8 +6,9 @@ import type { Writer } from '../changes/commit-change.js';
 import { PLAN_ACTIONS, PlanDetail, PlanView, PutPlanBody, StepBody } from './schemas.js';
 import * as service from './service.js';
 
-export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, { db, feed }) => {
-  const w: Writer = { db, feed };
+// The writer as given, its webhook outbox follower included: a person's step reaches webhooks as the controller's do.
+export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
+  const { db } = w;
   const tags = ['release plans'];
   const path = '/projects/:project/flags/:flag/environments/:env/release-plan';
   const target = (p: { project: string; flag: string; env: string }) => ({

@@ -54,15 +54,19 @@ export async function startSession(db: Db, userId: string, settings: SessionSett
   return { session, secret, csrfToken: csrfTokenOf(secret) };
 }
 
-/** The live session this cookie value opens, or `undefined`. */
+/**
+ * The live session this cookie value opens, or `undefined`. `touch: false` looks without
+ * counting as use: an open change stream re-checks its session, and must not keep it alive.
+ */
 export async function resumeSession(
   db: Db,
   secret: string,
   settings: SessionSettings,
+  { touch = true }: { touch?: boolean } = {},
 ): Promise<store.Session | undefined> {
   if (secret.length === 0 || secret.length > 200) return undefined;
   const session = await store.findLiveSession(db, sha256(secret), settings.idleSeconds);
-  if (session !== undefined && Date.now() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+  if (touch && session !== undefined && Date.now() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
     await store.touchSession(db, session.id);
   }
   return session;

@@ -96,6 +96,8 @@ const SETTINGS = {
   backoffBaseMs: 50,
   backoffMaxMs: 200,
   maxAttempts: 4,
+  // The receiver listens on loopback, which webhooks may call only when the operator allows it.
+  allowedHosts: ['127.0.0.1'],
 };
 
 let s: TestServer;
@@ -264,6 +266,60 @@ describe('the webhook dispatcher', () => {
     expect([1, 2, 3, 4, 9, 10, 60].map((n) => backoffMs(settings, n))).toEqual([
       15_000, 30_000, 60_000, 120_000, 3_600_000, 3_600_000, 3_600_000,
     ]);
+  });
+});
+
+describe('a receiver inside the network', () => {
+  it('is called by a name resolving to loopback when the operator allows the address', async () => {
+    const path = receiver.on('/by-name', (r) => r.res.writeHead(204).end()).replace('127.0.0.1', 'localhost');
+    const hook = await subscribe(path);
+    await changeFlag();
+    await until('the delivery delivered', async () => (await deliveriesOf(hook.id))[0]?.status === 'delivered');
+    expect(receiver.at('/by-name')).toHaveLength(1);
+    expect((await s.call('DELETE', `${hooks}/${hook.id}`)).statusCode).toBe(204);
+  });
+
+  it('is refused at delivery when not allowed: a failed attempt in the log, retried on the backoff, nothing sent', async () => {
+    const own = await startTestServer({ webhooks: { ...SETTINGS, allowedHosts: [] } });
+    try {
+      await own.ok('POST', '/api/v1/projects', { key: 'inside', name: 'Inside' });
+      // A name passes when the webhook is saved: what it resolves to is judged when it is called.
+      const url = receiver.on('/rebound', (r) => r.res.writeHead(204).end()).replace('127.0.0.1', 'localhost');
+      const hook = await own.ok('POST', '/api/v1/projects/inside/webhooks', { url, events: ['flag.changed'] });
+      await own.ok('POST', '/api/v1/projects/inside/flags', { key: 'f', name: 'f', type: 'boolean' });
+      const base = `/api/v1/projects/inside/webhooks/${hook.id}/deliveries`;
+      const [failed] = await until('the delivery given up', async () => {
+        const list = (await own.ok('GET', base)).items as { id: string; status: string }[];
+        return list[0]?.status === 'failed' ? list : undefined;
+      });
+      const detail = await own.ok('GET', `${base}/${failed?.id}`);
+      expect(detail).toMatchObject({ attempts: SETTINGS.maxAttempts, lastStatusCode: null });
+      expect(detail.attemptLog).toHaveLength(SETTINGS.maxAttempts);
+      for (const attempt of detail.attemptLog as { statusCode: number | null; error: string }[]) {
+        expect(attempt.statusCode).toBeNull();
+        expect(attempt.error).toMatch(/^refused to connect: localhost resolves to 127\.0\.0\.1, a loopback address/);
+      }
+      expect(receiver.at('/rebound')).toHaveLength(0);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('a write', () => {
+  it('wakes the dispatcher: its delivery arrives long before the next poll', async () => {
+    const own = await startTestServer({ webhooks: { ...SETTINGS, pollIntervalMs: 30_000 } });
+    try {
+      await own.ok('POST', '/api/v1/projects', { key: 'awake', name: 'Awake' });
+      const url = receiver.on('/awake', (r) => r.res.writeHead(204).end());
+      await own.ok('POST', '/api/v1/projects/awake/webhooks', { url, events: ['flag.changed'] });
+      // Past the poll made at start: the next one is 30 s away.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await own.ok('POST', '/api/v1/projects/awake/flags', { key: 'f', name: 'f', type: 'boolean' });
+      await until('the delivery', () => receiver.at('/awake').length === 1, 5_000);
+    } finally {
+      await own.close();
+    }
   });
 });
 

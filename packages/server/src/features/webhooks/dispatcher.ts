@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/database.js';
+import type { EgressPolicy } from './egress.js';
+import { WebhookClient } from './post.js';
 import { expireDeliveries } from './service.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 import * as store from './store.js';
@@ -20,6 +22,16 @@ export interface WebhookSettings {
   /** Days delivered and failed deliveries stay in the log (`SWITCHYARD_WEBHOOK_RETENTION_DAYS`). */
   retentionDays: number;
   retentionIntervalMs: number;
+  /**
+   * Hosts, addresses and CIDR ranges webhooks may call although they are private or loopback
+   * (`SWITCHYARD_WEBHOOK_ALLOWED_HOSTS`): receivers inside the operator's own network.
+   */
+  allowedHosts: readonly string[];
+  /**
+   * Whether this instance sends deliveries (default `true`). Tests that read the outbox as writes
+   * left it turn it off; deliveries then wait for an instance that sends.
+   */
+  dispatch: boolean;
   /** The clock signatures are timed by (milliseconds since the epoch). */
   now: () => number;
 }
@@ -33,6 +45,8 @@ export const DEFAULT_WEBHOOKS: WebhookSettings = {
   maxAttempts: 10,
   retentionDays: 30,
   retentionIntervalMs: 3_600_000,
+  allowedHosts: [],
+  dispatch: true,
   now: Date.now,
 };
 
@@ -41,12 +55,10 @@ export function backoffMs(settings: Pick<WebhookSettings, 'backoffBaseMs' | 'bac
   return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
 }
 
-function describeFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+function describeFailure(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return (detail === '' ? message : `${message}: ${detail}`).slice(0, 500);
+  const code = (err as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message).slice(0, 500);
 }
 
 /**
@@ -54,7 +66,8 @@ function describeFailure(err: unknown, timeoutMs: number): string {
  * deliveries as it has free request slots (`FOR UPDATE SKIP LOCKED`, so instances never share
  * a delivery), sends them without waiting for one another, and records every attempt. A failed
  * attempt is due again after an exponential backoff, until `maxAttempts`. Writes never wait
- * for any of this: they only add rows to the outbox.
+ * for any of this: they only add rows to the outbox, then {@link wake} it. Every request goes
+ * through the egress policy: a URL or a resolved address it forbids fails the attempt unsent.
  */
 export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -64,14 +77,23 @@ export class WebhookDispatcher {
   private readonly stopping = new AbortController();
   /** The last poll filled every free slot: more may be due, so a freed slot polls again at once. */
   private backlog = false;
+  /** A write added deliveries since the last poll began: poll again as soon as this one ends. */
+  private woken = false;
+  private started = false;
+  private readonly client: WebhookClient;
 
   constructor(
     private readonly db: Db,
     private readonly settings: WebhookSettings,
+    private readonly egress: EgressPolicy,
     private readonly onError: (err: unknown, context: string) => void,
-  ) {}
+  ) {
+    this.client = new WebhookClient(egress.lookup);
+  }
 
   start(): void {
+    if (!this.settings.dispatch) return;
+    this.started = true;
     this.schedule(0);
     const expire = () => {
       expireDeliveries(this.db, this.settings.retentionDays).catch((err) => this.onError(err, 'retention'));
@@ -88,6 +110,18 @@ export class WebhookDispatcher {
     clearInterval(this.retentionTimer);
     await this.ticking;
     await Promise.allSettled([...this.sending]);
+    this.client.close();
+  }
+
+  /**
+   * Polls now rather than at the next interval: a write has just committed deliveries. The
+   * interval's poll stays, for deliveries that come due by time (retries) and for writes made
+   * on other instances.
+   */
+  wake(): void {
+    if (!this.started) return;
+    this.woken = true;
+    if (this.ticking === undefined) this.schedule(0);
   }
 
   private schedule(ms: number): void {
@@ -96,7 +130,8 @@ export class WebhookDispatcher {
     this.timer = setTimeout(() => {
       this.ticking ??= this.tick().finally(() => {
         this.ticking = undefined;
-        this.schedule(this.backlog && this.sending.size < this.settings.concurrency ? 0 : this.settings.pollIntervalMs);
+        const more = this.woken || this.backlog;
+        this.schedule(more && this.sending.size < this.settings.concurrency ? 0 : this.settings.pollIntervalMs);
       });
     }, ms);
     this.timer.unref();
@@ -104,7 +139,12 @@ export class WebhookDispatcher {
 
   private async tick(): Promise<void> {
     const free = this.settings.concurrency - this.sending.size;
-    if (free <= 0) return;
+    if (free <= 0) {
+      // Whatever woke this waits for a free slot, which polls again when it frees.
+      this.backlog ||= this.woken;
+      return;
+    }
+    this.woken = false;
     try {
       const token = randomUUID();
       const leaseMs = this.settings.timeoutMs * 2 + 5000;
@@ -134,31 +174,35 @@ export class WebhookDispatcher {
     }
     let statusCode: number | null = null;
     let error: string | null = null;
-    try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        body: d.payload,
-        redirect: 'manual',
-        headers: {
+    // Checked again at each attempt: the allowed hosts may have changed since the URL was saved.
+    const refusal = this.egress.refuseUrl(d.url);
+    if (refusal !== undefined) {
+      error = `refused to send: the URL ${refusal}`;
+    } else {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      try {
+        const headers = {
           'content-type': 'application/json',
           'user-agent': 'Switchyard-Webhooks/1',
           'switchyard-event': d.eventType,
           'switchyard-event-id': String(d.eventId),
           'switchyard-delivery': d.id,
-          [SIGNATURE_HEADER]: signatureHeader(secrets, Math.floor(started / 1000), d.payload),
-        },
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopping.signal]),
-      });
-      statusCode = res.status;
-      // The answer's body is not needed; dropping it frees the connection.
-      await res.body?.cancel().catch(() => undefined);
-      if (res.status < 200 || res.status > 299) error = `the receiver answered ${res.status}`;
-    } catch (err) {
-      if (this.stopping.signal.aborted) {
-        await store.releaseLease(this.db, d.id, token);
-        return;
+          [SIGNATURE_HEADER.toLowerCase()]: signatureHeader(secrets, Math.floor(started / 1000), d.payload),
+        };
+        statusCode = await this.client.post(
+          new URL(d.url),
+          d.payload,
+          headers,
+          AbortSignal.any([timeout, this.stopping.signal]),
+        );
+        if (statusCode < 200 || statusCode > 299) error = `the receiver answered ${statusCode}`;
+      } catch (err) {
+        if (this.stopping.signal.aborted) {
+          await store.releaseLease(this.db, d.id, token);
+          return;
+        }
+        error = timeout.aborted ? `no answer within ${timeoutMs} ms` : describeFailure(err);
       }
-      error = describeFailure(err, timeoutMs);
     }
     await store.recordAttempt(this.db, {
       deliveryId: d.id,

@@ -3,6 +3,7 @@ import { actorOf, principalOf } from '../../http/actor.js';
 import { listOf, ProjectParams } from '../../http/common-schemas.js';
 import { responses } from '../../http/openapi.js';
 import type { Writer } from '../changes/commit-change.js';
+import type { EgressPolicy } from './egress.js';
 import {
   CreateWebhookBody,
   DeliveryDetail,
@@ -19,12 +20,14 @@ import * as service from './service.js';
 
 export interface WebhookRoutesOptions {
   writer: Writer;
+  /** Which URLs a webhook may have (`SWITCHYARD_WEBHOOK_ALLOWED_HOSTS` on top of every public address). */
+  egress: EgressPolicy;
   /** The clock a rotated secret's grace period is counted on. */
   now: () => number;
 }
 
 /** `/projects/:project/webhooks`: subscriptions, their secrets and their delivery log (docs/webhooks.md). */
-export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, { writer, now }) => {
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, { writer, egress, now }) => {
   const { db } = writer;
   const tags = ['webhooks'];
 
@@ -32,7 +35,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
     '/projects/:project/webhooks',
     { schema: { tags, params: ProjectParams, body: CreateWebhookBody, ...responses({ 201: WebhookWithSecret }) } },
     async (request, reply) => {
-      const created = await service.createWebhook(writer, actorOf(request), request.params.project, request.body);
+      const created = await service.createWebhook(
+        writer,
+        egress,
+        actorOf(request),
+        request.params.project,
+        request.body,
+      );
       return reply.code(201).send(created);
     },
   );
@@ -56,7 +65,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
     { schema: { tags, params: WebhookParams, body: UpdateWebhookBody, ...responses({ 200: WebhookView }) } },
     async (request) => {
       const { project, webhook } = request.params;
-      return service.updateWebhook(writer, actorOf(request), project, webhook, request.body);
+      return service.updateWebhook(writer, egress, actorOf(request), project, webhook, request.body);
     },
   );
 

@@ -4,12 +4,14 @@ import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import {
   type Actor,
+  type AfterCommit,
   type AuditEntry,
   type AuditFollower,
   commitChange,
   type Writer,
 } from '../changes/commit-change.js';
 import { type Project, requireProject } from '../projects/service.js';
+import type { EgressPolicy } from './egress.js';
 import { eventTypeOf, type WebhookEventType } from './event-types.js';
 import type { CreateWebhookBody, ListDeliveriesQuery, RotateSecretBody, UpdateWebhookBody } from './schemas.js';
 import * as store from './store.js';
@@ -94,8 +96,26 @@ async function lockExisting(tx: Tx, project: Project, id: string): Promise<store
   return hook;
 }
 
-export async function createWebhook(w: Writer, actor: Actor, projectKey: string, body: CreateWebhookBody) {
+/**
+ * Refuses a URL the egress policy forbids (a private or loopback address, credentials): a
+ * project editor must not be able to make the server call what only the server can reach.
+ */
+function requireAllowedUrl(egress: EgressPolicy, url: string): void {
+  const why = egress.refuseUrl(url);
+  if (why !== undefined) {
+    throw new AppError('WEBHOOK_URL_FORBIDDEN', `the webhook URL ${why}`, { field: 'url' });
+  }
+}
+
+export async function createWebhook(
+  w: Writer,
+  egress: EgressPolicy,
+  actor: Actor,
+  projectKey: string,
+  body: CreateWebhookBody,
+) {
   const project = await requireProject(w.db, actor.principal, projectKey);
+  requireAllowedUrl(egress, body.url);
   const secret = newSecret();
   const hook = await auditedWrite(w, actor, project, 'webhook.create', async (tx) => {
     const after = await store.insertWebhook(tx, {
@@ -127,10 +147,20 @@ export async function getWebhook(db: Db, principal: Principal, projectKey: strin
   return webhookView(await requireWebhook(db, principal, projectKey, id));
 }
 
-export async function updateWebhook(w: Writer, actor: Actor, projectKey: string, id: string, body: UpdateWebhookBody) {
+export async function updateWebhook(
+  w: Writer,
+  egress: EgressPolicy,
+  actor: Actor,
+  projectKey: string,
+  id: string,
+  body: UpdateWebhookBody,
+) {
   const project = await requireProject(w.db, actor.principal, projectKey);
   const patch: Parameters<typeof store.updateWebhook>[2] = {};
-  if (body.url !== undefined) patch.url = body.url;
+  if (body.url !== undefined) {
+    requireAllowedUrl(egress, body.url);
+    patch.url = body.url;
+  }
   if (body.description !== undefined) patch.description = body.description;
   if (body.events !== undefined) patch.events = [...new Set(body.events)];
   if (body.active !== undefined) patch.active = body.active;
@@ -259,25 +289,28 @@ function payloadOf(entry: AuditEntry, type: WebhookEventType, keys: ReadonlyMap<
 
 /**
  * The webhook outbox, as the one write path's follower: in the write's transaction, a delivery
- * row per audit entry and subscribed webhook. Nothing is sent here; the dispatcher sends.
+ * row per audit entry and subscribed webhook. Nothing is sent here; once the write has committed,
+ * `wake` tells this instance's dispatcher to send now rather than at its next poll. A write to a
+ * webhook itself wakes it too: a redelivery adds a delivery, a reactivation makes pending ones due.
  */
-export function webhookOutbox(): AuditFollower {
+export function webhookOutbox(wake: AfterCommit): AuditFollower {
   return async (tx, entries) => {
+    const ownWrite = entries.some((e) => e.targetKind === 'webhook');
     const events: { entry: AuditEntry & { projectId: string }; type: WebhookEventType }[] = [];
     for (const entry of entries) {
       const type = eventTypeOf(entry.action);
       if (type !== undefined && entry.projectId !== null)
         events.push({ entry: { ...entry, projectId: entry.projectId }, type });
     }
-    if (events.length === 0) return;
+    if (events.length === 0) return ownWrite ? wake : undefined;
     const projectIds = [...new Set(events.map((e) => e.entry.projectId))];
     const hooks = await store.subscribers(tx, projectIds, [...new Set(events.map((e) => e.type))]);
-    if (hooks.length === 0) return;
+    if (hooks.length === 0) return ownWrite ? wake : undefined;
     const environmentIds = [
       ...new Set(events.flatMap((e) => (e.entry.environmentId == null ? [] : [e.entry.environmentId]))),
     ];
     const keys = await store.keysOf(tx, projectIds, environmentIds);
-    await store.insertDeliveries(
+    const written = await store.insertDeliveries(
       tx,
       events.flatMap(({ entry, type }) => {
         const payload = payloadOf(entry, type, keys);
@@ -286,6 +319,7 @@ export function webhookOutbox(): AuditFollower {
           .map((h) => ({ webhookId: h.id, eventId: entry.id, eventType: type, payload }));
       }),
     );
+    return written.length > 0 || ownWrite ? wake : undefined;
   };
 }
 

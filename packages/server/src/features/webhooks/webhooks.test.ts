@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FORBIDDEN_WEBHOOK_URLS } from '../../test-support/forbidden-urls.js';
 import { expectRefusal } from '../../test-support/refusal.js';
 import { startTestServer, type TestServer } from '../../test-support/server.js';
 import { eventTypeOf } from './event-types.js';
@@ -11,9 +12,9 @@ const hooks = `${project}/webhooks`;
 const config = `${project}/flags/checkout/environments/production`;
 
 beforeAll(async () => {
-  // The dispatcher looks once at start, when there is nothing to send, then not for an hour:
-  // these tests read the outbox as the writes left it.
-  s = await startTestServer({ webhooks: { pollIntervalMs: 3_600_000 } });
+  // The dispatcher does not send here: these tests read the outbox as the writes left it.
+  // Release plans move only when a test ticks their controller.
+  s = await startTestServer({ webhooks: { dispatch: false }, plans: { intervalMs: 3_600_000 } });
   await s.ok('POST', '/api/v1/projects', { key: 'shop', name: 'Shop' });
   await s.ok('POST', `${project}/environments`, { key: 'production', name: 'Production' });
   await s.ok('POST', `${project}/flags`, { key: 'checkout', name: 'Checkout', type: 'boolean' });
@@ -127,6 +128,21 @@ describe('/api/v1/projects/:project/webhooks', () => {
   });
 });
 
+describe('webhook URLs that reach inside', () => {
+  it('are refused when a webhook is made or moved, 422 naming the url, whatever their spelling', async () => {
+    const created = await s.ok('POST', hooks, { url: 'https://example.test/ok', events: ['flag.changed'] });
+    for (const url of FORBIDDEN_WEBHOOK_URLS) {
+      const refusal = { status: 422, code: 'WEBHOOK_URL_FORBIDDEN', field: 'url' };
+      await expectRefusal(s, () => s.call('POST', hooks, { url, events: ['flag.changed'] }), refusal);
+      await expectRefusal(s, () => s.call('PATCH', `${hooks}/${created.id}`, { url }), refusal);
+    }
+    const refused = await s.call('POST', hooks, { url: 'http://169.254.169.254/latest', events: ['flag.changed'] });
+    expect(refused.json().error.message).toMatch(/169\.254\.169\.254, a link-local address/);
+    expect((await s.ok('GET', `${hooks}/${created.id}`)).url).toBe('https://example.test/ok');
+    await remove(created.id);
+  });
+});
+
 describe('the webhook outbox', () => {
   it('writes one delivery per subscribed webhook with the change, carrying the audit entry', async () => {
     const kills = await s.ok('POST', hooks, { url: 'https://example.test/kills', events: ['flag.killed'] });
@@ -223,5 +239,65 @@ describe('webhook event types', () => {
     expect(eventTypeOf('schedule.apply')).toBe('schedule.changed');
     expect(eventTypeOf('webhook.create')).toBeUndefined();
     expect(eventTypeOf('toString')).toBeUndefined();
+  });
+});
+
+describe('release plan events', () => {
+  /** The audit actions and actors of a webhook's deliveries, oldest first, as the payloads carry them. */
+  async function sent(id: string) {
+    const rows = (await s.testDb.database.db.execute(
+      sql`select payload::json->>'action' as action, payload::json->>'actor' as actor from webhook_deliveries where webhook_id = ${id} order by event_id`,
+    )) as unknown as { rows: { action: string; actor: string }[] };
+    return rows.rows.map((r) => `${r.action} by ${r.actor}`);
+  }
+
+  it("reach webhooks for every step, a person's and the controller's", async () => {
+    const hook = await s.ok('POST', hooks, { url: 'https://example.test/plans', events: ['plan.changed'] });
+    await s.ok('POST', `${project}/flags`, { key: 'planned', name: 'Planned', type: 'boolean' });
+    const flagConfig = `${project}/flags/planned/environments/production`;
+    const plan = `${flagConfig}/release-plan`;
+
+    await s.ok('PUT', plan, { variant: 'on' });
+    for (const step of ['start', 'pause', 'resume', 'advance', 'abort']) await s.ok('POST', `${plan}/${step}`);
+
+    const stages = [50, 100].map((percent) => ({ percent, holdSeconds: 1 }));
+    await s.ok('PUT', plan, { variant: 'on', stages });
+    await s.ok('PATCH', flagConfig, { enabled: true });
+    await s.ok('POST', `${plan}/start`);
+    // A person's kill of the flag pauses the plan: an event of the plan, though no step of it was asked for.
+    await s.ok('POST', `${flagConfig}/kill`, { reason: 'checkout errors' });
+    await s.ok('POST', `${flagConfig}/unkill`);
+    await s.ok('POST', `${plan}/resume`);
+    // The controller advances a stage once it has been held, then completes the plan.
+    const reached = [
+      (p: { stage: { number: number } }) => p.stage.number === 2,
+      (p: { state: string }) => p.state === 'completed',
+    ];
+    for (const goal of reached) {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        await s.app.planController.tick();
+        const now = await s.ok('GET', plan);
+        if (goal(now)) break;
+        if (Date.now() > deadline) throw new Error(`the plan did not move on: ${JSON.stringify(now)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+
+    expect(await sent(hook.id)).toEqual([
+      'release-plan.create by test admin',
+      'release-plan.start by test admin',
+      'release-plan.pause by test admin',
+      'release-plan.resume by test admin',
+      'release-plan.advance by test admin',
+      'release-plan.abort by test admin',
+      'release-plan.create by test admin',
+      'release-plan.start by test admin',
+      'release-plan.pause by test admin',
+      'release-plan.resume by test admin',
+      'release-plan.advance by system',
+      'release-plan.complete by system',
+    ]);
+    await remove(hook.id);
   });
 });

@@ -1,0 +1,143 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, call, seg } from '../api/client.js';
+import type { Config, Flag } from '../api/types.js';
+import { ErrorText, FieldError } from '../ui/errors.js';
+import { PrerequisitesEditor } from './prerequisites-editor.js';
+import { RulesEditor } from './rules-editor.js';
+import { ServeEditor } from './serve-editor.js';
+import { TargetsEditor } from './targets-editor.js';
+
+type Draft = Pick<Config, 'enabled' | 'offVariant' | 'prerequisites' | 'targets' | 'rules' | 'defaultServe'>;
+
+const draftOf = (c: Config): Draft => ({
+  enabled: c.enabled,
+  offVariant: c.offVariant,
+  prerequisites: c.prerequisites,
+  targets: c.targets,
+  rules: c.rules,
+  defaultServe: c.defaultServe,
+});
+
+/**
+ * One environment's configuration of a flag, edited as a draft and saved with one `PATCH`
+ * guarded by the version it was read at (`If-Match`): a change someone made meanwhile is
+ * refused (412) rather than overwritten.
+ */
+export function ConfigEditor(props: {
+  project: string;
+  config: Config;
+  flag: Flag;
+  canEdit: boolean;
+  onSaved: (c: Config) => void;
+}) {
+  const { config, flag } = props;
+  const [draft, setDraft] = useState<Draft>(() => draftOf(config));
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  // A newer configuration (saved here, or changed by someone else) replaces the draft.
+  useEffect(() => {
+    setDraft(draftOf(config));
+    setError(undefined);
+  }, [config]);
+  const change = (d: Partial<Draft>) => {
+    setDraft({ ...draft, ...d });
+    setSaved(false);
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const body = reason === '' ? draft : { ...draft, reason };
+      const { body: next } = await call<Config>(
+        'PATCH',
+        `/projects/${seg(props.project)}/flags/${seg(flag.key)}/environments/${seg(config.environment)}`,
+        { body, ifMatch: config.version },
+      );
+      setReason('');
+      setSaved(true);
+      props.onSaved(next);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
+  const stale = error instanceof ApiError && error.status === 412;
+  return (
+    <form onSubmit={save} aria-label={`Configuration in ${config.environment}`}>
+      <fieldset disabled={!props.canEdit}>
+        <legend>Serving</legend>
+        <label class="inline">
+          <input
+            type="checkbox"
+            checked={draft.enabled}
+            onChange={(e) => change({ enabled: e.currentTarget.checked })}
+          />
+          On in {config.environment} (off serves the off variant to everyone)
+        </label>
+        <FieldError error={error} field="enabled" />
+        <label for="off-variant">Off variant</label>
+        <select
+          id="off-variant"
+          value={draft.offVariant ?? ''}
+          onChange={(e) => change({ offVariant: e.currentTarget.value === '' ? null : e.currentTarget.value })}
+        >
+          <option value="">(the code's default value)</option>
+          {flag.variants.map((v) => (
+            <option key={v.key} value={v.key}>
+              {v.key}
+            </option>
+          ))}
+        </select>
+        <FieldError error={error} field="offVariant" />
+        <PrerequisitesEditor
+          prerequisites={draft.prerequisites}
+          error={error}
+          onChange={(prerequisites) => change({ prerequisites })}
+        />
+        <TargetsEditor
+          targets={draft.targets}
+          variants={flag.variants}
+          error={error}
+          onChange={(targets) => change({ targets })}
+        />
+        <RulesEditor
+          rules={draft.rules}
+          variants={flag.variants}
+          error={error}
+          onChange={(rules) => change({ rules })}
+        />
+        <ServeEditor
+          serve={draft.defaultServe}
+          variants={flag.variants}
+          id="default"
+          field="defaultServe"
+          error={error}
+          label="Everyone else (default)"
+          onChange={(defaultServe) => change({ defaultServe })}
+        />
+        <label for="change-reason">Reason for the change (shown in the audit log)</label>
+        <input id="change-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+        <FieldError error={error} field="reason" />
+        <ErrorText error={general} />
+        {stale && (
+          <p class="error">
+            Someone changed this configuration since you opened it: reload the page to see their change.
+          </p>
+        )}
+        {saved && (
+          <p class="notice" role="status">
+            Saved.
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={busy}>
+          Save {config.environment}
+        </button>
+      </fieldset>
+    </form>
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * Webhook URLs the server must refuse: every way a URL parser accepts of writing an address
+ * inside the server or its network (decimal, hex, octal, IPv4-mapped IPv6…), and credentials.
+ */
+export const FORBIDDEN_WEBHOOK_URLS = [
+  'http://127.0.0.1/hook',
+  'http://127.1.2.3:8080/hook',
+  'http://2130706433/hook',
+  'http://0x7f000001/hook',
+  'http://0x7f.1/hook',
+  'http://0177.0.0.1/hook',
+  'http://127.0.0.1./hook',
+  'http://0.0.0.0/hook',
+  'http://0/hook',
+  'http://10.1.2.3/hook',
+  'http://172.16.0.1/hook',
+  'http://172.31.255.255/hook',
+  'http://192.168.1.1/hook',
+  'http://100.64.0.1/hook',
+  'http://169.254.169.254/latest/meta-data/',
+  'http://224.0.0.1/hook',
+  'http://255.255.255.255/hook',
+  'http://[::1]/hook',
+  'http://[::]/hook',
+  'http://[0:0:0:0:0:0:0:1]/hook',
+  'http://[fc00::1]/hook',
+  'http://[fd12:3456::1]/hook',
+  'http://[fe80::1]/hook',
+  'http://[ff02::1]/hook',
+  'http://[::ffff:127.0.0.1]/hook',
+  'http://[::ffff:7f00:1]/hook',
+  'http://[::ffff:169.254.169.254]/hook',
+  'http://[::127.0.0.1]/hook',
+  'http://[64:ff9b::10.0.0.1]/hook',
+  'https://user:secret@hooks.example.com/hook',
+  'https://token@hooks.example.com/hook',
+];

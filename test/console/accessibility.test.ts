@@ -1,0 +1,79 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Chromium, launchChromium } from '../browser/support/chromium.js';
+import { buildConsole, type ConsoleServer, shopWithEditor, startConsoleServer } from './support.js';
+
+let built: Awaited<ReturnType<typeof buildConsole>>;
+let app: ConsoleServer;
+let chrome: Chromium;
+let person: { email: string; password: string };
+let axeSource: string;
+
+beforeAll(async () => {
+  axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  built = await buildConsole();
+  app = await startConsoleServer(built.dir);
+  person = await shopWithEditor(app.server, 'alan@example.com');
+  await app.server.ok('POST', '/api/v1/projects/shop/flags', { key: 'banner', name: 'Banner', type: 'boolean' });
+  chrome = await launchChromium();
+  chrome.context.setDefaultTimeout(10_000);
+}, 120_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await app?.close();
+  await built?.remove();
+});
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  const violations = (await page.evaluate('axe.run(document).then((r) => r.violations)')) as Violation[];
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+describe('the console against axe-core', { timeout: 60_000 }, () => {
+  it('has no serious or critical violations on the main pages', async () => {
+    const page = await chrome.context.newPage();
+    await page.goto(`${app.url}/`);
+    await page.getByLabel('Email').waitFor();
+    const found: Record<string, string[]> = { 'sign-in': await seriousViolations(page) };
+    await page.getByLabel('Email').fill(person.email);
+    await page.getByLabel('Password').fill(person.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    const pages: [string, string, string][] = [
+      ['projects', '/', 'Projects'],
+      ['flags', '/projects/shop', 'Flags'],
+      ['flag', '/projects/shop/flags/banner?env=production', 'Variants'],
+      ['audit', '/projects/shop/audit', 'Audit log'],
+      ['members', '/projects/shop/members', 'Members and roles'],
+      ['plan', '/projects/shop/flags/banner/plan/production', 'Release plan of banner in production'],
+    ];
+    for (const [name, path, heading] of pages) {
+      await page.goto(`${app.url}${path}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.waitForLoadState('networkidle');
+      found[name] = await seriousViolations(page);
+    }
+    await page.goto(`${app.url}/projects/shop/flags/banner?env=production`);
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    found['flag with a rule and a rollout'] = await seriousViolations(page);
+    expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
+    // The check itself works: an image without a text alternative is one of its critical findings.
+    await page.evaluate(() => document.querySelector('main')?.append(document.createElement('img')));
+    expect((await seriousViolations(page)).join('\n')).toContain('image-alt');
+    await page.close();
+  });
+});
