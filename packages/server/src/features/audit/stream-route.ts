@@ -5,6 +5,7 @@ import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { principalOf } from '../../http/actor.js';
 import { ProjectParams } from '../../http/common-schemas.js';
+import { responses } from '../../http/openapi.js';
 import { requireProject } from '../projects/service.js';
 import { ChangeStream } from './change-stream.js';
 import type { ChangeStreams } from './change-streams.js';
@@ -57,7 +58,13 @@ export const changeStreamRoutes: FastifyPluginAsyncZod<ChangeStreamRouteOptions>
   app.get(
     '/projects/:project/changes',
     {
-      schema: { tags: ['audit'], params: ProjectParams, querystring: ChangesQuery, response: { 200: ChangesResponse } },
+      schema: {
+        tags: ['audit'],
+        params: ProjectParams,
+        querystring: ChangesQuery,
+        response: { 200: ChangesResponse },
+        ...responses({ 200: ChangesResponse }),
+      },
       // A stream lives for hours: it logs through the server's logger, not a child logger of its own.
       childLoggerFactory: (logger) => logger,
       // A HEAD would hold a stream's place open with nothing to read.

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, ifMatchVersion, principalOf } from '../../http/actor.js';
 import { FlagEnvironmentParams } from '../../http/common-schemas.js';
+import { responses } from '../../http/openapi.js';
 import type { Writer } from '../changes/commit-change.js';
 import {
   ListSchedulesQuery,
@@ -31,7 +32,13 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
   app.post(
     path,
     {
-      schema: { tags, params: FlagEnvironmentParams, body: ScheduleBody, response: { 201: ScheduledChangeView } },
+      schema: {
+        tags,
+        params: FlagEnvironmentParams,
+        body: ScheduleBody,
+        response: { 201: ScheduledChangeView },
+        ...responses({ 201: ScheduledChangeView }, 412, 422),
+      },
     },
     async (request, reply) => {
       const view = await service.scheduleChange(
@@ -54,6 +61,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
         params: FlagEnvironmentParams,
         querystring: ListSchedulesQuery,
         response: { 200: ScheduledChangeList },
+        ...responses({ 200: ScheduledChangeList }),
       },
     },
     async (request) => ({
@@ -63,14 +71,28 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
 
   app.get(
     `${path}/:id`,
-    { schema: { tags, params: ScheduleParams, response: { 200: ScheduledChangeView } } },
+    {
+      schema: {
+        tags,
+        params: ScheduleParams,
+        response: { 200: ScheduledChangeView },
+        ...responses({ 200: ScheduledChangeView }),
+      },
+    },
     async (request) =>
       service.getScheduled(db, principalOf(request), target(request.params), Number(request.params.id)),
   );
 
   app.delete(
     `${path}/:id`,
-    { schema: { tags, params: ScheduleParams, response: { 200: ScheduledChangeView } } },
+    {
+      schema: {
+        tags,
+        params: ScheduleParams,
+        response: { 200: ScheduledChangeView },
+        ...responses({ 200: ScheduledChangeView }, 409),
+      },
+    },
     async (request) =>
       service.cancelScheduled(writer, actorOf(request), target(request.params), Number(request.params.id)),
   );
