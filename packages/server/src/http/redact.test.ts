@@ -165,7 +165,11 @@ describe('a full run of the server', () => {
 
     const statuses: number[] = [];
     for (const token of secrets) {
-      for (const path of [`/sdk/v1/ruleset?key=${token}`, `/sdk/v1/ruleset?token=${token}`, `/nowhere?key=${token}`]) {
+      for (const path of [
+        `/sdk/v1/ruleset?key=${token}`,
+        `/sdk/v1/ruleset?token=${token}`,
+        `/api/v1/nowhere?key=${token}`,
+      ]) {
         statuses.push((await fetch(`${server.base}${path}`)).status);
       }
       statuses.push(
@@ -178,7 +182,7 @@ describe('a full run of the server', () => {
     statuses.push(
       (await fetch(`${server.base}/api/v1/projects`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}x` } })).status,
     );
-    // Served (200), refused (401, 403) and unknown routes (404) all went through the logger.
+    // Served (200), refused (401, 403) and unknown API routes (404; other paths are the console's) all went through the logger.
     expect(new Set(statuses)).toEqual(new Set([200, 401, 403, 404]));
     await server.stop();
 
