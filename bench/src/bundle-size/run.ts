@@ -7,7 +7,8 @@ import { installedVersion, type Section, table } from '../report.js';
 /**
  * What a browser downloads for each SDK: its main entry as an application imports it, bundled by
  * esbuild for the browser, then minified two ways and gzipped at level 9: by esbuild itself (what
- * an application built with esbuild or Vite ships) and by terser (webpack's and Rollup's
+ * an application built with esbuild, or with Vite before version 8, ships; Vite 8 minifies with
+ * Oxc) and by terser (webpack's and Rollup's
  * minifier, and the one our `<script>` bundle ships with). Tree shaking keeps only what the named
  * import reaches, as in an application's own bundle. The two differ by about 200 bytes on our
  * bundle: esbuild names the locals of nested functions apart from their parents', which gzip
@@ -152,7 +153,7 @@ export async function runBundleSizeBenchmark(log: (line: string) => void): Promi
     "Each SDK's main browser entry (`createClient`, `GrowthBook`, `UnleashClient`, `flagsmith`, " +
       "LaunchDarkly's `createClient`), bundled by esbuild for the browser (ES2020, ESM, " +
       'tree-shaken from that one import), minified by esbuild itself (as an application built ' +
-      'with esbuild or Vite ships it) and, separately, by terser (its defaults, ES2020 module; ' +
+      'with esbuild, or Vite before version 8, ships it) and, separately, by terser (its defaults, ES2020 module; ' +
       "webpack's and Rollup's minifier, and our `<script>` build's), and gzipped at level 9. " +
       'Switchyard includes its evaluation engine; unleash-proxy-client and flagsmith evaluate on ' +
       'a server and ship no engine.',

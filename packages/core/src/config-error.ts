@@ -17,17 +17,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** The ruleset as a whole is unusable (not an object, or a schema version this engine does not know). */
-export class RulesetError extends Error {
-  constructor(
-    readonly code: 'INVALID_RULESET' | 'UNSUPPORTED_SCHEMA_VERSION',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RulesetError';
-  }
-}
-
 const INVALID = Symbol();
 
 /** Stops compiling a flag or segment that fails a check; `validate.ts` says which check and where. */

@@ -5,7 +5,7 @@ import { checkFlag, checkSegment } from './check.js';
 import { clientView } from './client-view.js';
 import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
-import { RulesetError } from './config-error.js';
+import { SwitchyardError } from './errors.js';
 import { compile, type Evaluator } from './evaluator.js';
 import type { EvaluationResult, Reason } from './reasons.js';
 import {
@@ -396,19 +396,20 @@ describe('evaluation robustness', () => {
     expect(({} as Record<string, unknown>).key).toBeUndefined();
   });
 
-  it('compiles any value at all either into an evaluator or into a RulesetError', () => {
+  it('compiles any value at all either into an evaluator or into a SwitchyardError', () => {
     fc.assert(
       fc.property(garbage, (input) => {
         try {
           compile(input as Ruleset).evaluate('x', {}, 0);
         } catch (err) {
-          expect(err).toBeInstanceOf(RulesetError);
+          expect(err).toBeInstanceOf(SwitchyardError);
+          expect(['INVALID_RULESET', 'UNSUPPORTED_SCHEMA_VERSION']).toContain((err as SwitchyardError).code);
         }
       }),
     );
   });
 
-  it('either refuses a damaged ruleset with RulesetError or evaluates every flag of it without throwing', () => {
+  it('either refuses a damaged ruleset with SwitchyardError or evaluates every flag of it without throwing', () => {
     const reasons = new Set<string>();
     fc.assert(
       fc.property(
@@ -420,7 +421,8 @@ describe('evaluation robustness', () => {
           try {
             evaluator = compile(input as Ruleset);
           } catch (err) {
-            expect(err).toBeInstanceOf(RulesetError);
+            expect(err).toBeInstanceOf(SwitchyardError);
+            expect(['INVALID_RULESET', 'UNSUPPORTED_SCHEMA_VERSION']).toContain((err as SwitchyardError).code);
             return;
           }
           for (const key of [...FLAG_KEYS, 'missing']) {
@@ -466,7 +468,8 @@ describe('evaluation robustness', () => {
           try {
             core = compile(input as Ruleset);
           } catch (err) {
-            expect(err).toBeInstanceOf(RulesetError);
+            expect(err).toBeInstanceOf(SwitchyardError);
+            expect(['INVALID_RULESET', 'UNSUPPORTED_SCHEMA_VERSION']).toContain((err as SwitchyardError).code);
             return;
           }
           const browser = viewEvaluator(JSON.parse(JSON.stringify(clientView(input as Ruleset))), encoder);
@@ -503,8 +506,9 @@ describe('evaluation robustness', () => {
             evaluator = compile(copy);
           } catch (err) {
             // Only a flag or segment without a usable key makes the whole ruleset unusable.
-            expect(err).toBeInstanceOf(RulesetError);
-            expect((err as RulesetError).message).toMatch(/\.key$/);
+            expect(err).toBeInstanceOf(SwitchyardError);
+            expect(['INVALID_RULESET', 'UNSUPPORTED_SCHEMA_VERSION']).toContain((err as SwitchyardError).code);
+            expect((err as SwitchyardError).message).toMatch(/\.key$/);
             continue;
           }
           cases++;

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { boolFlag, inSegment, onFor, ruleset, split } from './builders.fixture.js';
 import { checkFlag } from './check.js';
-import { RulesetError } from './config-error.js';
+import { SwitchyardError } from './errors.js';
 import { compile } from './evaluator.js';
 import type { Ruleset } from './types.js';
 
-function rulesetError(input: unknown): RulesetError {
+function rulesetError(input: unknown): SwitchyardError {
   try {
     compile(input as Ruleset);
   } catch (err) {
-    if (err instanceof RulesetError) return err;
+    if (err instanceof SwitchyardError) return err;
     throw err;
   }
   throw new Error('expected compile to throw');
@@ -23,7 +23,7 @@ describe('compile', () => {
   });
 
   it('refuses an array as a ruleset', () => {
-    expect(rulesetError([])).toBeInstanceOf(RulesetError);
+    expect(rulesetError([])).toBeInstanceOf(SwitchyardError);
   });
 
   it('refuses a schema version it does not know with UNSUPPORTED_SCHEMA_VERSION', () => {
@@ -49,7 +49,7 @@ describe('compile', () => {
   ])('refuses a ruleset with INVALID_RULESET when %s', (_what, fields) => {
     const err = rulesetError({ ...ruleset([]), ...fields });
     expect(err.code).toBe('INVALID_RULESET');
-    expect(err.name).toBe('RulesetError');
+    expect(err.name).toBe('SwitchyardError');
   });
 
   it('reports the environment and version it was compiled from', () => {

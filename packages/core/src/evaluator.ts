@@ -1,7 +1,7 @@
 import { type Hasher, Murmur3Utf8 } from './bucket.js';
 import { compileFlag } from './compile-flag.js';
 import { compileSegment } from './compile-segment.js';
-import { RulesetError } from './config-error.js';
+import { SwitchyardError } from './errors.js';
 import type { CompiledFlag, FlagScope } from './flag-walk.js';
 import { patchIsValid } from './patch.js';
 import type { EvaluationResult } from './reasons.js';
@@ -156,18 +156,18 @@ export class Evaluator {
   }
 }
 
-/** Compiles a ruleset. Throws {@link RulesetError} only when the ruleset as a whole is unusable. */
+/** Compiles a ruleset. Throws a {@link SwitchyardError} only when the ruleset as a whole is unusable. */
 export function compile(ruleset: Ruleset, options?: CompileOptions): Evaluator {
   return new Evaluator(ruleset, { ...options, hasher: new Murmur3Utf8() });
 }
 
-const invalid = (what: string) => new RulesetError('INVALID_RULESET', `invalid ${what}`);
+const invalid = (what: string) => new SwitchyardError('INVALID_RULESET', `invalid ${what}`);
 
 function assertRuleset(ruleset: unknown): asserts ruleset is Ruleset {
   if (typeof ruleset !== 'object' || ruleset === null) throw invalid('ruleset');
   const r = ruleset as Partial<Ruleset>;
   if (r.schemaVersion !== SCHEMA_VERSION) {
-    throw new RulesetError(
+    throw new SwitchyardError(
       'UNSUPPORTED_SCHEMA_VERSION',
       `schemaVersion ${JSON.stringify(r.schemaVersion)}: this engine reads ${SCHEMA_VERSION}`,
     );

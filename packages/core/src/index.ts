@@ -12,7 +12,6 @@ export { Backoff, backoffDelay } from './client/backoff.js';
 export { type ClientState, type ClientStatus, clientState, type StateEvents } from './client/client-state.js';
 export type { ConnectionMode } from './client/connection.js';
 export { type Emitter, emitter } from './client/emitter.js';
-export { SwitchyardError, type SwitchyardErrorCode } from './client/errors.js';
 export {
   type EvaluationCount,
   type EventAggregator,
@@ -45,7 +44,8 @@ export { type SseEvent, SseParser } from './client/sse-parser.js';
 export { isOlderPut } from './client/version-rule.js';
 export { clientView, type Viewed, viewFlag, viewSegment } from './client-view.js';
 export { FLAG_TYPES, valueHasType } from './compile-flag.js';
-export { ConfigError, RulesetError } from './config-error.js';
+export { ConfigError } from './config-error.js';
+export { SwitchyardError, type SwitchyardErrorCode } from './errors.js';
 export { type CompileOptions, compile, Evaluator, type EvaluatorOptions } from './evaluator.js';
 export { toInstant } from './instant.js';
 export { MAX_MATCH_SUBJECT_LENGTH, MAX_REGEX_LENGTH, type OperatorSemantics, SEMANTICS } from './operators.js';

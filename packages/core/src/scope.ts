@@ -38,7 +38,7 @@ export interface EvalScope {
  * Each `true` is paired with {@link leave}; the evaluator clears the stack before every call,
  * so a throwing matcher cannot leave it dirty.
  */
-export function enter(scope: Pick<EvalScope, 'stack' | 'failure'>, key: string): boolean {
+export function enter(scope: { stack: string[]; failure?: string | undefined }, key: string): boolean {
   if (scope.stack.includes(key)) {
     scope.failure = `cycle through ${[...scope.stack, key].join(' -> ')}`;
     return false;

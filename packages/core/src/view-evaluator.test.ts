@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { boolFlag, inSegment, onFor, ruleset } from './builders.fixture.js';
 import { clientView, viewFlag, viewSegment } from './client-view.js';
-import { RulesetError } from './config-error.js';
 import { compile } from './evaluator.js';
 import type { Flag, Patch, Ruleset, Segment } from './types.js';
 import { viewEvaluator } from './view-evaluator.js';
@@ -102,7 +101,7 @@ describe('viewEvaluator', () => {
     expect([view.isMeasured('a'), core.isMeasured('a')]).toEqual([false, false]);
   });
 
-  it('refuses what is not a ruleset with a RulesetError', () => {
+  it('refuses what is not a ruleset with a SwitchyardError', () => {
     const good = ruleset([boolFlag('a')]);
     for (const bad of [
       null,
@@ -112,7 +111,9 @@ describe('viewEvaluator', () => {
       { ...good, flags: [{ ...boolFlag('a'), key: '' }] },
       { ...good, segments: [{ version: 1 }] },
     ]) {
-      expect(() => viewEvaluator(bad as Ruleset, encoder), json(bad)).toThrow(RulesetError);
+      expect(() => viewEvaluator(bad as Ruleset, encoder), json(bad)).toThrow(
+        expect.objectContaining({ name: 'SwitchyardError', code: 'INVALID_RULESET' }),
+      );
     }
   });
 

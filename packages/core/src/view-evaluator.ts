@@ -1,7 +1,7 @@
 import { pointOf } from './bucket.js';
 import type { Viewed } from './client-view.js';
 import { frozenCopy } from './compile-flag.js';
-import { RulesetError } from './config-error.js';
+import { SwitchyardError } from './errors.js';
 import { toInstant } from './instant.js';
 import type { EvaluationResult, Reason } from './reasons.js';
 import { failure, refusal } from './refusal.js';
@@ -48,8 +48,8 @@ export interface ViewEvaluator {
  * came from, to the byte, in a fraction of the code: the view's flags are valid or marked
  * invalid, so nothing is checked here, and the rules are read as they are, with no compiled form
  * and no memo. This is the browser's engine, where bundle size is what counts; rollouts hash
- * through `encoder`, the platform's UTF-8 encoder (`TextEncoder`). Throws a {@link RulesetError} when the
- * ruleset as a whole is unusable.
+ * through `encoder`, the platform's UTF-8 encoder (`TextEncoder`). Throws a {@link SwitchyardError}
+ * (`INVALID_RULESET`) when the ruleset as a whole is unusable.
  */
 export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string): Uint8Array }): ViewEvaluator {
   // One check and one message, not the core's several: what reaches a browser is the server's
@@ -59,14 +59,14 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     ruleset?.schemaVersion !== SCHEMA_VERSION ||
     !Number.isSafeInteger(ruleset.version) ||
     ruleset.version < 0 ||
-    ![...ruleset.flags, ...ruleset.segments].every((item) => typeof item?.key === 'string' && item.key !== '')
+    [...ruleset.flags, ...ruleset.segments].some((item) => typeof item?.key !== 'string' || !item.key)
   )
-    throw new RulesetError('INVALID_RULESET', 'not a ruleset of schemaVersion 1');
+    throw new SwitchyardError('INVALID_RULESET', 'not a ruleset');
   let version = ruleset.version;
   const held = { flag: new Map<string, Viewed<Flag>>(), segment: new Map<string, Viewed<Segment>>() };
   /** Version of each deleted flag or segment, so a late, older upsert cannot resurrect it. */
   const tombstones = new Map<string, number>();
-  const state = { stack: [] as string[], failure: undefined as string | undefined };
+  const state: { stack: string[]; failure?: string | undefined } = { stack: [] };
   // The context of the evaluation under way: evaluation is synchronous, so one at a time.
   let context: EvaluationContext = {};
   // Held as frozen copies: served values are shared by every evaluation, and a caller's own
@@ -76,7 +76,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
   for (const s of ruleset.segments) put('segment', s.key, s);
   for (const f of ruleset.flags) put('flag', f.key, f);
 
-  const inSegment = (key: string): boolean => {
+  const inSegment = (key: string): boolean | undefined => {
     const segment = held.segment.get(key);
     if (!segment) return false;
     if (segment.invalid) {
@@ -86,8 +86,7 @@ export function viewEvaluator(ruleset: Ruleset, encoder: { encode(input: string)
     if (!enter(state, `segment:${key}`)) return false;
     const matched =
       !segment.excluded?.includes(context.key as string) &&
-      (segment.included?.includes(context.key as string) ||
-        (segment.rules ?? []).some((rule) => allMatch(rule.clauses)));
+      (segment.included?.includes(context.key as string) || segment.rules?.some((rule) => allMatch(rule.clauses)));
     leave(state);
     return matched;
   };

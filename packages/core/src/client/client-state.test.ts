@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../errors.js';
 import { clientState } from './client-state.js';
-import { SwitchyardError } from './errors.js';
 
 function machine() {
   const events: string[] = [];

@@ -1,4 +1,4 @@
-import { SwitchyardError } from './errors.js';
+import { SwitchyardError } from '../errors.js';
 
 /**
  * - `initializing`: nothing from the server yet;

@@ -1,5 +1,5 @@
+import { SwitchyardError } from '../errors.js';
 import { Backoff } from './backoff.js';
-import { SwitchyardError } from './errors.js';
 import type { FlagStore, StoreUpdate } from './flag-store.js';
 import type { Platform, StreamFailure, StreamHandle } from './platform.js';
 import type { SseEvent } from './sse-parser.js';

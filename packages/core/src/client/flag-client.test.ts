@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { boolFlag } from '../builders.fixture.js';
+import { SwitchyardError } from '../errors.js';
 import type { Flag, Ruleset } from '../types.js';
-import { SwitchyardError } from './errors.js';
 import { fakePlatform, MemoryStorage, settle } from './fakes.fixture.js';
 import { type ChangeEvent, FlagClient } from './flag-client.js';
 import type { ClientOptions } from './options.js';

@@ -1,9 +1,9 @@
+import { SwitchyardError } from '../errors.js';
 import type { EvaluationResult } from '../reasons.js';
 import type { EvaluationContext, FlagType, FlagValue, JsonValue } from '../types.js';
 import { type ClientState, type ClientStatus, clientState } from './client-state.js';
 import { Connection, type ConnectionMode } from './connection.js';
 import { type Emitter, emitter } from './emitter.js';
-import { SwitchyardError } from './errors.js';
 import { type EventBatch, eventAggregator } from './event-aggregator.js';
 import { FlagStore, type StoreUpdate } from './flag-store.js';
 import { JitShapedCounter } from './jit-shaped-counter.js';

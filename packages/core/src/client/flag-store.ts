@@ -44,7 +44,8 @@ export class FlagStore {
     try {
       next = compile(parsed as Ruleset, this.options);
     } catch (err) {
-      return { outcome: 'malformed', reason: (err as Error).message };
+      // The engine's SwitchyardError: its `switchyard: ` prefix comes again with the SDK's own error.
+      return { outcome: 'malformed', reason: (err as Error).message.replace(/^switchyard: /, '') };
     }
     const before = this.evaluator;
     if (source === 'server' && isOlderPut(before, this.held === 'server', next)) {

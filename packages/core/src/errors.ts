@@ -1,6 +1,10 @@
 /**
- * What went wrong in an SDK's infrastructure (never in an evaluation, which answers with a
- * reason instead):
+ * What went wrong in an SDK's infrastructure or in loading a ruleset (never in an evaluation,
+ * which answers with a reason instead):
+ *
+ * - `INVALID_RULESET`: what was loaded is not a ruleset (not an object, a version or a list
+ *   missing, a flag or segment without a key); thrown by `compile` and `viewEvaluator`.
+ * - `UNSUPPORTED_SCHEMA_VERSION`: a ruleset of a schema version this engine does not read.
  *
  * - `UNAUTHORIZED`: the server refused the SDK key (401 or 403). Terminal: the client stops
  *   contacting the server and keeps serving what it has.
@@ -16,6 +20,8 @@
  *   their memory bound.
  */
 export type SwitchyardErrorCode =
+  | 'INVALID_RULESET'
+  | 'UNSUPPORTED_SCHEMA_VERSION'
   | 'UNAUTHORIZED'
   | 'TIMEOUT'
   | 'CLOSED'
@@ -28,7 +34,7 @@ export type SwitchyardErrorCode =
   | 'EVENTS_DROPPED';
 
 /**
- * The one error class of both SDKs (each re-exports it). The message is prefixed with
+ * The one error class of the engine and of both SDKs (each re-exports it). The message is prefixed with
  * `switchyard: `, so a log line says where it comes from. Fields are assigned rather than
  * declared with initialisers: in the browser's ES2020 bundle a class field costs a helper.
  */
