@@ -196,6 +196,101 @@ describe('switchyard CLI against a live server', { timeout: 60_000 }, () => {
     ]);
   }, 60_000);
 
+  it('shows, starts, pauses and aborts a release plan; 3 without a plan, 4 for a step its state refuses', async () => {
+    const flag = '/api/v1/projects/web/flags/plan-me';
+    await live.ok('POST', '/api/v1/projects/web/flags', { key: 'plan-me', name: 'Plan me', type: 'boolean' });
+    const env = ['plan-me', '--env', 'prod'];
+    const none = await cli(['plans', 'status', ...env]);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('NOT_FOUND');
+
+    // Stages an hour long: the server's controller never advances the plan during the test.
+    await live.ok('PUT', `${flag}/environments/prod/release-plan`, {
+      variant: 'on',
+      stages: [
+        { percent: 10, holdSeconds: 3600 },
+        { percent: 100, holdSeconds: 3600 },
+      ],
+    });
+    const draft = await cli(['plans', 'status', ...env]);
+    expect(draft.code).toBe(0);
+    expect(draft.stdout).toMatch(/^state: +draft$/m);
+    expect(draft.stdout).toMatch(/^releases: +on \(the rest get off\)$/m);
+    expect(draft.stdout).toMatch(/^ +1 +10% +3600s/m);
+
+    const early = await cli(['plans', 'pause', ...env]);
+    expect(early.code).toBe(4);
+    expect(early.stderr).toContain('CONFLICT');
+
+    const started = await cli(['plans', 'start', ...env, '--reason', 'first users', '--json']);
+    expect(started.code).toBe(0);
+    expect(JSON.parse(started.stdout)).toMatchObject({ state: 'running', stage: { number: 1, percent: 10 } });
+    const weights = async () =>
+      (await live.ok('GET', `${flag}/environments/prod`)).defaultServe.rollout.weights as { weight: number }[];
+    expect((await weights())[0]).toEqual({ variant: 'on', weight: 10_000 });
+
+    const paused = await cli(['plans', 'pause', ...env]);
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toMatch(/^state: +paused$/m);
+    expect(paused.stdout).toMatch(/^> 1 +10%/m);
+    const history = (await cli(['plans', 'status', ...env])).stdout;
+    expect(history).toMatch(/ start +running +1 +first users$/m);
+    expect(history).toMatch(/ pause +paused +1 /m);
+
+    const aborted = JSON.parse((await cli(['plans', 'abort', ...env, '--json'])).stdout);
+    expect(aborted.state).toBe('aborted');
+    const again = await cli(['plans', 'start', ...env]);
+    expect(again.code).toBe(4);
+  }, 120_000);
+
+  it('prints results per variant and against the control; 3 for a metric that does not exist', async () => {
+    await live.ok('POST', '/api/v1/projects/web/flags', { key: 'tested', name: 'Tested', type: 'boolean' });
+    await live.ok('POST', '/api/v1/projects/web/metrics', {
+      key: 'clicked',
+      event: 'click',
+      kind: 'conversion',
+      direction: 'increase',
+    });
+    const env = ['tested', '--env', 'prod', '--metric', 'clicked'];
+    const empty = await cli(['results', ...env]);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toMatch(/^status: not-enough-data \(needs 100 units per variant\)$/m);
+
+    // 200 units a variant: every third clicks under "on", every fifth under "off".
+    const { token } = await live.key();
+    const t = Date.now();
+    const exposures = [];
+    const events = [];
+    for (let i = 0; i < 400; i++) {
+      const variant = i % 2 === 0 ? 'on' : 'off';
+      exposures.push({ flag: 'tested', variant, key: `u${i}`, timestamp: t });
+      if (i % (variant === 'on' ? 3 : 5) === 0) events.push({ event: 'click', key: `u${i}`, timestamp: t + 1 });
+    }
+    const sent = await fetch(`${live.url}/sdk/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ window: { start: t, end: t + 1 }, exposures, events }),
+    });
+    expect(sent.status).toBe(202);
+
+    const json = JSON.parse((await cli(['results', ...env, '--json'])).stdout);
+    expect(json.status).toBe('ready');
+    const units = Object.fromEntries(
+      json.variants.map((v: { variant: string; units: number }) => [v.variant, v.units]),
+    );
+    expect(units).toEqual({ on: 200, off: 200 });
+    const table = await cli(['results', ...env]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/control off$/m);
+    expect(table.stdout).toMatch(/^on +200 +67 +0\.335/m);
+    expect(table.stdout).toMatch(/^off +200 +40 +0\.2/m);
+    expect(table.stdout).toMatch(/^on +off +0\.135 +\[/m);
+
+    const unknown = await cli(['results', 'tested', '--env', 'prod', '--metric', 'nope']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('nope');
+  }, 120_000);
+
   it('answers 3 for a flag that does not exist', async () => {
     const r = await cli(['flags', 'get', 'no-such-flag']);
     expect(r.code).toBe(3);
