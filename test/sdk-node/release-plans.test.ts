@@ -187,6 +187,35 @@ describe('release plans driven by the controller, seen by a Node SDK', () => {
     await eventually(() => served(client).size === 0, 'the SDK serves control to everyone');
   });
 
+  it('pauses a running plan whose flag is archived, which resumes only once the flag is unarchived', async () => {
+    const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
+    cleanup.push(() => l.s.close());
+    await checkoutFlag(l);
+    await l.ok('PUT', PLAN, {
+      variant: 'new',
+      stages: [
+        { percent: 10, holdSeconds: 1 },
+        { percent: 100, holdSeconds: 1 },
+      ],
+    });
+    await l.ok('POST', `${PLAN}/start`);
+    await l.ok('POST', `${API}/flags/checkout/archive`);
+    await new Promise((r) => setTimeout(r, 1100));
+    // Held long enough to advance, but an archived flag's rollout cannot be written: the plan waits.
+    await l.s.app.planController.tick();
+    const paused = await plan(l);
+    expect(paused.state).toBe('paused');
+    expect(paused.history.at(-1)).toMatchObject({
+      action: 'pause',
+      actor: 'system',
+      reason: 'stage 1 (10 %): the flag was archived → paused',
+    });
+    const refused = await l.s.call('POST', `${PLAN}/resume`);
+    expect(refused.statusCode).toBe(409);
+    await l.ok('POST', `${API}/flags/checkout/unarchive`);
+    expect((await l.ok('POST', `${PLAN}/resume`)).state).toBe('running');
+  });
+
   it('pauses, resumes, advances and aborts on request, refuses a step its state does not allow, and pauses on a manual edit of the rollout', async () => {
     const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
     cleanup.push(() => l.s.close());

@@ -120,8 +120,8 @@ export class PlanController {
    */
   async drive(plan: PlanRow): Promise<void> {
     const { db } = this.options.writer;
-    const { project, flagKey } = await planKeys(db, plan);
-    const step = await judge(db, project, flagKey, plan);
+    const { project, flagKey, archived } = await planKeys(db, plan);
+    const step = archived ? archivedStep(plan) : await judge(db, project, flagKey, plan);
     if (step === undefined) return;
     await commitStep(
       this.options.writer,
@@ -217,6 +217,17 @@ async function readGuard(
     summary: `${metric.key} ${number(variant.mean)} on ${plan.variant}, ${'max' in guard ? 'above its max' : 'below its min'} ${number(bound)}, ${count(variant.units)} units`,
     details: { ...guard, value: variant.mean, units: variant.units },
   };
+}
+
+/**
+ * An archived flag is served to no SDK and its rollout cannot be written until it is unarchived:
+ * there is nothing to widen or to judge, and a step would fail on every tick. The plan waits
+ * paused; `resume` is refused until the flag is unarchived.
+ */
+function archivedStep(plan: PlanRow): Step {
+  const at = stageOf(plan);
+  const where = at === null ? 'the plan' : `stage ${at.number} (${at.percent} %)`;
+  return steps.pause(`${where}: the flag was archived → paused`, { cause: 'archived' });
 }
 
 const OUTCOME = { rollback: 'rolled back', kill: 'killed', pause: 'paused' } as const;
