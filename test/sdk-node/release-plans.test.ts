@@ -147,6 +147,75 @@ describe('release plans driven by the controller, seen by a Node SDK', () => {
     expect((flagChange.items as { reason: string }[])[0]?.reason).toBe(step.reason);
   });
 
+  it('judges a maxRegression guard over a control without errors on the difference: no breach while neither has any, rolled back once the variant surely has more', async () => {
+    // Ticks are driven by hand, so "not breached" means judged and found fine, not yet judged.
+    const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
+    cleanup.push(() => l.s.close());
+    await checkoutFlag(l);
+    const client = await sdk(l);
+    await l.ok('PUT', PLAN, {
+      variant: 'new',
+      stages: [
+        { percent: 50, holdSeconds: 3600 },
+        { percent: 100, holdSeconds: 3600 },
+      ],
+      guards: [{ metric: 'errors', maxRegression: 0.1 }],
+      onBreach: 'rollback',
+    });
+    const started = new Promise<void>((resolve) => client.on('change', () => resolve()));
+    await l.ok('POST', `${PLAN}/start`);
+    await started;
+    const variants = new Map(USERS.map((key) => [key, client.getString('checkout', { key }, 'x')]));
+    await client.flush();
+    const results = await l.ok('GET', `${API}/flags/checkout/environments/prod/results?metric=errors`);
+    const units = (results.variants as { variant: string; units: number }[]).map((v) => v.units);
+    expect(Math.min(...units)).toBeGreaterThan(500);
+    await l.s.app.planController.tick();
+    expect((await plan(l)).state).toBe('running');
+
+    // Three in ten of the variant's users hit an error; control's still none, so no relative change exists.
+    for (const [i, key] of USERS.entries())
+      if (variants.get(key) === 'new' && i % 10 < 3) client.track('error', { key });
+    await client.flush();
+    await l.s.app.planController.tick();
+    const after = await plan(l);
+    expect(after.state).toBe('rolled_back');
+    expect(after.history.at(-1).reason).toMatch(
+      /^stage 1 \(50 %\): errors 0\.\d+ vs 0 on control, difference \+0\.\d+, interval \[\+0\.\d+, \+0\.\d+\], [\d,]+ units → rolled back$/,
+    );
+    expect(after.history.at(-1).details).toMatchObject({ cause: 'guard', metric: 'errors', relative: null });
+    await eventually(() => served(client).size === 0, 'the SDK serves control to everyone');
+  });
+
+  it('pauses a running plan whose flag is archived, which resumes only once the flag is unarchived', async () => {
+    const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
+    cleanup.push(() => l.s.close());
+    await checkoutFlag(l);
+    await l.ok('PUT', PLAN, {
+      variant: 'new',
+      stages: [
+        { percent: 10, holdSeconds: 1 },
+        { percent: 100, holdSeconds: 1 },
+      ],
+    });
+    await l.ok('POST', `${PLAN}/start`);
+    await l.ok('POST', `${API}/flags/checkout/archive`);
+    await new Promise((r) => setTimeout(r, 1100));
+    // Held long enough to advance, but an archived flag's rollout cannot be written: the plan waits.
+    await l.s.app.planController.tick();
+    const paused = await plan(l);
+    expect(paused.state).toBe('paused');
+    expect(paused.history.at(-1)).toMatchObject({
+      action: 'pause',
+      actor: 'system',
+      reason: 'stage 1 (10 %): the flag was archived → paused',
+    });
+    const refused = await l.s.call('POST', `${PLAN}/resume`);
+    expect(refused.statusCode).toBe(409);
+    await l.ok('POST', `${API}/flags/checkout/unarchive`);
+    expect((await l.ok('POST', `${PLAN}/resume`)).state).toBe('running');
+  });
+
   it('pauses, resumes, advances and aborts on request, refuses a step its state does not allow, and pauses on a manual edit of the rollout', async () => {
     const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
     cleanup.push(() => l.s.close());

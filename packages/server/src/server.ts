@@ -240,16 +240,21 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // The commit → delivery edge: every write announces its committed versions on this feed, and
   // this instance's delivery listens to it (other instances hear of them through the bus).
   const feed = new ChangeFeed();
+  const bus: ChangeBus = options.bus ?? new InProcessBus();
   const webhooks = { ...DEFAULT_WEBHOOKS, ...options.webhooks };
   const egress = new EgressPolicy(webhooks.allowedHosts);
-  const dispatcher = new WebhookDispatcher(db, webhooks, egress, (err, context) =>
-    app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+  const dispatcher = new WebhookDispatcher(
+    db,
+    webhooks,
+    egress,
+    (err, context) => app.log.error({ err, context }, 'webhook dispatch failed; the delivery is retried'),
+    bus,
   );
   // Every audited write also writes its webhook deliveries, in its own transaction (the outbox),
-  // and once it has committed wakes this instance's dispatcher to send them.
-  const writer: Writer = { db, feed, followAudit: webhookOutbox(() => dispatcher.wake()) };
+  // and once it has committed wakes the dispatchers to send them: this instance's, and the
+  // others' over the bus.
+  const writer: Writer = { db, feed, followAudit: webhookOutbox(() => dispatcher.outboxGrew()) };
   const settings = { ...DEFAULT_DELIVERY, ...options.delivery };
-  const bus: ChangeBus = options.bus ?? new InProcessBus();
   const delivery = new Delivery({
     db,
     feed,

@@ -15,6 +15,13 @@ export interface ChangeBus {
    */
   publishAudit(lastId: number): void;
   subscribeAudit(onAudit: (lastId: number) => void): void;
+  /**
+   * Tells every instance that the webhook outbox has new deliveries, so that their dispatchers
+   * poll now rather than at their interval. `from` names the publishing instance, which has
+   * woken its own dispatcher already. A lost message only delays a delivery to the next poll.
+   */
+  publishWebhooks(from: string): void;
+  subscribeWebhooks(onWake: (from: string) => void): void;
   close(): Promise<void>;
   /** Whether each of its connections is up, by name; absent for a bus without connections. */
   connections?(): Record<string, boolean>;
@@ -22,11 +29,13 @@ export interface ChangeBus {
 
 type Listener = (message: CommittedVersion) => void;
 type AuditListener = (lastId: number) => void;
+type WebhookListener = (from: string) => void;
 
 /** For a single instance (no `REDIS_URL`), or several instances in one process. */
 export class InProcessBus implements ChangeBus {
   private readonly listeners = new Set<Listener>();
   private readonly auditListeners = new Set<AuditListener>();
+  private readonly webhookListeners = new Set<WebhookListener>();
 
   publish(message: CommittedVersion): void {
     for (const listener of this.listeners) queueMicrotask(() => listener(message));
@@ -44,9 +53,18 @@ export class InProcessBus implements ChangeBus {
     this.auditListeners.add(onAudit);
   }
 
+  publishWebhooks(from: string): void {
+    for (const listener of this.webhookListeners) queueMicrotask(() => listener(from));
+  }
+
+  subscribeWebhooks(onWake: WebhookListener): void {
+    this.webhookListeners.add(onWake);
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
     this.auditListeners.clear();
+    this.webhookListeners.clear();
   }
 }
 
@@ -121,6 +139,18 @@ export class RedisBus implements ChangeBus {
     this.onPayload((payload) => {
       const lastId = parseAuditMessage(payload);
       if (lastId !== undefined) onAudit(lastId);
+    });
+  }
+
+  /** Likewise on the same channel. */
+  publishWebhooks(from: string): void {
+    this.pub.publish(this.channel, JSON.stringify({ webhooks: from })).catch(() => undefined);
+  }
+
+  subscribeWebhooks(onWake: WebhookListener): void {
+    this.onPayload((payload) => {
+      const from = parseWebhookMessage(payload);
+      if (from !== undefined) onWake(from);
     });
   }
 
@@ -211,6 +241,16 @@ function parseAuditMessage(payload: string): number | undefined {
   try {
     const m = JSON.parse(payload) as { auditId?: unknown };
     if (typeof m.auditId === 'number' && Number.isSafeInteger(m.auditId)) return m.auditId;
+  } catch {
+    // As above.
+  }
+  return undefined;
+}
+
+function parseWebhookMessage(payload: string): string | undefined {
+  try {
+    const m = JSON.parse(payload) as { webhooks?: unknown };
+    if (typeof m.webhooks === 'string') return m.webhooks;
   } catch {
     // As above.
   }

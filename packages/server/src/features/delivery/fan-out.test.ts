@@ -26,6 +26,10 @@ class MuteBus implements ChangeBus {
   subscribeAudit(onAudit: (lastId: number) => void): void {
     this.inner.subscribeAudit(onAudit);
   }
+  publishWebhooks(_from: string): void {}
+  subscribeWebhooks(onWake: (from: string) => void): void {
+    this.inner.subscribeWebhooks(onWake);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -4,7 +4,6 @@ import { AppError } from '../../errors.js';
 import type { Writer } from '../changes/commit-change.js';
 import { exposedUnitsSince, metricTotalsSince } from '../events/service.js';
 import {
-  compare,
   MIN_UNITS_PER_VARIANT,
   sampleRatioMismatch,
   summarize,
@@ -12,14 +11,12 @@ import {
 } from '../experiments/stats/index.js';
 import { type Metric, requireMetric } from '../metrics/service.js';
 import type { Project } from '../projects/service.js';
+import { judgeRegression } from './regression.js';
 import { commitStep, type PlanRow, planKeys, type Step, SYSTEM_PRINCIPAL, stageOf, steps } from './service.js';
 import { runningPlans } from './store.js';
 
 /** The advisory lock whose holder drives every release plan. Any constant shared by every instance. */
 export const PLAN_LOCK = 0x5317_91a4;
-
-/** Fewer units than this in the variant or the control, and a comparison guard is not judged yet. */
-export const MIN_GUARD_UNITS = 20;
 
 /** Units exposed in a stage's first second may have been served the previous stage's split: the SRM check skips them. */
 const SRM_GRACE_MS = 1000;
@@ -41,6 +38,7 @@ export interface PlanControllerOptions {
 const percent = (r: number) => `${r >= 0 ? '+' : '−'}${Math.round(Math.abs(r) * 100)} %`;
 const count = (n: number) => n.toLocaleString('en-US');
 const number = (x: number) => Number(x.toPrecision(4)).toString();
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${number(Math.abs(x))}`;
 
 /**
  * Drives the running release plans (DESIGN §10): on every tick, the one instance holding
@@ -122,8 +120,8 @@ export class PlanController {
    */
   async drive(plan: PlanRow): Promise<void> {
     const { db } = this.options.writer;
-    const { project, flagKey } = await planKeys(db, plan);
-    const step = await judge(db, project, flagKey, plan);
+    const { project, flagKey, archived } = await planKeys(db, plan);
+    const step = archived ? archivedStep(plan) : await judge(db, project, flagKey, plan);
     if (step === undefined) return;
     await commitStep(
       this.options.writer,
@@ -174,24 +172,38 @@ async function readGuard(
   const control: VariantSummary = summaryOf(metric, row(plan.control));
   const units = variant.units + control.units;
   if ('maxRegression' in guard) {
-    if (variant.units < MIN_GUARD_UNITS || control.units < MIN_GUARD_UNITS) return undefined;
-    const c = compare(control, variant);
-    const ci = c.sequential.ci95;
-    if (ci === null || c.relative.estimate === null) return undefined;
-    // The bad direction is the one the metric should not move in: a breach when the whole
-    // always-valid interval lies beyond the tolerance that way.
-    const breached = metric.direction === 'decrease' ? ci[0] > guard.maxRegression : ci[1] < -guard.maxRegression;
+    const reading = judgeRegression(metric.direction, guard.maxRegression, control, variant);
+    if (reading === undefined) return undefined;
+    const { breached, estimate, interval } = reading;
+    const unitsBy = { [plan.variant]: variant.units, [plan.control]: control.units };
+    if (reading.basis === 'absolute') {
+      return {
+        guard,
+        metric: metric.key,
+        breached,
+        summary: `${metric.key} ${number(variant.mean)} vs 0 on control, difference ${signed(estimate)}, interval [${signed(interval[0])}, ${signed(interval[1])}], ${count(units)} units`,
+        details: {
+          metric: metric.key,
+          maxRegression: guard.maxRegression,
+          // Control's mean is 0: no relative change exists, the difference is judged against 0.
+          relative: null,
+          absolute: estimate,
+          interval,
+          units: unitsBy,
+        },
+      };
+    }
     return {
       guard,
       metric: metric.key,
       breached,
-      summary: `${metric.key} ${percent(c.relative.estimate)} vs control, interval [${percent(ci[0])}, ${percent(ci[1])}], ${count(units)} units`,
+      summary: `${metric.key} ${percent(estimate)} vs control, interval [${percent(interval[0])}, ${percent(interval[1])}], ${count(units)} units`,
       details: {
         metric: metric.key,
         maxRegression: guard.maxRegression,
-        relative: c.relative.estimate,
-        interval: ci,
-        units: { [plan.variant]: variant.units, [plan.control]: control.units },
+        relative: estimate,
+        interval,
+        units: unitsBy,
       },
     };
   }
@@ -205,6 +217,17 @@ async function readGuard(
     summary: `${metric.key} ${number(variant.mean)} on ${plan.variant}, ${'max' in guard ? 'above its max' : 'below its min'} ${number(bound)}, ${count(variant.units)} units`,
     details: { ...guard, value: variant.mean, units: variant.units },
   };
+}
+
+/**
+ * An archived flag is served to no SDK and its rollout cannot be written until it is unarchived:
+ * there is nothing to widen or to judge, and a step would fail on every tick. The plan waits
+ * paused; `resume` is refused until the flag is unarchived.
+ */
+function archivedStep(plan: PlanRow): Step {
+  const at = stageOf(plan);
+  const where = at === null ? 'the plan' : `stage ${at.number} (${at.percent} %)`;
+  return steps.pause(`${where}: the flag was archived → paused`, { cause: 'archived' });
 }
 
 const OUTCOME = { rollback: 'rolled back', kill: 'killed', pause: 'paused' } as const;

@@ -197,10 +197,10 @@ async function planContext(db: Db | Tx, plan: store.PlanRow) {
   return { project, flag, envKey: env.key };
 }
 
-/** The project, flag and environment keys of a plan, for the controller's reasons and views. */
+/** The project, flag and environment keys of a plan, for the controller's reasons and views, and whether the flag is archived. */
 export async function planKeys(db: Db, plan: store.PlanRow) {
   const { project, flag, envKey } = await planContext(db, plan);
-  return { project, flagKey: flag.key, envKey };
+  return { project, flagKey: flag.key, envKey, archived: flag.archived };
 }
 
 const measuredBack = (plan: store.PlanRow) => (current: ConfigFields) => ({

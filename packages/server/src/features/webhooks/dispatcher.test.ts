@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../db/database.js';
 import { buildServer } from '../../server.js';
 import { startTestServer, type TestServer } from '../../test-support/server.js';
+import { RedisBus } from '../delivery/bus.js';
 import { backoffMs } from './dispatcher.js';
 
 /** The verification code of docs/webhooks.md, as a receiver would write it from the page. */
@@ -367,6 +368,57 @@ describe.skipIf((process.env.DATABASE_URL ?? '') === '')('two server instances o
     }
   });
 });
+
+// Instances in two processes: one Postgres, and Redis between them.
+describe.skipIf((process.env.DATABASE_URL ?? '') === '' || (process.env.REDIS_URL ?? '') === '')(
+  'a write on one instance of several sharing Redis',
+  () => {
+    const SLOW_POLL = { ...SETTINGS, pollIntervalMs: 30_000 };
+    const channel = `switchyard:test:${randomBytes(6).toString('hex')}`;
+    const closers: (() => Promise<void>)[] = [];
+    let writing: TestServer;
+
+    async function redisBus(): Promise<RedisBus> {
+      const bus = new RedisBus({ url: process.env.REDIS_URL as string, channel });
+      closers.push(() => bus.close());
+      await bus.ready();
+      return bus;
+    }
+
+    async function otherInstance(dispatch: boolean): Promise<void> {
+      const database = openPostgres(writing.testDb.url as string, { max: 4 });
+      const app = await buildServer({ database, bus: await redisBus(), webhooks: { ...SLOW_POLL, dispatch } });
+      closers.push(async () => {
+        await app.close();
+        await database.close();
+      });
+    }
+
+    beforeAll(async () => {
+      // The instance written to sends nothing: only the other one can deliver, and its poll is
+      // 30 s away, so a delivery within seconds came from the signal over Redis.
+      writing = await startTestServer({ bus: await redisBus(), webhooks: { ...SLOW_POLL, dispatch: false } });
+      closers.push(() => writing.close());
+      await otherInstance(true);
+      await writing.ok('POST', '/api/v1/projects', { key: 'spread', name: 'Spread' });
+      // Past the polls made at start.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    });
+
+    afterAll(async () => {
+      for (const close of closers.splice(0).reverse()) await close();
+    });
+
+    it("wakes the other instances' dispatchers: the one that does not take the write delivers it long before its next poll", async () => {
+      const url = receiver.on('/spread', (r) => r.res.writeHead(204).end());
+      await writing.ok('POST', '/api/v1/projects/spread/webhooks', { url, events: ['flag.changed'] });
+      await writing.ok('POST', '/api/v1/projects/spread/flags', { key: 'f', name: 'f', type: 'boolean' });
+      await until('the delivery', () => receiver.at('/spread').length === 1, 5_000);
+      await writing.ok('PATCH', '/api/v1/projects/spread/flags/f', { description: 'again' });
+      await until('the second delivery', () => receiver.at('/spread').length === 2, 5_000);
+    });
+  },
+);
 
 describe('a server shutting down', () => {
   it('cuts off a request in flight and gives its delivery back, the attempt uncounted', async () => {

@@ -50,6 +50,15 @@ export const DEFAULT_WEBHOOKS: WebhookSettings = {
   now: Date.now,
 };
 
+/**
+ * How instances tell each other that the webhook outbox grew: the change bus carries it (over
+ * Redis between processes). `from` is the publishing dispatcher's id, so it ignores its own.
+ */
+export interface WebhookSignals {
+  publishWebhooks(from: string): void;
+  subscribeWebhooks(onWake: (from: string) => void): void;
+}
+
 /** The wait before the attempt after failed attempt `attempt` (1-based). */
 export function backoffMs(settings: Pick<WebhookSettings, 'backoffBaseMs' | 'backoffMaxMs'>, attempt: number): number {
   return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
@@ -66,7 +75,8 @@ function describeFailure(err: unknown): string {
  * deliveries as it has free request slots (`FOR UPDATE SKIP LOCKED`, so instances never share
  * a delivery), sends them without waiting for one another, and records every attempt. A failed
  * attempt is due again after an exponential backoff, until `maxAttempts`. Writes never wait
- * for any of this: they only add rows to the outbox, then {@link wake} it. Every request goes
+ * for any of this: they only add rows to the outbox, then call {@link outboxGrew}, which wakes
+ * this instance's dispatcher and, through the signals, every other's. Every request goes
  * through the egress policy: a URL or a resolved address it forbids fails the attempt unsent.
  */
 export class WebhookDispatcher {
@@ -81,12 +91,15 @@ export class WebhookDispatcher {
   private woken = false;
   private started = false;
   private readonly client: WebhookClient;
+  /** Names this instance in the signals it sends. */
+  private readonly id = randomUUID();
 
   constructor(
     private readonly db: Db,
     private readonly settings: WebhookSettings,
     private readonly egress: EgressPolicy,
     private readonly onError: (err: unknown, context: string) => void,
+    private readonly signals?: WebhookSignals,
   ) {
     this.client = new WebhookClient(egress.lookup);
   }
@@ -94,6 +107,9 @@ export class WebhookDispatcher {
   start(): void {
     if (!this.settings.dispatch) return;
     this.started = true;
+    this.signals?.subscribeWebhooks((from) => {
+      if (from !== this.id) this.wake();
+    });
     this.schedule(0);
     const expire = () => {
       expireDeliveries(this.db, this.settings.retentionDays).catch((err) => this.onError(err, 'retention'));
@@ -114,11 +130,20 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Polls now rather than at the next interval: a write has just committed deliveries. The
-   * interval's poll stays, for deliveries that come due by time (retries) and for writes made
-   * on other instances.
+   * A write on this instance has just committed deliveries: every instance's dispatcher polls
+   * now, whichever of them claims the rows. An instance that does not dispatch still tells the
+   * others.
    */
-  wake(): void {
+  outboxGrew(): void {
+    this.wake();
+    this.signals?.publishWebhooks(this.id);
+  }
+
+  /**
+   * Polls now rather than at the next interval. The interval's poll stays, for deliveries that
+   * come due by time (retries) and for writes whose signal was lost (Redis down, or no Redis).
+   */
+  private wake(): void {
     if (!this.started) return;
     this.woken = true;
     if (this.ticking === undefined) this.schedule(0);

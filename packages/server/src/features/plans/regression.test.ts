@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { compare, sequentialHalfWidth, summarize } from '../experiments/stats/index.js';
+import { judgeRegression } from './regression.js';
+
+/** `converted` of `units` units converted (a share of users who hit an error, say). */
+const conversions = (units: number, converted: number) =>
+  summarize('conversion', { units, sum: converted, sumOfSquares: converted });
+
+/** `units` values: `values` repeated in turn. */
+function means(units: number, values: readonly number[]) {
+  let sum = 0;
+  let sumOfSquares = 0;
+  for (let i = 0; i < units; i++) {
+    const x = values[i % values.length] as number;
+    sum += x;
+    sumOfSquares += x * x;
+  }
+  return summarize('mean', { units, sum, sumOfSquares });
+}
+
+describe('a maxRegression guard over a control with a non-zero mean', () => {
+  it('is judged on the relative change: breached once the whole always-valid interval lies past the tolerance', () => {
+    const reading = judgeRegression('decrease', 0.1, conversions(1000, 100), conversions(1000, 300));
+    expect(reading).toMatchObject({ basis: 'relative', breached: true });
+    expect(reading?.estimate).toBeCloseTo(2, 10);
+    expect(reading?.interval[0]).toBeGreaterThan(0.1);
+  });
+
+  it('is not breached while the interval still reaches inside the tolerance', () => {
+    const reading = judgeRegression('decrease', 0.1, conversions(1000, 100), conversions(1000, 115));
+    expect(reading).toMatchObject({ basis: 'relative', breached: false });
+  });
+
+  it('is not judged before the variant and the control have 20 units each', () => {
+    expect(judgeRegression('decrease', 0.1, conversions(19, 0), conversions(1000, 900))).toBeUndefined();
+    expect(judgeRegression('decrease', 0.1, conversions(1000, 0), conversions(19, 19))).toBeUndefined();
+  });
+});
+
+describe('a maxRegression guard over a control whose mean is 0', () => {
+  it('breaches when the variant has errors and the control none, judging the difference against 0', () => {
+    // Relative to a control of 0 the change is undefined: the old guard could never breach here.
+    expect(compare(conversions(1000, 0), conversions(1000, 60)).relative.estimate).toBeNull();
+    const reading = judgeRegression('decrease', 0.1, conversions(1000, 0), conversions(1000, 60));
+    expect(reading).toMatchObject({ basis: 'absolute', breached: true });
+    expect(reading?.estimate).toBeCloseTo(0.06, 10);
+    expect(reading?.interval[0]).toBeGreaterThan(0);
+  });
+
+  it('breaches when every variant unit fails and no control unit does (no variance on either side)', () => {
+    const reading = judgeRegression('decrease', 0.5, conversions(200, 0), conversions(200, 200));
+    expect(reading).toMatchObject({ basis: 'absolute', breached: true, estimate: 1 });
+  });
+
+  it('does not breach while the difference could still be 0: a few errors are not yet evidence', () => {
+    const reading = judgeRegression('decrease', 0.1, conversions(1000, 0), conversions(1000, 5));
+    expect(reading).toMatchObject({ basis: 'absolute', breached: false });
+    expect(reading?.interval[0]).toBeLessThan(0);
+  });
+
+  it('never breaches when neither the variant nor the control has any error', () => {
+    for (const [c, v] of [
+      [20, 20],
+      [1000, 1000],
+      [20, 100_000],
+      [100_000, 20],
+    ] as const) {
+      const reading = judgeRegression('decrease', 0, conversions(c, 0), conversions(v, 0));
+      expect(reading?.breached ?? false).toBe(false);
+    }
+  });
+
+  it('does not take a few lucky control units for a known 0: no breach against a large variant with the same rate', () => {
+    // A 5 % error rate on both sides; the 20 control units happened to see none (a chance of 36 %).
+    const control = conversions(20, 0);
+    const variant = conversions(10_000, 500);
+    expect(judgeRegression('decrease', 0.1, control, variant)).toMatchObject({ basis: 'absolute', breached: false });
+    // Taking control's own variance (0) instead would have made the interval tight around +5 %.
+    const variantOnly = Math.sqrt(variant.variance / variant.units);
+    expect(0.05 - sequentialHalfWidth(variantOnly, 10_020, 0.05, 5_000)).toBeGreaterThan(0);
+  });
+
+  it('treats an improvement over 0 as none: a variant with more conversions where more is better does not breach', () => {
+    const reading = judgeRegression('increase', 0.1, conversions(1000, 0), conversions(1000, 300));
+    expect(reading).toMatchObject({ basis: 'absolute', breached: false });
+  });
+
+  it('breaches for a metric that should increase when the variant falls surely below a control mean of 0', () => {
+    const control = means(1000, [-1, 1]);
+    expect(control.mean).toBe(0);
+    const reading = judgeRegression('increase', 0.1, control, means(1000, [-2, 0]));
+    expect(reading).toMatchObject({ basis: 'absolute', breached: true, estimate: -1 });
+    expect(reading?.interval[1]).toBeLessThan(0);
+  });
+});
