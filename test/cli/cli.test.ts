@@ -225,9 +225,10 @@ describe('switchyard CLI against a live server', { timeout: 60_000 }, () => {
     const started = await cli(['plans', 'start', ...env, '--reason', 'first users', '--json']);
     expect(started.code).toBe(0);
     expect(JSON.parse(started.stdout)).toMatchObject({ state: 'running', stage: { number: 1, percent: 10 } });
-    const weights = async () =>
-      (await live.ok('GET', `${flag}/environments/prod`)).defaultServe.rollout.weights as { weight: number }[];
-    expect((await weights())[0]).toEqual({ variant: 'on', weight: 10_000 });
+    const config = (await live.ok('GET', `${flag}/environments/prod`)) as {
+      defaultServe: { rollout: { weights: unknown[] } };
+    };
+    expect(config.defaultServe.rollout.weights[0]).toEqual({ variant: 'on', weight: 10_000 });
 
     const paused = await cli(['plans', 'pause', ...env]);
     expect(paused.code).toBe(0);
