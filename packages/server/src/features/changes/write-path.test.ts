@@ -419,7 +419,7 @@ const cases: WriteCase[] = [
 let person: SignedIn;
 
 async function newUser(): Promise<{ id: string; email: string }> {
-  return ok('POST', '/api/v1/users', { email: `${fresh('user')}@example.com`, password: PASSWORD });
+  return ok('POST', '/api/v1/users', { email: `${fresh('user')}@example.com`, password: PASSWORD, mustChangePassword: false });
 }
 
 async function newMember(): Promise<string> {
@@ -462,7 +462,7 @@ beforeAll(async () => {
   await ok('POST', '/api/v1/projects', { key: 'wp', name: 'Write path' });
   await ok('POST', '/api/v1/projects', { key: 'wp-envs', name: 'Environments' });
   for (const key of ['staging', 'production']) await ok('POST', `${p}/environments`, { key, name: key });
-  await ok('POST', '/api/v1/users', { email: 'wp-person@example.com', password: PASSWORD });
+  await ok('POST', '/api/v1/users', { email: 'wp-person@example.com', password: PASSWORD, mustChangePassword: false });
   person = await signIn(s, 'wp-person@example.com');
   const db = s.testDb.database.db;
   // Every write's last step is its audit entry: failing there, the write must leave nothing at all.
