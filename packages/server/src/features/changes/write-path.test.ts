@@ -419,7 +419,11 @@ const cases: WriteCase[] = [
 let person: SignedIn;
 
 async function newUser(): Promise<{ id: string; email: string }> {
-  return ok('POST', '/api/v1/users', { email: `${fresh('user')}@example.com`, password: PASSWORD, mustChangePassword: false });
+  return ok('POST', '/api/v1/users', {
+    email: `${fresh('user')}@example.com`,
+    password: PASSWORD,
+    mustChangePassword: false,
+  });
 }
 
 async function newMember(): Promise<string> {

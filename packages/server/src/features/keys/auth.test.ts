@@ -64,10 +64,16 @@ beforeAll(async () => {
     ['matrix-member@example.com', 'member'],
     ['matrix-leaving@example.com', 'leaving'],
   ] as const) {
-    ids[id] = (await ok('POST', '/api/v1/users', { email, password: 'a long enough password', mustChangePassword: false })).id;
+    ids[id] = (
+      await ok('POST', '/api/v1/users', { email, password: 'a long enough password', mustChangePassword: false })
+    ).id;
     await ok('POST', '/api/v1/projects/matrix/members', { email, role: 'viewer' });
   }
-  await ok('POST', '/api/v1/users', { email: 'matrix-joining@example.com', password: 'a long enough password', mustChangePassword: false });
+  await ok('POST', '/api/v1/users', {
+    email: 'matrix-joining@example.com',
+    password: 'a long enough password',
+    mustChangePassword: false,
+  });
   ids.scheduled = String(
     (
       await ok('POST', '/api/v1/projects/matrix/flags/f1/environments/production/scheduled-changes', {

@@ -69,9 +69,6 @@ export async function markUsed(db: Db, ids: string[], at: Date): Promise<void> {
     .update(personalTokens)
     .set({ lastUsedAt: at })
     .where(
-      and(
-        inArray(personalTokens.id, ids),
-        or(isNull(personalTokens.lastUsedAt), lt(personalTokens.lastUsedAt, at)),
-      ),
+      and(inArray(personalTokens.id, ids), or(isNull(personalTokens.lastUsedAt), lt(personalTokens.lastUsedAt, at))),
     );
 }

@@ -49,8 +49,7 @@ describe('disabling a person', () => {
     });
     await expectRefusal(
       s,
-      () =>
-        s.call('POST', '/api/v1/session', { email: 'leaver@example.com', password: PASSWORD }, { token: null }),
+      () => s.call('POST', '/api/v1/session', { email: 'leaver@example.com', password: PASSWORD }, { token: null }),
       { status: 401, code: 'USER_DISABLED' },
     );
     // Without the password nobody learns that the account exists and is disabled.
@@ -152,7 +151,12 @@ describe('deleting a person', () => {
   it('removes them, their sessions, tokens and memberships, and keeps the audit entries they made readable', async () => {
     const p = await personWithToken('gone@example.com');
     await s.ok('PATCH', `/api/v1/projects/life/members/${p.id}`, { role: 'editor' });
-    await s.ok('POST', '/api/v1/projects/life/flags', { key: 'by-gone', name: 'By gone', type: 'boolean' }, p.session.as());
+    await s.ok(
+      'POST',
+      '/api/v1/projects/life/flags',
+      { key: 'by-gone', name: 'By gone', type: 'boolean' },
+      p.session.as(),
+    );
 
     const res = await s.call('DELETE', `/api/v1/users/${p.id}`, undefined, owner.as());
     expect(res.statusCode, res.body).toBe(204);
@@ -169,7 +173,11 @@ describe('deleting a person', () => {
     const flagCreate = audit.items.find((e: { action: string; targetKey: string }) => e.targetKey === 'by-gone');
     expect(flagCreate).toMatchObject({ action: 'flag.create', actor: 'gone@example.com' });
     const deletion = (await s.ok('GET', '/api/v1/audit?targetKind=user&limit=500')).items[0];
-    expect(deletion).toMatchObject({ action: 'user.delete', targetKey: 'gone@example.com', actor: 'owner@example.com' });
+    expect(deletion).toMatchObject({
+      action: 'user.delete',
+      targetKey: 'gone@example.com',
+      actor: 'owner@example.com',
+    });
   });
 });
 
@@ -204,8 +212,7 @@ describe('a password someone else set', () => {
 
     await expectRefusal(
       s,
-      () =>
-        s.call('PUT', '/api/v1/me/password', { currentPassword: PASSWORD, newPassword: PASSWORD }, session.as()),
+      () => s.call('PUT', '/api/v1/me/password', { currentPassword: PASSWORD, newPassword: PASSWORD }, session.as()),
       { status: 400, code: 'VALIDATION_FAILED', field: 'newPassword' },
     );
     const changed = await s.call(
