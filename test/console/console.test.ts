@@ -147,4 +147,33 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
     expect(await page.getByRole('button', { name: 'Kill by tag' }).count()).toBe(0);
     await page.close();
   });
+
+  it('makes a person whose password the owner set choose their own before anything else', async () => {
+    await app.server.ok('POST', '/api/v1/users', { email: 'newbie@example.com', password: PASSWORD });
+    await app.server.ok('POST', '/api/v1/projects/shop/members', { email: 'newbie@example.com', role: 'viewer' });
+    const page = await chrome.context.newPage();
+    await chrome.context.clearCookies();
+    await page.goto(`${app.url}/`);
+    await page.getByLabel('Email').fill('newbie@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    // A reload keeps the person on this screen: the app shows nothing the API would refuse.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel(/^New password \(/).fill(PASSWORD);
+    await page.getByLabel('New password again').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.locator('[data-field="newPassword"]').textContent()).resolves.toContain('differ');
+    await screenshot(page, 'password-change-required');
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel(/^New password \(/).fill('newbie chose this one');
+    await page.getByLabel('New password again').fill('newbie chose this one');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { name: 'Personal API tokens' }).waitFor();
+    await page.close();
+  });
 });

@@ -338,9 +338,28 @@ const cases: WriteCase[] = [
     expected: noBumps,
   },
   {
+    route: 'POST /api/v1/users/:user/disable',
+    request: async () => ({ method: 'POST', url: `/api/v1/users/${(await newUser()).id}/disable` }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/users/:user/enable',
+    request: async () => {
+      const { id } = await newUser();
+      await ok('POST', `/api/v1/users/${id}/disable`);
+      return { method: 'POST', url: `/api/v1/users/${id}/enable` };
+    },
+    expected: noBumps,
+  },
+  {
+    route: 'DELETE /api/v1/users/:user',
+    request: async () => ({ method: 'DELETE', url: `/api/v1/users/${(await newUser()).id}` }),
+    expected: noBumps,
+  },
+  {
     route: 'PUT /api/v1/me/password',
     request: async () => {
-      // Its own person: a password change signs its sessions out.
+      // Its own person: a password change signs its other sessions out.
       const user = await newUser();
       const changer = await signIn(s, user.email);
       return {
