@@ -176,4 +176,40 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
     await page.getByRole('heading', { name: 'Personal API tokens' }).waitFor();
     await page.close();
   });
+
+  it("lets the owner disable a person, and shows a token's expiry and last use", async () => {
+    await app.server.ok('POST', '/api/v1/users', {
+      email: 'boss@example.com',
+      password: PASSWORD,
+      owner: true,
+      mustChangePassword: false,
+    });
+    await createPerson(app.server, 'temp@example.com', { project: 'shop', role: 'viewer' });
+    const page = await chrome.context.newPage();
+    await chrome.context.clearCookies();
+    await page.goto(`${app.url}/`);
+    await page.getByLabel('Email').fill('boss@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('button', { name: 'Disable temp@example.com' }).click();
+    await page.getByRole('button', { name: 'Enable temp@example.com' }).waitFor();
+    expect(await page.getByRole('row', { name: /temp@example.com/ }).textContent()).toContain('disabled since');
+    // The owner's own row offers nothing that would lock them out.
+    expect(await page.getByRole('button', { name: 'Disable boss@example.com' }).count()).toBe(0);
+    await screenshot(page, 'people');
+
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByLabel('Name').fill('deploy script');
+    await page.getByLabel('Expires (optional)').fill('2030-01-31T12:00');
+    await page.getByRole('button', { name: 'Make token' }).click();
+    const token = await page.locator('code.token').textContent();
+    expect(token).toMatch(/^sy_pat_/);
+    const row = page.getByRole('row', { name: /deploy script/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('2030');
+    expect(await row.textContent()).toContain('never');
+    await screenshot(page, 'tokens');
+    await page.close();
+  });
 });
