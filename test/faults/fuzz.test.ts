@@ -222,7 +222,7 @@ const TEMPLATES: Record<string, unknown> = {
 };
 
 /** Actions that take no body (`curl -X POST …/archive`). */
-const TAKES_NO_BODY = /\/(archive|unarchive|unkill|revoke|redeliver)$/;
+const TAKES_NO_BODY = /\/(archive|unarchive|unkill|revoke|redeliver|disable|enable)$/;
 
 /** Actions whose body is optional and holds at most a reason. */
 const REASON_ONLY = /\/release-plan\/(start|pause|resume|advance|abort)$/;

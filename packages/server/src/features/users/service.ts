@@ -137,6 +137,14 @@ export async function changePassword(
   });
 }
 
+/** The person's row, locked until the transaction ends, without their password hash. */
+async function lockPerson(tx: Tx, userId: string): Promise<store.User> {
+  const found = await store.lockUser(tx, userId);
+  if (found === undefined) throw notFound('user', userId);
+  const { passwordHash: _, ...user } = found;
+  return user;
+}
+
 /**
  * Locks what a disable or delete depends on, enabled owners first (always in one order, so two
  * such changes at once wait for each other instead of deadlocking), then the person; and refuses
@@ -144,9 +152,7 @@ export async function changePassword(
  */
 async function lockForLockout(tx: Tx, actor: Actor, userId: string, verb: string): Promise<store.User> {
   const owners = await store.lockEnabledOwners(tx);
-  const found = await store.lockUser(tx, userId);
-  if (found === undefined) throw notFound('user', userId);
-  const { passwordHash: _, ...user } = found;
+  const user = await lockPerson(tx, userId);
   if (actor.principal.userId === userId) {
     throw new AppError('SELF_LOCKOUT', `you cannot ${verb} your own account; another owner can`);
   }
@@ -170,13 +176,7 @@ function userAudit(user: store.User, action: string, before: unknown, after: unk
 export async function setUserDisabled(w: Writer, actor: Actor, userId: string, disabled: boolean) {
   assertOrganisationAdmin(actor.principal);
   return commitChange(w, actor, async (tx) => {
-    const user = disabled
-      ? await lockForLockout(tx, actor, userId, 'disable')
-      : await store.lockUser(tx, userId).then((found) => {
-          if (found === undefined) throw notFound('user', userId);
-          const { passwordHash: _, ...user } = found;
-          return user;
-        });
+    const user = disabled ? await lockForLockout(tx, actor, userId, 'disable') : await lockPerson(tx, userId);
     if ((user.disabledAt !== null) === disabled) return noChange(user);
     return {
       entries: [],
