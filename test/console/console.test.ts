@@ -147,4 +147,69 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
     expect(await page.getByRole('button', { name: 'Kill by tag' }).count()).toBe(0);
     await page.close();
   });
+
+  it('makes a person whose password the owner set choose their own before anything else', async () => {
+    await app.server.ok('POST', '/api/v1/users', { email: 'newbie@example.com', password: PASSWORD });
+    await app.server.ok('POST', '/api/v1/projects/shop/members', { email: 'newbie@example.com', role: 'viewer' });
+    const page = await chrome.context.newPage();
+    await chrome.context.clearCookies();
+    await page.goto(`${app.url}/`);
+    await page.getByLabel('Email').fill('newbie@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    // A reload keeps the person on this screen: the app shows nothing the API would refuse.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel(/^New password \(/).fill(PASSWORD);
+    await page.getByLabel('New password again').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.locator('[data-field="newPassword"]').textContent()).resolves.toContain('differ');
+    await screenshot(page, 'password-change-required');
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel(/^New password \(/).fill('newbie chose this one');
+    await page.getByLabel('New password again').fill('newbie chose this one');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { name: 'Personal API tokens' }).waitFor();
+    await page.close();
+  });
+
+  it("lets the owner disable a person, and shows a token's expiry and last use", async () => {
+    await app.server.ok('POST', '/api/v1/users', {
+      email: 'boss@example.com',
+      password: PASSWORD,
+      owner: true,
+      mustChangePassword: false,
+    });
+    await createPerson(app.server, 'temp@example.com', { project: 'shop', role: 'viewer' });
+    const page = await chrome.context.newPage();
+    await chrome.context.clearCookies();
+    await page.goto(`${app.url}/`);
+    await page.getByLabel('Email').fill('boss@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('button', { name: 'Disable temp@example.com' }).click();
+    await page.getByRole('button', { name: 'Enable temp@example.com' }).waitFor();
+    expect(await page.getByRole('row', { name: /temp@example.com/ }).textContent()).toContain('disabled since');
+    // The owner's own row offers nothing that would lock them out.
+    expect(await page.getByRole('button', { name: 'Disable boss@example.com' }).count()).toBe(0);
+    await screenshot(page, 'people');
+
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByLabel('Name').fill('deploy script');
+    await page.getByLabel('Expires (optional)').fill('2030-01-31T12:00');
+    await page.getByRole('button', { name: 'Make token' }).click();
+    const token = await page.locator('code.token').textContent();
+    expect(token).toMatch(/^sy_pat_/);
+    const row = page.getByRole('row', { name: /deploy script/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('2030');
+    expect(await row.textContent()).toContain('never');
+    await screenshot(page, 'tokens');
+    await page.close();
+  });
 });

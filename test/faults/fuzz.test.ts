@@ -68,7 +68,9 @@ async function restoreFixtures(): Promise<void> {
     const { items } = await s.ok('GET', `/api/v1/projects/${P}/webhooks/${hook.id}/deliveries`);
     params.delivery = items[0].id;
   }
-  tolerate(await s.call('POST', '/api/v1/users', { email: FUZZ_USER, password: FUZZ_PASSWORD }));
+  tolerate(
+    await s.call('POST', '/api/v1/users', { email: FUZZ_USER, password: FUZZ_PASSWORD, mustChangePassword: false }),
+  );
   tolerate(await s.call('POST', `/api/v1/projects/${P}/members`, { email: FUZZ_USER, role: 'viewer' }));
   const { items: users } = (await s.ok('GET', '/api/v1/users')) as { items: { id: string; email: string }[] };
   params.user = users.find((u) => u.email === FUZZ_USER)?.id ?? 'unknown';
@@ -220,7 +222,7 @@ const TEMPLATES: Record<string, unknown> = {
 };
 
 /** Actions that take no body (`curl -X POST …/archive`). */
-const TAKES_NO_BODY = /\/(archive|unarchive|unkill|revoke|redeliver)$/;
+const TAKES_NO_BODY = /\/(archive|unarchive|unkill|revoke|redeliver|disable|enable)$/;
 
 /** Actions whose body is optional and holds at most a reason. */
 const REASON_ONLY = /\/release-plan\/(start|pause|resume|advance|abort)$/;

@@ -3,14 +3,17 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, get, setCsrfToken, whenSignedOut } from './api/client.js';
 import type { Me } from './api/types.js';
 import { AuditPage } from './pages/audit.js';
+import { ChangePassword } from './pages/change-password.js';
 import { FlagPage } from './pages/flag.js';
 import { KeysPage } from './pages/keys.js';
 import { MembersPage } from './pages/members.js';
+import { PeoplePage } from './pages/people.js';
 import { PlanPage } from './pages/plan.js';
 import { ProjectPage } from './pages/project.js';
 import { ProjectsPage } from './pages/projects.js';
 import { ResultsPage } from './pages/results.js';
 import { SignIn } from './pages/sign-in.js';
+import { TokensPage } from './pages/tokens.js';
 import { Link, match, navigate, useLocation } from './router.js';
 import { SessionContext } from './session.js';
 import { ErrorText } from './ui/errors.js';
@@ -61,6 +64,15 @@ export function App() {
       navigate('/');
     }
   };
+  if (auth.me.user?.mustChangePassword === true) {
+    return (
+      <ChangePassword
+        email={auth.me.user.email}
+        onChanged={() => void whoAmI().then(setAuth)}
+        onSignOut={() => void signOut()}
+      />
+    );
+  }
   const inProject = loc.path.match(/^\/projects\/([^/]+)/)?.[1];
   const projectKey = inProject === undefined ? undefined : decodeURIComponent(inProject);
   return (
@@ -80,6 +92,8 @@ export function App() {
             <Link href={`/projects/${projectKey}/members`}>Members</Link>
           </nav>
         )}
+        {auth.me.user?.owner === true && <Link href="/people">People</Link>}
+        {auth.me.user !== null && <Link href="/tokens">Tokens</Link>}
         <span class="who">{auth.me.user?.email ?? auth.me.name}</span>
         <button type="button" onClick={signOut}>
           Sign out
@@ -97,6 +111,8 @@ type Params = Record<string, string>;
 /** The console's pages by path; the first pattern that matches renders. */
 const ROUTES: [string, (p: Params, query: URLSearchParams) => JSX.Element][] = [
   ['/', () => <ProjectsPage />],
+  ['/people', () => <PeoplePage />],
+  ['/tokens', () => <TokensPage />],
   ['/projects/:project', (p) => <ProjectPage project={p.project as string} />],
   ['/projects/:project/audit', (p) => <AuditPage project={p.project as string} />],
   ['/projects/:project/keys', (p) => <KeysPage project={p.project as string} />],

@@ -2,11 +2,21 @@
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
+  /** A personal token past the expiry it was made with. */
+  TOKEN_EXPIRED: 401,
+  /** The person the credentials belong to was disabled by the organisation owner. */
+  USER_DISABLED: 401,
   FORBIDDEN: 403,
   /** A cookie-authenticated write without its session's CSRF token. */
   CSRF: 403,
+  /** Someone else set the person's password: they must choose their own first (`PUT /api/v1/me/password`). */
+  PASSWORD_CHANGE_REQUIRED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** The owner tried to disable or delete their own account. */
+  SELF_LOCKOUT: 409,
+  /** The change would leave the organisation without an enabled owner. */
+  LAST_OWNER: 409,
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

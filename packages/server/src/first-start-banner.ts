@@ -53,8 +53,8 @@ export function firstStartBanner(credentials: SeededCredentials, baseUrl: string
 /** The owner's sign-in, printed beside the keys: the password is shown once and should be changed. */
 export function ownerBanner(owner: FirstOwner): string {
   return [
-    'Switchyard created the organisation owner. Sign in with this password (shown once), then change it',
-    '(PUT /api/v1/me/password):',
+    'Switchyard created the organisation owner. Sign in with this password (shown once); the first',
+    'sign-in asks you to choose your own (PUT /api/v1/me/password):',
     '',
     ...columns([
       ['owner email', owner.email],

@@ -21,7 +21,8 @@ import { eventRoutes } from './features/events/routes.js';
 import { experimentRoutes } from './features/experiments/routes.js';
 import { flagRoutes } from './features/flags/routes.js';
 import { keyRoutes } from './features/keys/routes.js';
-import { KeyUsage } from './features/keys/usage.js';
+import { markKeysUsed } from './features/keys/service.js';
+import { UsageBatch } from './features/keys/usage.js';
 import { metricRoutes } from './features/metrics/routes.js';
 import { PlanController } from './features/plans/controller.js';
 import { planRoutes } from './features/plans/routes.js';
@@ -35,6 +36,7 @@ import { DEFAULT_SESSIONS, type SessionSettings } from './features/sessions/serv
 import { metricsRoute, observeRequests } from './features/telemetry/http.js';
 import { Telemetry } from './features/telemetry/telemetry.js';
 import { tokenRoutes } from './features/tokens/routes.js';
+import { markTokensUsed } from './features/tokens/service.js';
 import { userRoutes } from './features/users/routes.js';
 import { DEFAULT_WEBHOOKS, WebhookDispatcher, type WebhookSettings } from './features/webhooks/dispatcher.js';
 import { EgressPolicy } from './features/webhooks/egress.js';
@@ -277,11 +279,16 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
   // Streams never end on their own: they must be closed before the server waits for its connections.
   app.addHook('preClose', async () => delivery.close());
   const keySettings = { ...DEFAULT_KEYS, ...options.keys };
-  const usage = new KeyUsage(db, keySettings.usageFlushMs, (err) =>
+  const usage = new UsageBatch(db, markKeysUsed, keySettings.usageFlushMs, (err) =>
     app.log.error({ err }, 'recording when keys were last used failed; the next flush retries'),
   );
   usage.start();
   app.addHook('onClose', async () => usage.stop());
+  const tokenUsage = new UsageBatch(db, markTokensUsed, keySettings.usageFlushMs, (err) =>
+    app.log.error({ err }, 'recording when personal tokens were last used failed; the next flush retries'),
+  );
+  tokenUsage.start();
+  app.addHook('onClose', async () => tokenUsage.stop());
   const sdkKeys = new SdkKeyCache(db, (keyId) => usage.record(keyId));
   const keyCheck = new KeyCheck({
     db,
@@ -339,6 +346,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     db,
     sessions: { ...DEFAULT_SESSIONS, ...options.sessions },
     onKeyUse: (keyId) => usage.record(keyId),
+    onTokenUse: (tokenId) => tokenUsage.record(tokenId),
   };
   // The management change stream: the audit log, live, for the console and the CLI. Its own
   // reader and streams; SDK delivery's only share with it is the bus and the database pool.

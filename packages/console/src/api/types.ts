@@ -5,6 +5,23 @@ export type Role = 'viewer' | 'editor' | 'admin';
 export interface User {
   id: string;
   email: string;
+  owner?: boolean;
+  /** When the owner disabled the person; `null` while they may sign in. */
+  disabledAt?: string | null;
+  /** Someone else set the password: the person chooses their own before anything else. */
+  mustChangePassword?: boolean;
+  createdAt?: string;
+}
+
+/** A person's API token for scripts and the CLI; the secret itself is shown only when made. */
+export interface PersonalToken {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
 }
 
 export interface Me {

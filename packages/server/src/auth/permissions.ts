@@ -28,6 +28,9 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
 
   'GET /api/v1/users': 'owner',
   'POST /api/v1/users': 'owner',
+  'POST /api/v1/users/:user/disable': 'owner',
+  'POST /api/v1/users/:user/enable': 'owner',
+  'DELETE /api/v1/users/:user': 'owner',
 
   'GET /api/v1/projects': 'signed-in',
   'POST /api/v1/projects': 'owner',

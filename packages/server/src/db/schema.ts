@@ -605,6 +605,10 @@ export const users = pgTable(
     passwordHash: text('password_hash').notNull(),
     /** The organisation owner manages everything, users and projects included. */
     owner: boolean('owner').notNull().default(false),
+    /** A disabled person cannot sign in, and their sessions and personal tokens are refused. */
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    /** Set when someone else chose the password: the person must choose their own before anything else. */
+    mustChangePassword: boolean('must_change_password').notNull().default(false),
     revision: integer('revision').notNull().default(1),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -664,6 +668,10 @@ export const personalTokens = pgTable(
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAt(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** Refused from this time on; `null`: until revoked. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** Written in batches (at most every few seconds), not at every request. */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   },
   (t) => [index('personal_tokens_lookup').on(t.lookup), index('personal_tokens_user').on(t.userId)],
 );

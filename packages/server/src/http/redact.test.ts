@@ -99,12 +99,7 @@ describe('redactUrl', () => {
     const okBody = (await ok.json()) as { csrfToken: string };
     const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
     const session = { cookie, 'x-csrf-token': okBody.csrfToken, ...json };
-    const pat = await fetch(`${server.base}/api/v1/tokens`, {
-      method: 'POST',
-      headers: session,
-      body: JSON.stringify({ name: 'logs' }),
-    });
-    const { token } = (await pat.json()) as { token: string };
+    // The printed password must be replaced first; the session that replaces it stays signed in.
     const newPassword = 'a new and long passphrase';
     const changed = await fetch(`${server.base}/api/v1/me/password`, {
       method: 'PUT',
@@ -112,10 +107,16 @@ describe('redactUrl', () => {
       body: JSON.stringify({ currentPassword: password, newPassword }),
     });
     expect(changed.status).toBe(204);
+    const pat = await fetch(`${server.base}/api/v1/tokens`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ name: 'logs' }),
+    });
+    const { token } = (await pat.json()) as { token: string };
     expect((await fetch(`${server.base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
       200,
     );
-    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(401);
+    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(200);
     const again = await signIn({ email, password: newPassword });
     const { csrfToken: csrfAgain } = (await again.json()) as { csrfToken: string };
     const cookieAgain = (again.headers.get('set-cookie') ?? '').split(';')[0] as string;
@@ -219,12 +220,7 @@ describe('a full run of the server', () => {
     const okBody = (await ok.json()) as { csrfToken: string };
     const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0] as string;
     const session = { cookie, 'x-csrf-token': okBody.csrfToken, ...json };
-    const pat = await fetch(`${server.base}/api/v1/tokens`, {
-      method: 'POST',
-      headers: session,
-      body: JSON.stringify({ name: 'logs' }),
-    });
-    const { token } = (await pat.json()) as { token: string };
+    // The printed password must be replaced first; the session that replaces it stays signed in.
     const newPassword = 'a new and long passphrase';
     const changed = await fetch(`${server.base}/api/v1/me/password`, {
       method: 'PUT',
@@ -232,10 +228,16 @@ describe('a full run of the server', () => {
       body: JSON.stringify({ currentPassword: password, newPassword }),
     });
     expect(changed.status).toBe(204);
+    const pat = await fetch(`${server.base}/api/v1/tokens`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ name: 'logs' }),
+    });
+    const { token } = (await pat.json()) as { token: string };
     expect((await fetch(`${server.base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
       200,
     );
-    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(401);
+    expect((await fetch(`${server.base}/api/v1/projects?token=${token}`, { headers: { cookie } })).status).toBe(200);
     const again = await signIn({ email, password: newPassword });
     const { csrfToken: csrfAgain } = (await again.json()) as { csrfToken: string };
     const cookieAgain = (again.headers.get('set-cookie') ?? '').split(';')[0] as string;

@@ -15,7 +15,7 @@ import { adminKeyPrincipal } from '../features/keys/principal.js';
 import { authenticate } from '../features/keys/service.js';
 import { findProjectByKey } from '../features/projects/service.js';
 import { csrfMatches, resumeSession, type SessionSettings, sessionSecretOf } from '../features/sessions/service.js';
-import { authenticatePersonalToken, isPersonalToken } from '../features/tokens/service.js';
+import { authenticatePersonalToken, isExpired, isPersonalToken } from '../features/tokens/service.js';
 import { accessOf, userById } from '../features/users/service.js';
 
 export function bearerToken(request: Pick<FastifyRequest, 'headers'>): string | undefined {
@@ -35,24 +35,50 @@ export interface GuardOptions {
   sessions: SessionSettings;
   /** Called with the id of every admin key that authenticates a request (its last-used time). */
   onKeyUse: (keyId: string) => void;
+  /** Called with the id of every personal token that authenticates a request (its last-used time). */
+  onTokenUse: (tokenId: string) => void;
 }
+
+/** `METHOD /path` as the permission table names a route (a `HEAD` is its `GET`). */
+const routeOf = (request: FastifyRequest) =>
+  `${request.method === 'HEAD' ? 'GET' : request.method} ${request.routeOptions.url}`;
 
 /** The route's entry in the permission table; a route without one is refused to everyone. */
 export function permissionOf(request: FastifyRequest): Permission {
-  const method = request.method === 'HEAD' ? 'GET' : request.method;
-  const permission = PERMISSIONS[`${method} ${request.routeOptions.url}`];
+  const permission = PERMISSIONS[routeOf(request)];
   if (permission === undefined) throw new AppError('FORBIDDEN', 'this route has no permission entry');
   return permission;
 }
 
+/**
+ * What a person whose password someone else set may still do: choose their own, and see who
+ * they are (`GET /me`, which also gives the console the CSRF token the change needs after a
+ * reload). Signing out is public.
+ */
+const BEFORE_PASSWORD_CHANGE: readonly string[] = ['PUT /api/v1/me/password', 'GET /api/v1/me'];
+
+/**
+ * The principal of a person's session or token. `undefined` when the person no longer exists;
+ * refused when they are disabled, or must change their password and `route` is not that change.
+ */
 async function personPrincipal(
   db: Db,
   userId: string,
   via: 'session' | 'token',
   credential: { id: string; name?: string },
+  route: string | undefined,
 ): Promise<Principal | undefined> {
   const user = await userById(db, userId);
   if (user === undefined) return undefined;
+  if (user.disabledAt !== null) {
+    throw new AppError('USER_DISABLED', 'this account is disabled; the organisation owner can enable it');
+  }
+  if (user.mustChangePassword && (route === undefined || !BEFORE_PASSWORD_CHANGE.includes(route))) {
+    throw new AppError(
+      'PASSWORD_CHANGE_REQUIRED',
+      'choose your own password first (PUT /api/v1/me/password with currentPassword and newPassword)',
+    );
+  }
   return {
     name: via === 'token' ? `${user.email} (token ${JSON.stringify(credential.name)})` : user.email,
     id: via === 'token' ? `token:${credential.id}` : `user:${user.id}`,
@@ -71,9 +97,11 @@ export interface Credentials {
  * Who sent the request: a bearer token (admin key or personal token) first, else the session
  * cookie. `recheck`: asking again for a request that is still open (a change stream), which
  * neither counts as use of the session (it must still end when idle) nor checks CSRF.
+ * `route`: the route asked for, as the permission table names it.
  */
 async function authenticateRequest(
   request: Credentials & { method: string },
+  route: string | undefined,
   options: GuardOptions,
   recheck = false,
 ): Promise<Principal> {
@@ -82,8 +110,13 @@ async function authenticateRequest(
   if (token !== undefined) {
     if (isPersonalToken(token)) {
       const found = await authenticatePersonalToken(db, token);
-      const principal = found && (await personPrincipal(db, found.userId, 'token', found));
+      if (found === undefined) throw new AppError('UNAUTHORIZED', 'the personal token is unknown or revoked');
+      if (isExpired(found)) {
+        throw new AppError('TOKEN_EXPIRED', `the personal token expired at ${found.expiresAt?.toISOString()}`);
+      }
+      const principal = await personPrincipal(db, found.userId, 'token', found, route);
       if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the personal token is unknown or revoked');
+      if (!recheck) options.onTokenUse(found.id);
       return principal;
     }
     const key = await authenticate(db, token);
@@ -100,14 +133,15 @@ async function authenticateRequest(
   const secret = sessionSecretOf(request.headers.cookie);
   if (secret !== undefined) {
     const session = await resumeSession(db, secret, options.sessions, { touch: !recheck });
-    const principal = session && (await personPrincipal(db, session.userId, 'session', session));
-    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the session has ended; sign in again');
+    if (session === undefined) throw new AppError('UNAUTHORIZED', 'the session has ended; sign in again');
     if (!SAFE_METHODS.includes(request.method)) {
       const header = request.headers[CSRF_HEADER];
       if (typeof header !== 'string' || !csrfMatches(secret, header)) {
         throw new AppError('CSRF', `a write signed in by cookie must send the session's csrfToken in ${CSRF_HEADER}`);
       }
     }
+    const principal = await personPrincipal(db, session.userId, 'session', session, route);
+    if (principal === undefined) throw new AppError('UNAUTHORIZED', 'the session has ended; sign in again');
     return principal;
   }
   throw new AppError(
@@ -125,7 +159,7 @@ export async function recheckCredentials(
   options: GuardOptions,
 ): Promise<Principal | undefined> {
   try {
-    return await authenticateRequest({ ...credentials, method: 'GET' }, options, true);
+    return await authenticateRequest({ ...credentials, method: 'GET' }, undefined, options, true);
   } catch (err) {
     if (err instanceof AppError) return undefined;
     throw err;
@@ -182,7 +216,7 @@ async function authorize(request: FastifyRequest, permission: Permission, db: Db
 export function guardApi(app: FastifyInstance, options: GuardOptions): void {
   app.addHook('onRequest', async (request) => {
     if (permissionOf(request) === 'public') return;
-    request.principal = await authenticateRequest(request, options);
+    request.principal = await authenticateRequest(request, routeOf(request), options);
   });
   app.addHook('preValidation', async (request) => {
     await authorize(request, permissionOf(request), options.db);

@@ -34,7 +34,7 @@ export async function createPerson(
   email: string,
   membership?: { project: string; role: 'viewer' | 'editor' | 'admin' },
 ): Promise<string> {
-  const user = await s.ok('POST', '/api/v1/users', { email, password: PASSWORD });
+  const user = await s.ok('POST', '/api/v1/users', { email, password: PASSWORD, mustChangePassword: false });
   if (membership !== undefined) {
     await s.ok('POST', `/api/v1/projects/${membership.project}/members`, { email, role: membership.role });
   }

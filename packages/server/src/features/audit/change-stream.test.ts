@@ -146,7 +146,7 @@ beforeAll(async () => {
   const roles = { alice: ['shop', 'editor'], bob: ['shop', 'viewer'], carol: ['other', 'viewer'] } as const;
   for (const [name, [project, role]] of Object.entries(roles)) {
     const person = people[name as keyof typeof people];
-    await call(0, 'POST', '/api/v1/users', { email: person.email, password: PASSWORD });
+    await call(0, 'POST', '/api/v1/users', { email: person.email, password: PASSWORD, mustChangePassword: false });
     await call(0, 'POST', `/api/v1/projects/${project}/members`, { email: person.email, role });
   }
   await signIn(0, people.alice);
@@ -349,7 +349,7 @@ describe.runIf(LIVE)('who may follow the stream', () => {
 
   it('ends the stream of a session signed out, at the next heartbeat', async () => {
     const dave: Person = { email: 'dave@example.com', cookie: '', csrfToken: '' };
-    await call(0, 'POST', '/api/v1/users', { email: dave.email, password: PASSWORD });
+    await call(0, 'POST', '/api/v1/users', { email: dave.email, password: PASSWORD, mustChangePassword: false });
     await call(0, 'POST', '/api/v1/projects/shop/members', { email: dave.email, role: 'viewer' });
     await signIn(0, dave);
     const stream = track(await watch(1, 'shop', dave));
@@ -357,9 +357,30 @@ describe.runIf(LIVE)('who may follow the stream', () => {
     await stream.waitFor(() => stream.ended, 2000);
   });
 
+  it('ends the streams of a person the owner disables, by session and by personal token alike', async () => {
+    const frank: Person = { email: 'frank@example.com', cookie: '', csrfToken: '' };
+    const user = await call(0, 'POST', '/api/v1/users', {
+      email: frank.email,
+      password: PASSWORD,
+      mustChangePassword: false,
+    });
+    await call(0, 'POST', '/api/v1/projects/shop/members', { email: frank.email, role: 'viewer' });
+    await signIn(0, frank);
+    const { token } = await call(0, 'POST', '/api/v1/tokens', { name: 'tail' }, frank);
+    const bySession = track(await watch(1, 'shop', frank));
+    const byToken = track(await watch(1, 'shop', { token }));
+    await call(0, 'POST', `/api/v1/users/${user.id}/disable`);
+    await bySession.waitFor(() => bySession.ended, 2000);
+    await byToken.waitFor(() => byToken.ended, 2000);
+  });
+
   it('ends the stream of a member removed from the project', async () => {
     const erin: Person = { email: 'erin@example.com', cookie: '', csrfToken: '' };
-    const user = await call(0, 'POST', '/api/v1/users', { email: erin.email, password: PASSWORD });
+    const user = await call(0, 'POST', '/api/v1/users', {
+      email: erin.email,
+      password: PASSWORD,
+      mustChangePassword: false,
+    });
     await call(0, 'POST', '/api/v1/projects/shop/members', { email: erin.email, role: 'viewer' });
     await signIn(0, erin);
     const stream = track(await watch(1, 'shop', erin));

@@ -338,9 +338,28 @@ const cases: WriteCase[] = [
     expected: noBumps,
   },
   {
+    route: 'POST /api/v1/users/:user/disable',
+    request: async () => ({ method: 'POST', url: `/api/v1/users/${(await newUser()).id}/disable` }),
+    expected: noBumps,
+  },
+  {
+    route: 'POST /api/v1/users/:user/enable',
+    request: async () => {
+      const { id } = await newUser();
+      await ok('POST', `/api/v1/users/${id}/disable`);
+      return { method: 'POST', url: `/api/v1/users/${id}/enable` };
+    },
+    expected: noBumps,
+  },
+  {
+    route: 'DELETE /api/v1/users/:user',
+    request: async () => ({ method: 'DELETE', url: `/api/v1/users/${(await newUser()).id}` }),
+    expected: noBumps,
+  },
+  {
     route: 'PUT /api/v1/me/password',
     request: async () => {
-      // Its own person: a password change signs its sessions out.
+      // Its own person: a password change signs its other sessions out.
       const user = await newUser();
       const changer = await signIn(s, user.email);
       return {
@@ -419,7 +438,11 @@ const cases: WriteCase[] = [
 let person: SignedIn;
 
 async function newUser(): Promise<{ id: string; email: string }> {
-  return ok('POST', '/api/v1/users', { email: `${fresh('user')}@example.com`, password: PASSWORD });
+  return ok('POST', '/api/v1/users', {
+    email: `${fresh('user')}@example.com`,
+    password: PASSWORD,
+    mustChangePassword: false,
+  });
 }
 
 async function newMember(): Promise<string> {
@@ -462,7 +485,7 @@ beforeAll(async () => {
   await ok('POST', '/api/v1/projects', { key: 'wp', name: 'Write path' });
   await ok('POST', '/api/v1/projects', { key: 'wp-envs', name: 'Environments' });
   for (const key of ['staging', 'production']) await ok('POST', `${p}/environments`, { key, name: key });
-  await ok('POST', '/api/v1/users', { email: 'wp-person@example.com', password: PASSWORD });
+  await ok('POST', '/api/v1/users', { email: 'wp-person@example.com', password: PASSWORD, mustChangePassword: false });
   person = await signIn(s, 'wp-person@example.com');
   const db = s.testDb.database.db;
   // Every write's last step is its audit entry: failing there, the write must leave nothing at all.

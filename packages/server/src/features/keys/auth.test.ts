@@ -17,6 +17,8 @@ const ids = {
   delivery: '',
   member: '',
   leaving: '',
+  disabled: '',
+  deleted: '',
   scheduled: '',
 };
 
@@ -63,11 +65,19 @@ beforeAll(async () => {
   for (const [email, id] of [
     ['matrix-member@example.com', 'member'],
     ['matrix-leaving@example.com', 'leaving'],
+    ['matrix-disabled@example.com', 'disabled'],
+    ['matrix-deleted@example.com', 'deleted'],
   ] as const) {
-    ids[id] = (await ok('POST', '/api/v1/users', { email, password: 'a long enough password' })).id;
+    ids[id] = (
+      await ok('POST', '/api/v1/users', { email, password: 'a long enough password', mustChangePassword: false })
+    ).id;
     await ok('POST', '/api/v1/projects/matrix/members', { email, role: 'viewer' });
   }
-  await ok('POST', '/api/v1/users', { email: 'matrix-joining@example.com', password: 'a long enough password' });
+  await ok('POST', '/api/v1/users', {
+    email: 'matrix-joining@example.com',
+    password: 'a long enough password',
+    mustChangePassword: false,
+  });
   ids.scheduled = String(
     (
       await ok('POST', '/api/v1/projects/matrix/flags/f1/environments/production/scheduled-changes', {
@@ -391,6 +401,17 @@ const ROUTES: RouteCase[] = [
     ok: 201,
   },
   { route: 'GET /api/v1/users', request: () => ({ url: '/api/v1/users' }), ok: 200 },
+  {
+    route: 'POST /api/v1/users/:user/disable',
+    request: () => ({ url: `/api/v1/users/${ids.disabled}/disable` }),
+    ok: 200,
+  },
+  {
+    route: 'POST /api/v1/users/:user/enable',
+    request: () => ({ url: `/api/v1/users/${ids.disabled}/enable` }),
+    ok: 200,
+  },
+  { route: 'DELETE /api/v1/users/:user', request: () => ({ url: `/api/v1/users/${ids.deleted}` }), ok: 204 },
   { route: 'GET /api/v1/projects/:project/members', request: () => ({ url: `${p}/members` }), ok: 200 },
   {
     route: 'POST /api/v1/projects/:project/members',

@@ -1,24 +1,24 @@
 import type { Db } from '../../db/database.js';
-import { markKeysUsed } from './service.js';
 
 /**
- * Collects which keys authenticated requests and writes their `last_used_at` every
- * `intervalMs`, one statement per batch: a key used ten thousand times a second costs one
- * write per interval, not one per request.
+ * Collects which credentials (SDK and admin keys, personal tokens) authenticated requests and
+ * writes their `last_used_at` every `intervalMs` with `mark`, one statement per batch: a key
+ * used ten thousand times a second costs one write per interval, not one per request.
  */
-export class KeyUsage {
+export class UsageBatch {
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
+    private readonly mark: (db: Db, ids: string[], at: Date) => Promise<void>,
     private readonly intervalMs: number,
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  record(keyId: string): void {
-    this.pending.add(keyId);
+  record(id: string): void {
+    this.pending.add(id);
   }
 
   start(): void {
@@ -32,7 +32,7 @@ export class KeyUsage {
       const ids = [...this.pending];
       this.pending = new Set();
       try {
-        await markKeysUsed(this.db, ids, new Date());
+        await this.mark(this.db, ids, new Date());
       } catch (err) {
         for (const id of ids) this.pending.add(id);
         this.onError(err);

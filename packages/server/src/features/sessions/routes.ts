@@ -52,6 +52,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ db: Db; settings: SessionSet
     async (request, reply) => {
       const user = await checkPassword(db, request.body.email, request.body.password);
       if (user === undefined) throw new AppError('UNAUTHORIZED', 'the email or the password is wrong');
+      // Said only to whoever knows the password: nobody else learns the account exists.
+      if (user.disabledAt !== null) {
+        throw new AppError('USER_DISABLED', 'this account is disabled; the organisation owner can enable it');
+      }
       // Whatever session cookie came with the request is ended, never reused: the session
       // always gets a secret of its own (no session fixation).
       const previous = sessionSecretOf(request.headers.cookie);

@@ -76,9 +76,12 @@ export async function endSession(db: Db, secret: string): Promise<void> {
   await store.deleteByHash(db, sha256(secret));
 }
 
-/** Signs a person out everywhere: their password changed, so whoever had it must sign in again. */
-export async function endSessionsOf(tx: Db | Tx, userId: string): Promise<void> {
-  await store.deleteForUser(tx, userId);
+/**
+ * Signs a person out everywhere (their password changed, or they were disabled), except the
+ * session whose cookie secret is `keep`: the one that made the change.
+ */
+export async function endSessionsOf(tx: Db | Tx, userId: string, keep?: string): Promise<void> {
+  await store.deleteForUser(tx, userId, keep === undefined ? undefined : sha256(keep));
 }
 
 export async function deleteExpiredSessions(db: Db, settings: SessionSettings): Promise<void> {

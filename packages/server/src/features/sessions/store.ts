@@ -1,4 +1,4 @@
-import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, lt, ne, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { sessions } from '../../db/schema.js';
 
@@ -62,6 +62,7 @@ export async function deleteExpired(db: Db, idleSeconds: number): Promise<void> 
     );
 }
 
-export async function deleteForUser(tx: Db | Tx, userId: string): Promise<void> {
-  await tx.delete(sessions).where(eq(sessions.userId, userId));
+export async function deleteForUser(tx: Db | Tx, userId: string, exceptHash?: string): Promise<void> {
+  const except = exceptHash === undefined ? undefined : ne(sessions.tokenHash, exceptHash);
+  await tx.delete(sessions).where(and(eq(sessions.userId, userId), except));
 }

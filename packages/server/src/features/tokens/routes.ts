@@ -6,7 +6,16 @@ import { responses } from '../../http/openapi.js';
 import type { Writer } from '../changes/commit-change.js';
 import * as service from './service.js';
 
-const CreateTokenBody = z.object({ name: Name }).strict();
+const CreateTokenBody = z
+  .object({
+    name: Name,
+    /** After this instant (with its offset, e.g. `2027-01-31T00:00:00Z`) the token is refused with 401 `TOKEN_EXPIRED`. */
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .transform((s) => new Date(s))
+      .optional(),
+  })
+  .strict();
 const TokenParams = z.object({ id: z.uuid() });
 const TokenView = z.object({
   id: z.uuid(),
@@ -15,6 +24,10 @@ const TokenView = z.object({
   prefix: z.string(),
   createdAt: Timestamp,
   revokedAt: Timestamp.nullable(),
+  /** `null`: until revoked. */
+  expiresAt: Timestamp.nullable(),
+  /** When it last authenticated a request, to within a few seconds; `null`: never. */
+  lastUsedAt: Timestamp.nullable(),
 });
 
 export const tokenRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
@@ -24,7 +37,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
     '/tokens',
     { schema: { tags, body: CreateTokenBody, ...responses({ 201: TokenView.extend({ token: z.string() }) }) } },
     async (request, reply) => {
-      const { created, token } = await service.createToken(w, actorOf(request), request.body.name);
+      const { created, token } = await service.createToken(w, actorOf(request), request.body);
       return reply.code(201).send({ ...service.tokenView(created), token });
     },
   );

@@ -20,6 +20,8 @@ export function tokenView(t: store.PersonalToken) {
     prefix: t.prefix,
     createdAt: t.createdAt.toISOString(),
     revokedAt: t.revokedAt?.toISOString() ?? null,
+    expiresAt: t.expiresAt?.toISOString() ?? null,
+    lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
   };
 }
 
@@ -31,10 +33,14 @@ function audit(t: store.PersonalToken, action: string, before: unknown, after: u
  * A person signed in with a password makes a token for scripts; it is shown this once. A token
  * cannot make another: a leaked token must not be able to outlive its own revocation.
  */
-export async function createToken(w: Writer, actor: Actor, name: string) {
+export async function createToken(w: Writer, actor: Actor, input: { name: string; expiresAt?: Date | undefined }) {
   const { userId, via } = { userId: actor.principal.userId, via: actor.principal.via };
   if (userId === null || via !== 'session') {
     throw new AppError('FORBIDDEN', 'personal tokens are made by a person signed in with a password');
+  }
+  const { name, expiresAt = null } = input;
+  if (expiresAt !== null && expiresAt.getTime() <= Date.now()) {
+    throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future', { field: 'expiresAt' });
   }
   const token = `${PERSONAL_TOKEN_PREFIX}${randomBytes(24).toString('base64url')}`;
   const digest = digestToken(token);
@@ -47,6 +53,7 @@ export async function createToken(w: Writer, actor: Actor, name: string) {
         prefix: token.slice(0, PERSONAL_TOKEN_PREFIX.length + 6),
         lookup: digest.lookup,
         tokenHash: digest.hash,
+        expiresAt,
       });
       return { result: row, audit: [audit(row, 'token.create', null, tokenView(row))] };
     },
@@ -82,7 +89,7 @@ export async function revokeToken(w: Writer, actor: Actor, id: string) {
   });
 }
 
-/** The unrevoked token this secret is, or `undefined`. */
+/** The unrevoked token this secret is, or `undefined`; an expired one is returned, for the caller to refuse by name. */
 export async function authenticatePersonalToken(db: Db, token: string): Promise<store.PersonalToken | undefined> {
   if (!isPersonalToken(token) || token.length > 512) return undefined;
   const digest = digestToken(token);
@@ -94,3 +101,11 @@ export async function authenticatePersonalToken(db: Db, token: string): Promise<
   }
   return undefined;
 }
+
+/** Records, in one statement, that these tokens authenticated requests (see `UsageBatch`). */
+export async function markTokensUsed(db: Db, ids: string[], at: Date): Promise<void> {
+  return store.markUsed(db, ids, at);
+}
+
+export const isExpired = (t: store.PersonalToken, now = Date.now()) =>
+  t.expiresAt !== null && t.expiresAt.getTime() <= now;

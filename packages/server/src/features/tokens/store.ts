@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/database.js';
 import { personalTokens } from '../../db/schema.js';
 
@@ -9,6 +9,8 @@ export interface PersonalToken {
   prefix: string;
   createdAt: Date;
   revokedAt: Date | null;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
 }
 
 const columns = {
@@ -18,17 +20,19 @@ const columns = {
   prefix: personalTokens.prefix,
   createdAt: personalTokens.createdAt,
   revokedAt: personalTokens.revokedAt,
+  expiresAt: personalTokens.expiresAt,
+  lastUsedAt: personalTokens.lastUsedAt,
 };
 
 export async function insertToken(
   tx: Tx,
-  t: { userId: string; name: string; prefix: string; lookup: string; tokenHash: string },
+  t: { userId: string; name: string; prefix: string; lookup: string; tokenHash: string; expiresAt: Date | null },
 ): Promise<PersonalToken> {
   const [row] = await tx.insert(personalTokens).values(t).returning(columns);
   return row as PersonalToken;
 }
 
-/** Unrevoked tokens whose hash starts like this one: almost always one row, or none. */
+/** Unrevoked tokens whose hash starts like this one (expired ones too: they are refused by name): almost always one row, or none. */
 export async function findActiveByLookup(db: Db, lookup: string): Promise<(PersonalToken & { tokenHash: string })[]> {
   return db
     .select({ ...columns, tokenHash: personalTokens.tokenHash })
@@ -56,4 +60,15 @@ export async function markRevoked(tx: Tx, id: string): Promise<PersonalToken> {
     .where(eq(personalTokens.id, id))
     .returning(columns);
   return row as PersonalToken;
+}
+
+/** Moves `last_used_at` forward for these tokens, in one statement (never backwards: batches may land out of order). */
+export async function markUsed(db: Db, ids: string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(personalTokens)
+    .set({ lastUsedAt: at })
+    .where(
+      and(inArray(personalTokens.id, ids), or(isNull(personalTokens.lastUsedAt), lt(personalTokens.lastUsedAt, at))),
+    );
 }

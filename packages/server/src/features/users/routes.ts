@@ -4,6 +4,7 @@ import { actorOf, principalOf } from '../../http/actor.js';
 import { Key, listOf, ProjectParams } from '../../http/common-schemas.js';
 import { responses } from '../../http/openapi.js';
 import type { Writer } from '../changes/commit-change.js';
+import { sessionSecretOf } from '../sessions/service.js';
 import {
   AddMemberBody,
   ChangePasswordBody,
@@ -15,6 +16,7 @@ import {
 import * as service from './service.js';
 
 const MemberParams = z.object({ project: Key, user: z.uuid() });
+const UserParams = z.object({ user: z.uuid() });
 
 export const userRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
   const { db } = w;
@@ -32,11 +34,34 @@ export const userRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
     items: (await service.listUsers(db, principalOf(request))).map(service.userView),
   }));
 
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    app.post(
+      `/users/:user/${verb}`,
+      { schema: { tags: ['users'], params: UserParams, ...responses({ 200: UserView }, 409) } },
+      async (request) =>
+        service.userView(await service.setUserDisabled(w, actorOf(request), request.params.user, disabled)),
+    );
+  }
+
+  app.delete(
+    '/users/:user',
+    { schema: { tags: ['users'], params: UserParams, ...responses({ 204: null }, 409) } },
+    async (request, reply) => {
+      await service.deleteUser(w, actorOf(request), request.params.user);
+      return reply.code(204).send();
+    },
+  );
+
   app.put(
     '/me/password',
     { schema: { tags: ['users'], body: ChangePasswordBody, ...responses({ 204: null }) } },
     async (request, reply) => {
-      await service.changePassword(w, actorOf(request), request.body);
+      const principal = principalOf(request);
+      const keep = principal.via === 'session' ? sessionSecretOf(request.headers.cookie) : undefined;
+      await service.changePassword(w, actorOf(request), request.body, keep);
       return reply.code(204).send();
     },
   );

@@ -20,12 +20,29 @@ export const GivenPassword = z.string().min(1).max(MAX_PASSWORD_LENGTH);
 
 export const RoleName = z.enum(ROLES as [string, ...string[]]).transform((r) => r as (typeof ROLES)[number]);
 
-export const CreateUserBody = z.object({ email: Email, password: NewPassword, owner: z.boolean().optional() }).strict();
+export const CreateUserBody = z
+  .object({
+    email: Email,
+    password: NewPassword,
+    owner: z.boolean().optional(),
+    /** Whether the person must replace this password at first sign-in (default `true`: whoever set it knows it). */
+    mustChangePassword: z.boolean().optional(),
+  })
+  .strict();
 export const ChangePasswordBody = z.object({ currentPassword: GivenPassword, newPassword: NewPassword }).strict();
 export const AddMemberBody = z.object({ email: Email, role: RoleName }).strict();
 export const UpdateMemberBody = z.object({ role: RoleName }).strict();
 
-export const UserView = z.object({ id: z.uuid(), email: z.string(), owner: z.boolean(), createdAt: Timestamp });
+export const UserView = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  owner: z.boolean(),
+  /** When the owner disabled the person; `null` while they may sign in. */
+  disabledAt: Timestamp.nullable(),
+  /** Until they choose their own password, every call but that change and sign-out answers 403 `PASSWORD_CHANGE_REQUIRED`. */
+  mustChangePassword: z.boolean(),
+  createdAt: Timestamp,
+});
 
 export const MemberView = z.object({
   userId: z.uuid(),

@@ -6,7 +6,7 @@ import {
   type Principal,
   type Role,
 } from '../../auth/principal.js';
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { type Actor, commitChange, noChange, type Writer } from '../changes/commit-change.js';
 import { requireProject } from '../projects/service.js';
@@ -20,7 +20,14 @@ export type { Member, User } from './store.js';
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export function userView(u: store.User) {
-  return { id: u.id, email: u.email, owner: u.owner, createdAt: u.createdAt.toISOString() };
+  return {
+    id: u.id,
+    email: u.email,
+    owner: u.owner,
+    disabledAt: u.disabledAt?.toISOString() ?? null,
+    mustChangePassword: u.mustChangePassword,
+    createdAt: u.createdAt.toISOString(),
+  };
 }
 
 /** What a person may reach now: read at every request, so a changed role takes effect at once. */
@@ -44,7 +51,7 @@ export async function checkPassword(db: Db, email: string, password: string): Pr
 export async function createUser(
   w: Writer,
   actor: Actor,
-  input: { email: string; password: string; owner?: boolean | undefined },
+  input: { email: string; password: string; owner?: boolean | undefined; mustChangePassword?: boolean | undefined },
 ): Promise<store.User> {
   assertOrganisationAdmin(actor.principal);
   const passwordHash = await hashPassword(input.password);
@@ -55,6 +62,8 @@ export async function createUser(
         email: normaliseEmail(input.email),
         passwordHash,
         owner: input.owner ?? false,
+        // Whoever set this password knows it: by default the person replaces it at first sign-in.
+        mustChangePassword: input.mustChangePassword ?? true,
       });
       return {
         result: user,
@@ -79,17 +88,24 @@ export async function listUsers(db: Db, principal: Principal) {
 }
 
 /**
- * A person changes their own password, proving they know the current one. Every session of
- * theirs ends with it (this one too): whoever signed in with the old password is signed out.
- * Personal tokens stay: they are revoked one by one.
+ * A person changes their own password, proving they know the current one. Every other session
+ * of theirs ends with it: whoever signed in with the old password is signed out, while the
+ * session making the change (`keepSession`, its cookie's secret) stays. Personal tokens stay:
+ * they are revoked one by one.
  */
 export async function changePassword(
   w: Writer,
   actor: Actor,
   input: { currentPassword: string; newPassword: string },
+  keepSession?: string,
 ): Promise<void> {
   const userId = actor.principal.userId;
   if (userId === null) throw new AppError('FORBIDDEN', 'only a person has a password');
+  if (input.newPassword === input.currentPassword) {
+    throw new AppError('VALIDATION_FAILED', 'the new password must differ from the current one', {
+      field: 'newPassword',
+    });
+  }
   const newHash = await hashPassword(input.newPassword);
   await commitChange(w, actor, async (tx) => {
     const user = await store.lockUser(tx, userId);
@@ -101,7 +117,7 @@ export async function changePassword(
       entries: [],
       apply: async () => {
         await store.setPasswordHash(tx, userId, newHash);
-        await endSessionsOf(tx, userId);
+        await endSessionsOf(tx, userId, keepSession);
         return {
           result: undefined,
           // The audit log records that it changed, never a password or its hash.
@@ -116,6 +132,77 @@ export async function changePassword(
             },
           ],
         };
+      },
+    };
+  });
+}
+
+/** The person's row, locked until the transaction ends, without their password hash. */
+async function lockPerson(tx: Tx, userId: string): Promise<store.User> {
+  const found = await store.lockUser(tx, userId);
+  if (found === undefined) throw notFound('user', userId);
+  const { passwordHash: _, ...user } = found;
+  return user;
+}
+
+/**
+ * Locks what a disable or delete depends on, enabled owners first (always in one order, so two
+ * such changes at once wait for each other instead of deadlocking), then the person; and refuses
+ * to lock the organisation out: nobody disables or deletes themselves, nor the last enabled owner.
+ */
+async function lockForLockout(tx: Tx, actor: Actor, userId: string, verb: string): Promise<store.User> {
+  const owners = await store.lockEnabledOwners(tx);
+  const user = await lockPerson(tx, userId);
+  if (actor.principal.userId === userId) {
+    throw new AppError('SELF_LOCKOUT', `you cannot ${verb} your own account; another owner can`);
+  }
+  if (owners.includes(userId) && owners.length === 1) {
+    throw new AppError(
+      'LAST_OWNER',
+      `${user.email} is the last enabled owner; make another person owner before you ${verb} them`,
+    );
+  }
+  return user;
+}
+
+function userAudit(user: store.User, action: string, before: unknown, after: unknown) {
+  return { projectId: null, action, targetKind: 'user' as const, targetKey: user.email, before, after };
+}
+
+/**
+ * Disables or enables a person. Disabling ends their sessions at once and refuses their personal
+ * tokens (and so ends their open change streams at the next check) until they are enabled again.
+ */
+export async function setUserDisabled(w: Writer, actor: Actor, userId: string, disabled: boolean) {
+  assertOrganisationAdmin(actor.principal);
+  return commitChange(w, actor, async (tx) => {
+    const user = disabled ? await lockForLockout(tx, actor, userId, 'disable') : await lockPerson(tx, userId);
+    if ((user.disabledAt !== null) === disabled) return noChange(user);
+    return {
+      entries: [],
+      apply: async () => {
+        const after = await store.setDisabled(tx, userId, disabled);
+        if (disabled) await endSessionsOf(tx, userId);
+        const action = disabled ? 'user.disable' : 'user.enable';
+        return { result: after, audit: [userAudit(user, action, userView(user), userView(after))] };
+      },
+    };
+  });
+}
+
+/**
+ * Deletes a person with their sessions, tokens and memberships. The audit log keeps every entry
+ * they made, signed with their email as it was then.
+ */
+export async function deleteUser(w: Writer, actor: Actor, userId: string): Promise<void> {
+  assertOrganisationAdmin(actor.principal);
+  await commitChange(w, actor, async (tx) => {
+    const user = await lockForLockout(tx, actor, userId, 'delete');
+    return {
+      entries: [],
+      apply: async () => {
+        await store.deleteUser(tx, userId);
+        return { result: undefined, audit: [userAudit(user, 'user.delete', userView(user), null)] };
       },
     };
   });

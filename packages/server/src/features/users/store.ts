@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Role } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { projectMembers, users } from '../../db/schema.js';
@@ -8,6 +8,8 @@ export interface User {
   id: string;
   email: string;
   owner: boolean;
+  disabledAt: Date | null;
+  mustChangePassword: boolean;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -17,6 +19,8 @@ const columns = {
   id: users.id,
   email: users.email,
   owner: users.owner,
+  disabledAt: users.disabledAt,
+  mustChangePassword: users.mustChangePassword,
   revision: users.revision,
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
@@ -24,7 +28,7 @@ const columns = {
 
 export async function insertUser(
   tx: Db | Tx,
-  user: { email: string; passwordHash: string; owner: boolean },
+  user: { email: string; passwordHash: string; owner: boolean; mustChangePassword: boolean },
 ): Promise<User> {
   try {
     const [row] = await tx.insert(users).values(user).returning(columns);
@@ -65,13 +69,42 @@ export async function lockUser(tx: Tx, id: string): Promise<(User & { passwordHa
   return row;
 }
 
+/** The person's own new password: nothing more to change at their next sign-in. */
 export async function setPasswordHash(tx: Tx, id: string, passwordHash: string): Promise<User> {
   const [row] = await tx
     .update(users)
-    .set({ passwordHash, revision: sql`${users.revision} + 1`, updatedAt: new Date() })
+    .set({ passwordHash, mustChangePassword: false, revision: sql`${users.revision} + 1`, updatedAt: new Date() })
     .where(eq(users.id, id))
     .returning(columns);
   return row as User;
+}
+
+export async function setDisabled(tx: Tx, id: string, disabled: boolean): Promise<User> {
+  const [row] = await tx
+    .update(users)
+    .set({ disabledAt: disabled ? new Date() : null, revision: sql`${users.revision} + 1`, updatedAt: new Date() })
+    .where(eq(users.id, id))
+    .returning(columns);
+  return row as User;
+}
+
+/** Removes the person; their sessions, tokens and memberships go with them (the audit log keeps their name). */
+export async function deleteUser(tx: Tx, id: string): Promise<void> {
+  await tx.delete(users).where(eq(users.id, id));
+}
+
+/**
+ * The ids of the enabled owners, locked until the transaction ends: two owners disabling each
+ * other at once cannot both pass the last-owner check.
+ */
+export async function lockEnabledOwners(tx: Tx): Promise<string[]> {
+  const rows = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.owner, true), isNull(users.disabledAt)))
+    .orderBy(asc(users.id))
+    .for('update');
+  return rows.map((r) => r.id);
 }
 
 export async function listUsers(db: Db): Promise<User[]> {

@@ -76,7 +76,14 @@ describe('signing in', () => {
     expect(cookie).toMatch(/^sy_session=sy_session_[\w-]{43}; /);
     expect(cookie.split('; ').slice(1)).toEqual(['Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${7 * 24 * 3600}`]);
     expect(res.json()).toEqual({
-      user: { id: expect.any(String), email: 'viewer@example.com', owner: false, createdAt: expect.any(String) },
+      user: {
+        id: expect.any(String),
+        email: 'viewer@example.com',
+        owner: false,
+        disabledAt: null,
+        mustChangePassword: false,
+        createdAt: expect.any(String),
+      },
       csrfToken: expect.stringMatching(/^[0-9a-f]{64}$/),
       expiresAt: expect.any(String),
     });
@@ -410,7 +417,7 @@ describe('the audit log', () => {
 });
 
 describe('passwords', () => {
-  it('are stored as scrypt hashes with their parameters, and changed only with the current one, signing the person out', async () => {
+  it('are stored as scrypt hashes with their parameters, and changed only with the current one, signing the person out of every other session', async () => {
     const [row] = await queryRows<{ password_hash: string }>(
       s.testDb.database.db,
       sql`select password_hash from users where email = 'viewer@example.com'`,
@@ -421,6 +428,7 @@ describe('passwords', () => {
 
     await createPerson(s, 'changer@example.com');
     const person = await signIn(s, 'changer@example.com');
+    const elsewhere = await signIn(s, 'changer@example.com');
     await expectRefusal(
       s,
       () =>
@@ -439,7 +447,8 @@ describe('passwords', () => {
       person.as(),
     );
     expect(res.statusCode, res.body).toBe(204);
-    expect((await s.call('GET', '/api/v1/me', undefined, person.as())).statusCode).toBe(401);
+    expect((await s.call('GET', '/api/v1/me', undefined, person.as())).statusCode).toBe(200);
+    expect((await s.call('GET', '/api/v1/me', undefined, elsewhere.as())).statusCode).toBe(401);
     await expect(signIn(s, 'changer@example.com')).rejects.toThrow(/401/);
     await signIn(s, 'changer@example.com', 'a brand new passphrase');
   });
@@ -453,8 +462,12 @@ describe('passwords', () => {
       { email: 'answered@example.com', password: PASSWORD },
       { token: null },
     );
+    const id = created.json().id;
+    const disabled = await s.call('POST', `/api/v1/users/${id}/disable`);
+    const enabled = await s.call('POST', `/api/v1/users/${id}/enable`);
+    const deleted = await s.call('DELETE', `/api/v1/users/${id}`);
     const audit = await s.call('GET', '/api/v1/audit?targetKind=user&limit=500');
-    for (const res of [created, listed, signedIn, audit]) {
+    for (const res of [created, listed, signedIn, disabled, enabled, deleted, audit]) {
       expect(res.statusCode, res.body).toBeLessThan(300);
       expect(res.body).not.toContain(PASSWORD);
       expect(res.body).not.toContain('scrypt');
