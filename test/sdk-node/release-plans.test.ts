@@ -187,6 +187,46 @@ describe('release plans driven by the controller, seen by a Node SDK', () => {
     await eventually(() => served(client).size === 0, 'the SDK serves control to everyone');
   });
 
+  it("kills the flag on a breach when onBreach is kill: the kill switch, audited as a kill with the guard's reason, and the SDK serves the off variant", async () => {
+    const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
+    cleanup.push(() => l.s.close());
+    await checkoutFlag(l);
+    const client = await sdk(l);
+    await l.ok('PUT', PLAN, {
+      variant: 'new',
+      stages: [
+        { percent: 50, holdSeconds: 3600 },
+        { percent: 100, holdSeconds: 3600 },
+      ],
+      guards: [{ metric: 'errors', maxRegression: 0.1 }],
+      onBreach: 'kill',
+    });
+    const started = new Promise<void>((resolve) => client.on('change', () => resolve()));
+    await l.ok('POST', `${PLAN}/start`);
+    await started;
+    for (const [i, key] of USERS.entries()) {
+      const variant = client.getString('checkout', { key }, 'x');
+      if (variant === 'new' ? i % 10 < 6 : i % 5 === 0) client.track('error', { key });
+    }
+    await client.flush();
+    await l.s.app.planController.tick();
+    const after = await plan(l);
+    expect(after.state).toBe('rolled_back');
+    const step = after.history.at(-1);
+    expect(step.action).toBe('kill');
+    expect(step.reason).toMatch(/^stage 1 \(50 %\): errors \+\d+ % vs control, .* → killed$/);
+    const config = await l.ok('GET', `${API}/flags/checkout/environments/prod`);
+    expect(config.enabled).toBe(false);
+    const kills = await l.ok('GET', '/api/v1/audit?action=flag.kill&targetKey=checkout');
+    expect((kills.items as { actor: string; reason: string }[]).map((e) => [e.actor, e.reason])).toEqual([
+      ['system', step.reason],
+    ]);
+    await eventually(
+      () => USERS.every((key) => client.getString('checkout', { key }, 'x') === 'old'),
+      'the SDK serves the off variant to everyone',
+    );
+  });
+
   it('pauses a running plan whose flag is archived, which resumes only once the flag is unarchived', async () => {
     const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
     cleanup.push(() => l.s.close());

@@ -103,6 +103,11 @@ export interface Step {
   action: string;
   fields: Partial<store.PlanRow>;
   config?: (current: ConfigFields, flag: FlagRow) => ConfigFields | undefined;
+  /**
+   * The audit action of the configuration write (`flag.config.update` by default): a kill is
+   * recorded as `flag.kill`, as a person's is, so audit filters and `flag.killed` webhooks see it.
+   */
+  configAction?: 'flag.kill';
   reason: string;
   details?: Record<string, unknown> | undefined;
 }
@@ -161,7 +166,14 @@ export async function commitStep(
     const prepared =
       step.config === undefined
         ? undefined
-        : await prepareConfigChange(tx, project, flag.key, envKey, 'flag.config.update', step.config);
+        : await prepareConfigChange(
+            tx,
+            project,
+            flag.key,
+            envKey,
+            step.configAction ?? 'flag.config.update',
+            step.config,
+          );
     const changesConfig = prepared?.next !== undefined;
     const entries: EntryRef[] = changesConfig && prepared !== undefined ? [prepared.entry] : [];
     return {
@@ -243,6 +255,7 @@ export const steps = {
       action: 'kill',
       fields: { state: 'rolled_back' },
       config: (current) => ({ ...measuredBack(plan)(current), enabled: false }),
+      configAction: 'flag.kill',
       reason,
       details,
     };
