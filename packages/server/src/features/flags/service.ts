@@ -274,11 +274,18 @@ function variantsNamedBy(c: store.ConfigFields): Omit<VariantUse, 'environment'>
   const out: Omit<VariantUse, 'environment'>[] = [];
   const serve = (s: Serve, path: string) => {
     if ('variant' in s) out.push({ variant: s.variant, path });
-    else s.rollout.weights.forEach((w, i) => out.push({ variant: w.variant, path: `${path}.rollout.weights[${i}]` }));
+    else
+      s.rollout.weights.forEach((w, i) => {
+        out.push({ variant: w.variant, path: `${path}.rollout.weights[${i}]` });
+      });
   };
   if (c.offVariant !== null) out.push({ variant: c.offVariant, path: 'offVariant' });
-  c.targets.forEach((t, i) => out.push({ variant: t.variant, path: `targets[${i}]` }));
-  c.rules.forEach((r, i) => serve(r.serve, `rules[${i}].serve`));
+  c.targets.forEach((t, i) => {
+    out.push({ variant: t.variant, path: `targets[${i}]` });
+  });
+  c.rules.forEach((r, i) => {
+    serve(r.serve, `rules[${i}].serve`);
+  });
   serve(c.defaultServe, 'defaultServe');
   return out;
 }
