@@ -10,6 +10,7 @@ import { PlanPage } from './pages/plan.js';
 import { ProjectPage } from './pages/project.js';
 import { ProjectsPage } from './pages/projects.js';
 import { ResultsPage } from './pages/results.js';
+import { SegmentsPage } from './pages/segments.js';
 import { SignIn } from './pages/sign-in.js';
 import { Link, match, navigate, useLocation } from './router.js';
 import { SessionContext } from './session.js';
@@ -75,6 +76,7 @@ export function App() {
         {projectKey !== undefined && (
           <nav aria-label="Project">
             <Link href={`/projects/${projectKey}`}>Flags</Link>
+            <Link href={`/projects/${projectKey}/segments`}>Segments</Link>
             <Link href={`/projects/${projectKey}/audit`}>Audit log</Link>
             <Link href={`/projects/${projectKey}/keys`}>SDK keys</Link>
             <Link href={`/projects/${projectKey}/members`}>Members</Link>
@@ -98,6 +100,16 @@ type Params = Record<string, string>;
 const ROUTES: [string, (p: Params, query: URLSearchParams) => JSX.Element][] = [
   ['/', () => <ProjectsPage />],
   ['/projects/:project', (p) => <ProjectPage project={p.project as string} />],
+  [
+    '/projects/:project/segments',
+    (p, q) => (
+      <SegmentsPage
+        project={p.project as string}
+        env={q.get('env') ?? undefined}
+        segment={q.get('segment') ?? undefined}
+      />
+    ),
+  ],
   ['/projects/:project/audit', (p) => <AuditPage project={p.project as string} />],
   ['/projects/:project/keys', (p) => <KeysPage project={p.project as string} />],
   ['/projects/:project/members', (p) => <MembersPage project={p.project as string} />],
