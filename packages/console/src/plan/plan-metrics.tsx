@@ -25,7 +25,7 @@ export interface PlanFigures {
 /** The part of the results API's answer shown here. */
 interface Results {
   metric: { key: string; kind: 'conversion' | 'mean'; direction: 'increase' | 'decrease' };
-  status: 'ready' | 'not-enough-data';
+  minUnitsPerVariant: number;
   srm: { pValue: number | null; mismatch: boolean };
   variants: { variant: string; units: number; mean: number }[];
   comparisons: {
@@ -35,6 +35,9 @@ interface Results {
   }[];
 }
 
+/** The server's `MIN_GUARD_UNITS`: fewer units on either side, and a relative guard is not judged yet. */
+const MIN_GUARD_UNITS = 20;
+
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 function valueText(r: Results, mean: number | undefined): string {
@@ -43,19 +46,20 @@ function valueText(r: Results, mean: number | undefined): string {
 }
 
 /**
- * Where a guard stands on these figures, as the controller judges it: a relative guard is beyond
+ * Where a guard stands on these figures, by the controller's rule: a relative guard is beyond
  * tolerance when the whole sequential interval lies past it in the bad direction.
  */
-function guardStanding(g: Guard, r: Results, variant: string): string {
-  if (r.status !== 'ready') return 'waiting for enough units';
+function guardStanding(g: Guard, r: Results, variant: string, control: string): string {
+  const units = (v: string) => r.variants.find((x) => x.variant === v)?.units ?? 0;
   if ('maxRegression' in g) {
+    if (units(variant) < MIN_GUARD_UNITS || units(control) < MIN_GUARD_UNITS) return 'waiting for enough units';
     const ci = r.comparisons.find((c) => c.variant === variant)?.sequential.ci95;
     if (ci === undefined || ci === null) return 'no interval yet';
     const bad = r.metric.direction === 'increase' ? ci[1] < -g.maxRegression : ci[0] > g.maxRegression;
     return bad ? 'beyond tolerance' : 'within tolerance';
   }
   const mean = r.variants.find((v) => v.variant === variant)?.mean;
-  if (mean === undefined) return 'no data yet';
+  if (mean === undefined || units(variant) < r.minUnitsPerVariant) return 'waiting for enough units';
   const bad = 'max' in g ? mean > g.max : mean < g.min;
   return bad ? 'beyond its bound' : 'within its bound';
 }
@@ -73,7 +77,9 @@ function useElapsed(from: string | null): number | undefined {
 /**
  * A plan's live figures: the current stage's hold and units against what it needs, and each
  * guard's metric on the variant and the control with where the guard stands. Read again every
- * few seconds while the plan is open, and when `refresh` changes (the plan changed).
+ * few seconds while the plan runs or is paused, and when `refresh` changes (the plan changed).
+ * The figures are the results API's, over every exposure in the environment; the controller
+ * judges on those since the plan started, so before a plan the two can differ.
  */
 export function PlanMetrics(props: { resultsPath: string; plan: PlanFigures; refresh: number }) {
   const { plan } = props;
@@ -103,6 +109,9 @@ export function PlanMetrics(props: { resultsPath: string; plan: PlanFigures; ref
   return (
     <section class="plan-metrics" aria-labelledby="plan-metrics-title">
       <h2 id="plan-metrics-title">Live figures</h2>
+      <p class="muted">
+        From the experiment results over every exposure in this environment, read again every {REFRESH_MS / 1000} s.
+      </p>
       {stage !== undefined && plan.stage !== null && plan.state !== 'draft' && (
         <p class="stage-figures">
           Stage {plan.stage.number} of {plan.stages.length} at {stage.percent} %: held{' '}
@@ -154,7 +163,7 @@ export function PlanMetrics(props: { resultsPath: string; plan: PlanFigures; ref
                     {ci === null || ci === undefined ? '' : ` [${pct(ci[0])}, ${pct(ci[1])}]`}
                   </td>
                   <td class="standing">
-                    {guardStanding(g, r, plan.variant)}
+                    {guardStanding(g, r, plan.variant, plan.control)}
                     {r.srm.mismatch ? '; sample-ratio mismatch' : ''}
                   </td>
                 </tr>
