@@ -170,6 +170,28 @@ describe('removing a variant still in use', () => {
   });
 });
 
+describe('removing a variant while another write starts using it', () => {
+  it('lets exactly one of the two through, whichever commits first', async () => {
+    await s.ok('POST', flags, { key: 'raced-child', name: 'raced-child', type: 'boolean' });
+    for (let round = 0; round < 4; round++) {
+      const key = `raced-${round}`;
+      await createFlag(key);
+      // Half the rounds race the flag's own configuration, half another flag's prerequisite.
+      const use =
+        round % 2 === 0
+          ? () => s.call('PATCH', `${flags}/${key}/environments/staging`, { offVariant: 'c' })
+          : () =>
+              s.call('PATCH', `${flags}/raced-child/environments/staging`, {
+                prerequisites: [{ flag: key, variants: ['c'] }],
+              });
+      const [removal, using] = await Promise.all([patchVariants(key, withoutC)(), use()]);
+      expect([removal.statusCode, using.statusCode].sort()).toEqual([200, 422]);
+      const variants = (await s.ok('GET', `${flags}/${key}`)).variants;
+      expect(variants).toEqual(removal.statusCode === 200 ? withoutC : abc);
+    }
+  });
+});
+
 describe('the flag list', () => {
   it('gives each flag every environment’s on/off state and version', async () => {
     await createFlag('listed');
