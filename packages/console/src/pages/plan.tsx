@@ -113,7 +113,7 @@ export function PlanPage(props: { project: string; flag: string; env: string }) 
               ))}
             </ul>
           )}
-          <PlanMetrics resultsPath={`${flagPath}/environments/${seg(props.env)}/results`} plan={p} refresh={changed} />
+          {p.state !== 'draft' && <PlanMetrics path={path} plan={p} refresh={changed} />}
           {canEdit && ACTIONS[p.state].length > 0 && (
             <div class="row">
               <label>

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, seg } from '../api/client.js';
+import { get } from '../api/client.js';
 import { ErrorText } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
 
-/** How often the figures are read again while the plan runs: results come from events, not from the change stream. */
+/** How often the figures are read again while the plan runs: they move with traffic, not only with changes. */
 const REFRESH_MS = 5000;
 
 export type Guard =
@@ -11,79 +11,54 @@ export type Guard =
   | { metric: string; min: number }
   | { metric: string; maxRegression: number };
 
-/** The part of a release plan the figures need. */
-export interface PlanFigures {
-  variant: string;
-  control: string;
-  state: string;
-  guards: Guard[];
-  stages: { percent: number; holdSeconds: number; minUnits: number }[];
-  stage: { number: number; percent: number } | null;
-  stageStartedAt: string | null;
+interface PerSide {
+  variant: number;
+  control: number;
 }
 
-/** The part of the results API's answer shown here. */
-interface Results {
-  metric: { key: string; kind: 'conversion' | 'mean'; direction: 'increase' | 'decrease' };
-  minUnitsPerVariant: number;
-  srm: { pValue: number | null; mismatch: boolean };
-  variants: { variant: string; units: number; mean: number }[];
-  comparisons: {
-    variant: string;
-    relative: { estimate: number | null };
-    sequential: { ci95: [number, number] | null };
+/** `GET …/release-plan/figures`: what the controller judges on its next tick. */
+interface Figures {
+  state: string;
+  stage: {
+    number: number;
+    percent: number;
+    heldSeconds: number;
+    holdSeconds: number;
+    units: PerSide;
+    minUnits: number;
+  } | null;
+  guards: {
+    guard: Guard;
+    units: PerSide;
+    value: PerSide;
+    relative: number | null;
+    interval: [number, number] | null;
+    standing: 'waiting' | 'within' | 'breached' | 'metric-missing';
   }[];
 }
 
-/** The server's `MIN_GUARD_UNITS`: fewer units on either side, and a relative guard is not judged yet. */
-const MIN_GUARD_UNITS = 20;
+const STANDING: Record<Figures['guards'][number]['standing'], string> = {
+  waiting: 'waiting for enough units',
+  within: 'within its bound',
+  breached: 'breached',
+  'metric-missing': 'its metric no longer exists',
+};
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-
-function valueText(r: Results, mean: number | undefined): string {
-  if (mean === undefined) return '–';
-  return r.metric.kind === 'conversion' ? pct(mean) : mean.toFixed(3);
-}
+const num = (x: number) => Number(x.toPrecision(4)).toString();
 
 /**
- * Where a guard stands on these figures, by the controller's rule: a relative guard is beyond
- * tolerance when the whole sequential interval lies past it in the bad direction.
+ * A plan's live figures, as the controller reads them: the current stage's hold and units against
+ * what it needs, and each guard's metric on the variant and the control with where the guard
+ * stands. Read again every few seconds while the plan runs or is paused, and when `refresh`
+ * changes (the plan changed).
  */
-function guardStanding(g: Guard, r: Results, variant: string, control: string): string {
-  const units = (v: string) => r.variants.find((x) => x.variant === v)?.units ?? 0;
-  if ('maxRegression' in g) {
-    if (units(variant) < MIN_GUARD_UNITS || units(control) < MIN_GUARD_UNITS) return 'waiting for enough units';
-    const ci = r.comparisons.find((c) => c.variant === variant)?.sequential.ci95;
-    if (ci === undefined || ci === null) return 'no interval yet';
-    const bad = r.metric.direction === 'increase' ? ci[1] < -g.maxRegression : ci[0] > g.maxRegression;
-    return bad ? 'beyond tolerance' : 'within tolerance';
-  }
-  const mean = r.variants.find((v) => v.variant === variant)?.mean;
-  if (mean === undefined || units(variant) < r.minUnitsPerVariant) return 'waiting for enough units';
-  const bad = 'max' in g ? mean > g.max : mean < g.min;
-  return bad ? 'beyond its bound' : 'within its bound';
-}
-
-/** Seconds since `from`, counted on this screen every second. */
-function useElapsed(from: string | null): number | undefined {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-  return from === null ? undefined : Math.max(0, Math.floor((now - Date.parse(from)) / 1000));
-}
-
-/**
- * A plan's live figures: the current stage's hold and units against what it needs, and each
- * guard's metric on the variant and the control with where the guard stands. Read again every
- * few seconds while the plan runs or is paused, and when `refresh` changes (the plan changed).
- * The figures are the results API's, over every exposure in the environment; the controller
- * judges on those since the plan started, so before a plan the two can differ.
- */
-export function PlanMetrics(props: { resultsPath: string; plan: PlanFigures; refresh: number }) {
+export function PlanMetrics(props: {
+  path: string;
+  plan: { variant: string; control: string; state: string };
+  refresh: number;
+}) {
   const { plan } = props;
-  const metrics = [...new Set(plan.guards.map((g) => g.metric))];
   const live = plan.state === 'running' || plan.state === 'paused';
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -91,87 +66,63 @@ export function PlanMetrics(props: { resultsPath: string; plan: PlanFigures; ref
     const t = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
     return () => clearInterval(t);
   }, [live]);
-  const results = useLoad(
-    async () =>
-      Promise.all(
-        metrics.map((m) =>
-          get<Results>(`${props.resultsPath}?metric=${seg(m)}&control=${seg(plan.control)}`).then(
-            (r) => [m, r] as const,
-          ),
-        ),
-      ).then((pairs) => new Map(pairs)),
-    [props.resultsPath, metrics.join(','), plan.control, props.refresh, tick],
-  );
-  const elapsed = useElapsed(plan.stageStartedAt);
-  const stage = plan.stage === null ? undefined : plan.stages[plan.stage.number - 1];
-  const anyResults = results.data === undefined ? undefined : [...results.data.values()][0];
-  const units = (v: string) => anyResults?.variants.find((x) => x.variant === v)?.units ?? 0;
+  const figures = useLoad(() => get<Figures>(`${props.path}/figures`), [props.path, props.refresh, plan.state, tick]);
+  const f = figures.data;
+  const stage = f?.stage;
   return (
     <section class="plan-metrics" aria-labelledby="plan-metrics-title">
       <h2 id="plan-metrics-title">Live figures</h2>
-      <p class="muted">
-        From the experiment results over every exposure in this environment, read again every {REFRESH_MS / 1000} s.
-      </p>
-      {stage !== undefined && plan.stage !== null && plan.state !== 'draft' && (
+      <ErrorText error={figures.error} />
+      {stage !== undefined && stage !== null && (
         <p class="stage-figures">
-          Stage {plan.stage.number} of {plan.stages.length} at {stage.percent} %: held{' '}
-          <span data-figure="held">{elapsed ?? 0}</span> s of {stage.holdSeconds} s
-          {anyResults !== undefined && (
-            <>
-              ; <span data-figure="units">{units(plan.variant) + units(plan.control)}</span> units exposed so far (
-              {units(plan.variant)} on {plan.variant}, {units(plan.control)} on {plan.control})
-              {stage.minUnits > 0 ? `, ${stage.minUnits} needed` : ''}
-            </>
-          )}
-          .
+          Stage {stage.number} at {stage.percent} %: held <span data-figure="held">{stage.heldSeconds}</span> s of{' '}
+          {stage.holdSeconds} s; <span data-figure="units">{stage.units.variant + stage.units.control}</span> units in
+          this stage ({stage.units.variant} on {plan.variant}, {stage.units.control} on {plan.control})
+          {stage.minUnits > 0 ? ` of ${stage.minUnits} needed` : ''}.
         </p>
       )}
-      <ErrorText error={results.error} />
-      {metrics.length === 0 ? (
-        <p class="muted">No guard metrics to watch.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Guard</th>
-              <th scope="col">{plan.variant}</th>
-              <th scope="col">{plan.control}</th>
-              <th scope="col">Relative (sequential 95 % interval)</th>
-              <th scope="col">Standing</th>
-            </tr>
-          </thead>
-          <tbody>
-            {plan.guards.map((g, i) => {
-              const r = results.data?.get(g.metric);
-              if (r === undefined)
-                return (
-                  <tr key={i} data-guard={g.metric}>
-                    <td>{g.metric}</td>
-                    <td colSpan={4}>{results.loading ? 'Loading…' : '–'}</td>
-                  </tr>
-                );
-              const mean = (v: string) => r.variants.find((x) => x.variant === v)?.mean;
-              const c = r.comparisons.find((x) => x.variant === plan.variant);
-              const ci = c?.sequential.ci95;
-              return (
-                <tr key={i} data-guard={g.metric}>
-                  <td>{g.metric}</td>
-                  <td>{valueText(r, mean(plan.variant))}</td>
-                  <td>{valueText(r, mean(plan.control))}</td>
+      {f !== undefined &&
+        (f.guards.length === 0 ? (
+          <p class="muted">No guards to watch.</p>
+        ) : (
+          <table>
+            <caption class="muted">Since the plan started; read again every {REFRESH_MS / 1000} s.</caption>
+            <thead>
+              <tr>
+                <th scope="col">Guard</th>
+                <th scope="col">Units</th>
+                <th scope="col">{plan.variant}</th>
+                <th scope="col">{plan.control}</th>
+                <th scope="col">Relative (95 % sequential interval)</th>
+                <th scope="col">Standing</th>
+              </tr>
+            </thead>
+            <tbody>
+              {f.guards.map((g, i) => (
+                <tr key={i} data-guard={g.guard.metric} class={g.standing === 'breached' ? 'breached' : undefined}>
                   <td>
-                    {c?.relative.estimate === null || c === undefined ? '–' : pct(c.relative.estimate)}
-                    {ci === null || ci === undefined ? '' : ` [${pct(ci[0])}, ${pct(ci[1])}]`}
+                    {g.guard.metric}{' '}
+                    {'maxRegression' in g.guard
+                      ? `(≤ ${num(g.guard.maxRegression * 100)} % worse)`
+                      : 'max' in g.guard
+                        ? `(≤ ${num(g.guard.max)})`
+                        : `(≥ ${num(g.guard.min)})`}
                   </td>
-                  <td class="standing">
-                    {guardStanding(g, r, plan.variant, plan.control)}
-                    {r.srm.mismatch ? '; sample-ratio mismatch' : ''}
+                  <td>
+                    {g.units.variant} / {g.units.control}
                   </td>
+                  <td>{num(g.value.variant)}</td>
+                  <td>{num(g.value.control)}</td>
+                  <td>
+                    {g.relative === null ? '–' : pct(g.relative)}
+                    {g.interval === null ? '' : ` [${pct(g.interval[0])}, ${pct(g.interval[1])}]`}
+                  </td>
+                  <td>{STANDING[g.standing]}</td>
                 </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
+              ))}
+            </tbody>
+          </table>
+        ))}
     </section>
   );
 }
