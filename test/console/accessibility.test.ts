@@ -57,6 +57,7 @@ describe('the console against axe-core', { timeout: 60_000 }, () => {
       ['projects', '/', 'Projects'],
       ['flags', '/projects/shop', 'Flags'],
       ['flag', '/projects/shop/flags/banner?env=production', 'Variants'],
+      ['segments', '/projects/shop/segments', 'Segments'],
       ['audit', '/projects/shop/audit', 'Audit log'],
       ['members', '/projects/shop/members', 'Members and roles'],
       ['plan', '/projects/shop/flags/banner/plan/production', 'Release plan of banner in production'],

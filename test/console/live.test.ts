@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Chromium, launchChromium } from '../browser/support/chromium.js';
-import { buildConsole, shopWithEditor, startConsoleServer } from './support.js';
+import type { Chromium } from '../browser/support/chromium.js';
+import { buildConsole, changeElsewhere, shopWithEditor, signedIn, startConsoleServer } from './support.js';
 
 let built: Awaited<ReturnType<typeof buildConsole>>;
 let app: Awaited<ReturnType<typeof startConsoleServer>>;
@@ -15,14 +15,7 @@ beforeAll(async () => {
   app = await startConsoleServer(built.dir);
   const person = await shopWithEditor(app.server, 'ida@example.com');
   await app.server.ok('POST', `${API}/flags`, { key: 'promo', name: 'Promo', type: 'boolean' });
-  chrome = await launchChromium();
-  chrome.context.setDefaultTimeout(10_000);
-  page = await chrome.context.newPage();
-  await page.goto(`${app.url}/`);
-  await page.getByLabel('Email').fill(person.email);
-  await page.getByLabel('Password').fill(person.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+  ({ chrome, page } = await signedIn(app.url, person));
 }, 120_000);
 
 afterAll(async () => {
@@ -31,12 +24,7 @@ afterAll(async () => {
   await built?.remove();
 });
 
-/** Someone else's change through the API, and its audit entry on the change stream. */
-async function elsewhere(method: string, path: string, body: unknown): Promise<void> {
-  await app.server.ok(method, `${API}${path}`, body);
-  const audit = await app.server.ok('GET', '/api/v1/audit?project=shop&limit=1');
-  app.changes.publish(audit.items[0]);
-}
+const elsewhere = (method: string, path: string, body: unknown) => changeElsewhere(app, method, `${API}${path}`, body);
 
 describe('live updates from the change stream', { timeout: 60_000 }, () => {
   it("shows another person's change to a flag on the list and on the flag page without a reload", async () => {

@@ -1,21 +1,32 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Chromium, launchChromium } from '../browser/support/chromium.js';
-import { buildConsole, type ConsoleServer, screenshot, shopWithEditor, startConsoleServer } from './support.js';
+import type { Chromium } from '../browser/support/chromium.js';
+import {
+  buildConsole,
+  type ConsoleServer,
+  screenshot,
+  shopWithEditor,
+  signedIn,
+  startConsoleServer,
+} from './support.js';
 
 let built: Awaited<ReturnType<typeof buildConsole>>;
 let app: ConsoleServer;
 let chrome: Chromium;
 let page: Page;
+let serverKey: string;
 
 const API = '/api/v1/projects/shop';
 
-/** 40 units per variant, converting at 30 % (off) and 50 % (on): enough for an interval to draw. */
-async function experimentData(serverKey: string): Promise<void> {
+/**
+ * 40 units per variant, converting at 30 % (off) and 50 % (on): enough for an interval to draw.
+ * Later batches add `count` more units from `from` on.
+ */
+async function experimentData(serverKey: string, batch = 1, from = 0, count = 80): Promise<void> {
   const now = Date.now();
   const exposures = [];
   const events = [];
-  for (let i = 0; i < 80; i++) {
+  for (let i = from; i < from + count; i++) {
     const variant = i % 2 === 0 ? 'on' : 'off';
     exposures.push({ flag: 'checkout', variant, key: `u${i}`, timestamp: now });
     const converts = variant === 'on' ? i % 20 < 9 : i % 20 < 7;
@@ -24,7 +35,7 @@ async function experimentData(serverKey: string): Promise<void> {
   const res = await app.server.call(
     'POST',
     '/sdk/v1/events',
-    { id: 'batch-1', window: { start: now, end: now }, exposures, events },
+    { id: `batch-${batch}`, window: { start: now, end: now }, exposures, events },
     { token: serverKey },
   );
   expect(res.statusCode).toBe(202);
@@ -61,14 +72,8 @@ beforeAll(async () => {
     environment: 'production',
   });
   await experimentData(key.token);
-  chrome = await launchChromium();
-  chrome.context.setDefaultTimeout(10_000);
-  page = await chrome.context.newPage();
-  await page.goto(`${app.url}/`);
-  await page.getByLabel('Email').fill(person.email);
-  await page.getByLabel('Password').fill(person.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+  serverKey = key.token;
+  ({ chrome, page } = await signedIn(app.url, person));
 }, 120_000);
 
 afterAll(async () => {
@@ -102,5 +107,29 @@ describe('release plans and experiment results in the console', { timeout: 60_00
     const on = page.locator('tbody tr').filter({ has: page.getByRole('cell', { name: 'on', exact: true }) });
     expect(await on.getByRole('cell').allTextContents()).toEqual(['on', '40', '50.00 %']);
     await screenshot(page, 'results');
+  });
+
+  it('shows the guard and stage figures live, as the controller reads them, as traffic arrives', async () => {
+    await page.goto(`${app.url}/projects/shop/flags/checkout/plan/production`);
+    const guard = page.locator('tr[data-guard="purchase"]');
+    // The data sent before the start does not count: the plan judges what came after it.
+    await guard.waitFor();
+    expect(await guard.getByRole('cell').allTextContents()).toEqual([
+      'purchase (≤ 10 % worse)',
+      '0 / 0',
+      '0',
+      '0',
+      '–',
+      'waiting for enough units',
+    ]);
+    const units = page.locator('[data-figure="units"]');
+    expect(await units.textContent()).toBe('0');
+    await experimentData(serverKey, 2, 80, 60);
+    await units.filter({ hasText: '60' }).waitFor({ timeout: 12_000 });
+    const cells = await guard.getByRole('cell').allTextContents();
+    expect(cells.slice(0, 4)).toEqual(['purchase (≤ 10 % worse)', '30 / 30', '0.5', '0.3']);
+    expect(cells[4]).toMatch(/^66\.67 % \[-?\d+\.\d\d %, \d+\.\d\d %\]$/);
+    expect(cells[5]).toBe('within its bound');
+    await screenshot(page, 'release-plan-live');
   });
 });

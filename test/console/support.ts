@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { createPerson, PASSWORD } from '../../packages/server/src/test-support/people.js';
 import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server.js';
+import { type Chromium, launchChromium } from '../browser/support/chromium.js';
 
 const CONSOLE = fileURLToPath(new URL('../../packages/console/', import.meta.url));
 
@@ -58,6 +59,34 @@ export async function shopWithEditor(s: TestServer, email: string): Promise<{ em
   await s.ok('POST', '/api/v1/projects/shop/environments', { key: 'production', name: 'Production' });
   await createPerson(s, email, { project: 'shop', role: 'editor' });
   return { email, password: PASSWORD };
+}
+
+/** Chromium with one page, signed in to the console as `person`, on the projects page. */
+export async function signedIn(
+  url: string,
+  person: { email: string; password: string },
+): Promise<{ chrome: Chromium; page: Page }> {
+  const chrome = await launchChromium();
+  chrome.context.setDefaultTimeout(10_000);
+  const page = await chrome.context.newPage();
+  await page.goto(`${url}/`);
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Password').fill(person.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+  return { chrome, page };
+}
+
+/** Someone else's change through the API, and its audit entry on the change stream. */
+export async function changeElsewhere(
+  app: ConsoleServer & { changes: ChangeStream },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<void> {
+  await app.server.ok(method, path, body);
+  const audit = await app.server.ok('GET', '/api/v1/audit?limit=1');
+  app.changes.publish(audit.items[0]);
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

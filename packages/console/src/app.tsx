@@ -12,6 +12,7 @@ import { PlanPage } from './pages/plan.js';
 import { ProjectPage } from './pages/project.js';
 import { ProjectsPage } from './pages/projects.js';
 import { ResultsPage } from './pages/results.js';
+import { SegmentsPage } from './pages/segments.js';
 import { SignIn } from './pages/sign-in.js';
 import { TokensPage } from './pages/tokens.js';
 import { Link, match, navigate, useLocation } from './router.js';
@@ -87,6 +88,7 @@ export function App() {
         {projectKey !== undefined && (
           <nav aria-label="Project">
             <Link href={`/projects/${projectKey}`}>Flags</Link>
+            <Link href={`/projects/${projectKey}/segments`}>Segments</Link>
             <Link href={`/projects/${projectKey}/audit`}>Audit log</Link>
             <Link href={`/projects/${projectKey}/keys`}>SDK keys</Link>
             <Link href={`/projects/${projectKey}/members`}>Members</Link>
@@ -114,6 +116,16 @@ const ROUTES: [string, (p: Params, query: URLSearchParams) => JSX.Element][] = [
   ['/people', () => <PeoplePage />],
   ['/tokens', () => <TokensPage />],
   ['/projects/:project', (p) => <ProjectPage project={p.project as string} />],
+  [
+    '/projects/:project/segments',
+    (p, q) => (
+      <SegmentsPage
+        project={p.project as string}
+        env={q.get('env') ?? undefined}
+        segment={q.get('segment') ?? undefined}
+      />
+    ),
+  ],
   ['/projects/:project/audit', (p) => <AuditPage project={p.project as string} />],
   ['/projects/:project/keys', (p) => <KeysPage project={p.project as string} />],
   ['/projects/:project/members', (p) => <MembersPage project={p.project as string} />],

@@ -26,7 +26,7 @@ import { UsageBatch } from './features/keys/usage.js';
 import { metricRoutes } from './features/metrics/routes.js';
 import { PlanController } from './features/plans/controller.js';
 import { planRoutes } from './features/plans/routes.js';
-import { pauseOnManualEdit } from './features/plans/service.js';
+import { pauseOnManualEdit, variantsOfOpenPlans } from './features/plans/service.js';
 import { projectRoutes } from './features/projects/routes.js';
 import { scheduleRoutes } from './features/schedules/routes.js';
 import { ScheduleRunner } from './features/schedules/runner.js';
@@ -376,7 +376,7 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
       await api.register(tokenRoutes, writer);
       await api.register(projectRoutes, writer);
       await api.register(environmentRoutes, writer);
-      await api.register(flagRoutes, { ...writer, onConfigWrite: pauseOnManualEdit });
+      await api.register(flagRoutes, { ...writer, onConfigWrite: pauseOnManualEdit, variantUses: variantsOfOpenPlans });
       await api.register(segmentRoutes, writer);
       await api.register(keyRoutes, writer);
       await api.register(auditRoutes, { db });

@@ -66,7 +66,7 @@ export interface Flag {
   archived: boolean;
   revision: number;
   updatedAt: string;
-  /** Only on `GET …/flags/:flag`: per environment, whether it is on. */
+  /** Per environment, whether it is on (in the list and on `GET …/flags/:flag`). */
   environments?: Record<string, { enabled: boolean; version: number }>;
 }
 
@@ -143,4 +143,15 @@ export interface AuditEntry {
 export interface Page<T> {
   items: T[];
   nextCursor?: string | null;
+}
+
+export interface Segment {
+  key: string;
+  environment: string;
+  name: string;
+  description: string;
+  included: string[];
+  excluded: string[];
+  rules: { id?: string; clauses: Clause[] }[];
+  version: number;
 }

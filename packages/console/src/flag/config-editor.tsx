@@ -1,7 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ApiError, call, seg } from '../api/client.js';
 import type { Config, Flag } from '../api/types.js';
+import { DraftConflict } from '../ui/draft-conflict.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
+import { useDraft } from '../ui/use-draft.js';
 import { PrerequisitesEditor } from './prerequisites-editor.js';
 import { RulesEditor } from './rules-editor.js';
 import { ServeEditor } from './serve-editor.js';
@@ -20,8 +22,9 @@ const draftOf = (c: Config): Draft => ({
 
 /**
  * One environment's configuration of a flag, edited as a draft and saved with one `PATCH`
- * guarded by the version it was read at (`If-Match`): a change someone made meanwhile is
- * refused (412) rather than overwritten.
+ * guarded by the version the draft was started from (`If-Match`): a change someone made
+ * meanwhile is refused (412) rather than overwritten, and one arriving live while the draft has
+ * unsaved changes asks whether to reload or keep the draft.
  */
 export function ConfigEditor(props: {
   project: string;
@@ -29,20 +32,18 @@ export function ConfigEditor(props: {
   flag: Flag;
   canEdit: boolean;
   onSaved: (c: Config) => void;
+  /** The save met a newer version than the page holds: have it read again. */
+  onStale: () => void;
 }) {
   const { config, flag } = props;
-  const [draft, setDraft] = useState<Draft>(() => draftOf(config));
+  const drafted = useDraft(config, draftOf, (c) => c.version);
+  const { draft } = drafted;
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
-  // A newer configuration (saved here, or changed by someone else) replaces the draft.
-  useEffect(() => {
-    setDraft(draftOf(config));
-    setError(undefined);
-  }, [config]);
   const change = (d: Partial<Draft>) => {
-    setDraft({ ...draft, ...d });
+    drafted.change({ ...draft, ...d });
     setSaved(false);
   };
   const save = async (e: Event) => {
@@ -54,10 +55,11 @@ export function ConfigEditor(props: {
       const { body: next } = await call<Config>(
         'PATCH',
         `/projects/${seg(props.project)}/flags/${seg(flag.key)}/environments/${seg(config.environment)}`,
-        { body, ifMatch: config.version },
+        { body, ifMatch: drafted.base.version },
       );
       setReason('');
       setSaved(true);
+      drafted.saved();
       props.onSaved(next);
     } catch (err) {
       setError(err);
@@ -65,8 +67,13 @@ export function ConfigEditor(props: {
       setBusy(false);
     }
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
-  const stale = error instanceof ApiError && error.status === 412;
+  const refused = error instanceof ApiError && error.status === 412 ? error : undefined;
+  const general = (error instanceof ApiError && error.field !== '') || refused ? undefined : error;
+  const reload = () => {
+    drafted.reload();
+    setError(undefined);
+    if (refused !== undefined) props.onStale();
+  };
   return (
     <form onSubmit={save} aria-label={`Configuration in ${config.environment}`}>
       <fieldset disabled={!props.canEdit}>
@@ -124,11 +131,13 @@ export function ConfigEditor(props: {
         <input id="change-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
         <FieldError error={error} field="reason" />
         <ErrorText error={general} />
-        {stale && (
-          <p class="error">
-            Someone changed this configuration since you opened it: reload the page to see their change.
-          </p>
-        )}
+        <DraftConflict
+          what="configuration"
+          incoming={drafted.incoming !== undefined}
+          refused={refused}
+          onReload={reload}
+          onKeep={drafted.keep}
+        />
         {saved && (
           <p class="notice" role="status">
             Saved.

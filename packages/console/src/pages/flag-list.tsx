@@ -5,25 +5,9 @@ import { Link } from '../router.js';
 import { ErrorText } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
 
-/** Requests at once when reading each flag's environment states: a long list must not flood the server. */
-const PARALLEL = 6;
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
- * The project's flags matching the search and tag, each with its state in every environment.
- * The list answers without states; each flag's own `GET` carries them.
+ * The project's flags matching the search and tag, each with its state in every environment:
+ * the list's items carry those states, so one request fills the table however long it is.
  */
 export function FlagList(props: { project: string; environments: Environment[]; refresh: number }) {
   const { project, environments } = props;
@@ -38,8 +22,7 @@ export function FlagList(props: { project: string; environments: Environment[]; 
     const params = new URLSearchParams();
     if (q !== '') params.set('q', q);
     if (tag !== '') params.set('tag', tag);
-    const list = await get<Page<Flag>>(`/projects/${seg(project)}/flags?${params}`);
-    return mapLimited(list.items, PARALLEL, (f) => get<Flag>(`/projects/${seg(project)}/flags/${seg(f.key)}`));
+    return (await get<Page<Flag>>(`/projects/${seg(project)}/flags?${params}`)).items;
   }, [project, q, tag, props.refresh]);
 
   return (

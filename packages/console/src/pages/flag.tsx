@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { call, get, seg } from '../api/client.js';
 import type { Config, Environment, Flag, Page } from '../api/types.js';
 import { ConfigEditor } from '../flag/config-editor.js';
+import { VariantsEditor } from '../flag/variants-editor.js';
 import { KillDialog } from '../kill/kill-dialog.js';
 import { useChanges } from '../live/changes.js';
 import { Link } from '../router.js';
@@ -29,7 +30,7 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
     const { body, etag } = await call<Config>('GET', `${base}/environments/${seg(env)}`);
     return { ...body, version: etag === undefined ? body.version : Number(etag) };
   }, [base, env]);
-  // Someone else's change to this flag shows at once (the editor's draft is replaced by it).
+  // Someone else's change to this flag shows at once; an editor with unsaved changes asks first.
   useChanges(project, (entry) => {
     if (entry.targetKind === 'flag' && entry.targetKey === flag) {
       meta.reload();
@@ -59,27 +60,7 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
           </span>
         ))}
       </p>
-      <h2>Variants</h2>
-      <table class="variants">
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {info.variants.map((v) => (
-            <tr key={v.key}>
-              <td>
-                <code>{v.key}</code>
-              </td>
-              <td>
-                <code>{JSON.stringify(v.value)}</code>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <VariantsEditor project={project} flag={info} canEdit={canEdit} onSaved={meta.reload} />
       <nav class="tabs" aria-label="Environments">
         {environments.map((e) => (
           <Link key={e.key} href={`${base}?env=${seg(e.key)}`} aria-current={e.key === env ? 'page' : undefined}>
@@ -130,6 +111,7 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
       <ErrorText error={config.error} />
       {config.data !== undefined && env !== undefined && (
         <ConfigEditor
+          key={config.data.environment}
           project={project}
           flag={info}
           config={config.data}
@@ -138,6 +120,7 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
             config.reload();
             meta.reload();
           }}
+          onStale={config.reload}
         />
       )}
     </section>

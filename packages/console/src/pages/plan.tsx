@@ -2,15 +2,11 @@ import { useState } from 'preact/hooks';
 import { ApiError, call, get, seg } from '../api/client.js';
 import type { Flag } from '../api/types.js';
 import { useChanges } from '../live/changes.js';
+import { type Guard, PlanMetrics } from '../plan/plan-metrics.js';
 import { Link } from '../router.js';
 import { mayAct, useSession } from '../session.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
-
-type Guard =
-  | { metric: string; max: number }
-  | { metric: string; min: number }
-  | { metric: string; maxRegression: number };
 
 interface Plan {
   variant: string;
@@ -58,8 +54,13 @@ export function PlanPage(props: { project: string; flag: string; env: string }) 
   const flag = useLoad(() => get<Flag>(flagPath), [flagPath]);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>();
+  // Bumped on every change to the plan, so its figures are read again at once too.
+  const [changed, setChanged] = useState(0);
   useChanges(props.project, (entry) => {
-    if (entry.targetKey === props.flag || entry.targetKind === 'release-plan') plan.reload();
+    if (entry.targetKey === props.flag || entry.targetKind === 'release-plan') {
+      plan.reload();
+      setChanged((n) => n + 1);
+    }
   });
   const act = async (action: string) => {
     setError(undefined);
@@ -112,6 +113,7 @@ export function PlanPage(props: { project: string; flag: string; env: string }) 
               ))}
             </ul>
           )}
+          {p.state !== 'draft' && <PlanMetrics path={path} plan={p} refresh={changed} />}
           {canEdit && ACTIONS[p.state].length > 0 && (
             <div class="row">
               <label>

@@ -65,6 +65,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /api/v1/projects/:project/flags/:flag/environments/:env/results': 'viewer',
 
   'GET /api/v1/projects/:project/flags/:flag/environments/:env/release-plan': 'viewer',
+  'GET /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/figures': 'viewer',
   'PUT /api/v1/projects/:project/flags/:flag/environments/:env/release-plan': 'editor',
   'POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/start': 'editor',
   'POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/pause': 'editor',

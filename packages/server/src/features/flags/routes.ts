@@ -14,6 +14,7 @@ import {
   ConfigView,
   CreateFlagBody,
   FlagDetail,
+  FlagListItem,
   FlagView,
   KillAnswer,
   KillBody,
@@ -41,10 +42,12 @@ export const flagRoutes: FastifyPluginAsyncZod<service.FlagWriter> = async (app,
 
   app.get(
     '/projects/:project/flags',
-    { schema: { tags, params: ProjectParams, querystring: ListFlagsQuery, ...responses({ 200: listOf(FlagView) }) } },
+    {
+      schema: { tags, params: ProjectParams, querystring: ListFlagsQuery, ...responses({ 200: listOf(FlagListItem) }) },
+    },
     async (request) => {
-      const flags = await service.listFlags(db, principalOf(request), request.params.project, request.query);
-      return { items: flags.map(service.flagView) };
+      const items = await service.listFlagSummaries(db, principalOf(request), request.params.project, request.query);
+      return { items };
     },
   );
 

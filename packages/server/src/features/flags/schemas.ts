@@ -39,6 +39,8 @@ export const UpdateFlagBody = z
     tags: z.array(Tag).max(20).optional(),
     clientSide: z.boolean().optional(),
     metadata: Metadata.optional(),
+    /** The whole new list. A variant still served, targeted or named anywhere cannot be removed. */
+    variants: z.array(VariantSchema).min(1).max(100).optional(),
   })
   .strict();
 export type UpdateFlagBody = z.infer<typeof UpdateFlagBody>;
@@ -179,6 +181,9 @@ export const FlagView = z.object({
 export const FlagDetail = FlagView.extend({
   environments: z.record(z.string(), z.object({ enabled: z.boolean(), version: z.number().int() })),
 });
+
+/** An item of the flag list: the same as one flag's `GET`, so a list shows every environment's state. */
+export const FlagListItem = FlagDetail;
 
 /** A flag's configuration in one environment (`service.configView`). */
 export const ConfigView = z.object({

@@ -1,4 +1,4 @@
-import { type Rule, type Variant, valueHasType } from '@switchyard/core';
+import { type Rule, type Serve, type Variant, valueHasType } from '@switchyard/core';
 import type { Principal } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
@@ -151,7 +151,8 @@ export async function flagRulesIn(
   }));
 }
 
-export async function listFlags(
+/** The flags matching `q`, each with every environment's on/off state and version, as `getFlag` shows one. */
+export async function listFlagSummaries(
   db: Db,
   principal: Principal,
   projectKey: string,
@@ -159,7 +160,19 @@ export async function listFlags(
 ) {
   const project = await requireProject(db, principal, projectKey);
   const archived = q.archived === 'all' ? undefined : q.archived === 'true';
-  return store.listFlags(db, project.id, { tag: q.tag, text: q.q, archived });
+  const flags = await store.listFlags(db, project.id, { tag: q.tag, text: q.q, archived });
+  const envs = await environmentsOf(db, project);
+  const configs = await store.configsOfFlags(
+    db,
+    flags.map((f) => f.id),
+  );
+  return flags.map((f) =>
+    withEnvironments(
+      f,
+      envs,
+      configs.filter((c) => c.flagId === f.id),
+    ),
+  );
 }
 
 /** The flag with, per environment, whether it is on and its configuration version. */
@@ -167,10 +180,14 @@ export async function getFlag(db: Db, principal: Principal, projectKey: string, 
   const project = await requireProject(db, principal, projectKey);
   const flag = await requireFlag(db, project, flagKey);
   const envs = await environmentsOf(db, project);
-  const configs = new Map((await store.configsOfFlag(db, flag.id)).map((c) => [c.environmentId, c]));
+  return withEnvironments(flag, envs, await store.configsOfFlag(db, flag.id));
+}
+
+function withEnvironments(flag: store.FlagRow, envs: Environment[], configs: store.ConfigRow[]) {
+  const byEnv = new Map(configs.map((c) => [c.environmentId, c]));
   const environments: Record<string, { enabled: boolean; version: number }> = {};
   for (const env of envs) {
-    const c = configs.get(env.id);
+    const c = byEnv.get(env.id);
     if (c !== undefined) environments[env.key] = { enabled: c.enabled, version: c.version };
   }
   return { ...flagView(flag), environments };
@@ -183,16 +200,99 @@ export interface FlagTarget {
   ifMatch: number | undefined;
 }
 
-export async function updateFlag(w: Writer, actor: Actor, t: FlagTarget, body: UpdateFlagBody) {
+export async function updateFlag(w: FlagWriter, actor: Actor, t: FlagTarget, body: UpdateFlagBody) {
   const project = await requireProject(w.db, actor.principal, t.projectKey);
+  const { variants, ...rest } = body;
   const patch: Partial<store.FlagRow> = {};
-  for (const [k, v] of Object.entries(body)) if (v !== undefined) Object.assign(patch, { [k]: v });
-  return flagWrite(w, actor, project, t, 'flag.update', () => patch);
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) Object.assign(patch, { [k]: v });
+  return flagWrite(w, actor, project, t, 'flag.update', async (tx, flag) => {
+    if (variants === undefined) return patch;
+    const next = checkVariants(flag.type, variants as Variant[]);
+    await refuseRemovingUsedVariants(w, tx, project, flag, next);
+    return { ...patch, variants: next };
+  });
+}
+
+/** Where a variant is in use: in an environment, at a path of the configuration or by another domain. */
+export interface VariantUse {
+  variant: string;
+  environment: string;
+  path: string;
+}
+
+/** Told of a flag whose variants may be removed: the uses other domains hold (a release plan's variant or control). */
+export type VariantUseHook = (tx: Tx, flagId: string) => Promise<VariantUse[]>;
+
+/** Refuses a new variant list that drops a variant any environment still serves, targets or names. */
+async function refuseRemovingUsedVariants(
+  w: FlagWriter,
+  tx: Tx,
+  project: Project,
+  flag: store.FlagRow,
+  next: Variant[],
+): Promise<void> {
+  const kept = new Set(next.map((v) => v.key));
+  const removed = new Set(flag.variants.map((v) => v.key).filter((k) => !kept.has(k)));
+  if (removed.size === 0) return;
+  const envs = await environmentsOf(tx, project);
+  // Locked before reading: a write naming the variant commits before this check or waits for it.
+  await lockEnvironments(
+    tx,
+    envs.map((e) => e.id),
+  );
+  const keyOf = new Map((await store.listFlags(tx, project.id, { archived: undefined })).map((f) => [f.id, f.key]));
+  const uses: VariantUse[] = [];
+  for (const env of envs) {
+    for (const c of await store.configsOfEnvironment(tx, env.id)) {
+      if (c.flagId === flag.id) {
+        uses.push(...variantsNamedBy(c).map((u) => ({ ...u, environment: env.key })));
+        continue;
+      }
+      c.prerequisites.forEach((p, i) => {
+        if (p.flag !== flag.key) return;
+        for (const variant of p.variants) {
+          const path = `flag ${JSON.stringify(keyOf.get(c.flagId))} prerequisites[${i}]`;
+          uses.push({ variant, environment: env.key, path });
+        }
+      });
+    }
+  }
+  uses.push(...((await w.variantUses?.(tx, flag.id)) ?? []));
+  const blocking = uses.filter((u) => removed.has(u.variant));
+  const [first] = blocking;
+  if (first === undefined) return;
+  const where = blocking.map((u) => `${u.environment}: ${u.path}`);
+  throw new AppError(
+    'INVALID_CONFIG',
+    `variant ${JSON.stringify(first.variant)} cannot be removed while it is in use (${where.join('; ')})`,
+    { field: 'variants', uses: blocking },
+  );
+}
+
+/** The variants a configuration names, with the path that names each. */
+function variantsNamedBy(c: store.ConfigFields): Omit<VariantUse, 'environment'>[] {
+  const out: Omit<VariantUse, 'environment'>[] = [];
+  const serve = (s: Serve, path: string) => {
+    if ('variant' in s) out.push({ variant: s.variant, path });
+    else
+      s.rollout.weights.forEach((w, i) => {
+        out.push({ variant: w.variant, path: `${path}.rollout.weights[${i}]` });
+      });
+  };
+  if (c.offVariant !== null) out.push({ variant: c.offVariant, path: 'offVariant' });
+  c.targets.forEach((t, i) => {
+    out.push({ variant: t.variant, path: `targets[${i}]` });
+  });
+  c.rules.forEach((r, i) => {
+    serve(r.serve, `rules[${i}].serve`);
+  });
+  serve(c.defaultServe, 'defaultServe');
+  return out;
 }
 
 export async function setArchived(w: Writer, actor: Actor, t: FlagTarget, archived: boolean) {
   const project = await requireProject(w.db, actor.principal, t.projectKey);
-  return flagWrite(w, actor, project, t, archived ? 'flag.archive' : 'flag.unarchive', (flag) =>
+  return flagWrite(w, actor, project, t, archived ? 'flag.archive' : 'flag.unarchive', async (_tx, flag) =>
     flag.archived === archived ? undefined : { archived },
   );
 }
@@ -361,6 +461,7 @@ export interface ConfigWriteEvent {
 /** The writer of the flags routes: a {@link Writer} and who is told of configuration writes. */
 export interface FlagWriter extends Writer {
   onConfigWrite?: ConfigWriteHook | undefined;
+  variantUses?: VariantUseHook | undefined;
 }
 
 /** A configuration change checked and ready to write inside the caller's `commitChange`. */
@@ -496,12 +597,12 @@ async function flagWrite(
   project: Project,
   t: FlagTarget,
   action: string,
-  patch: (flag: store.FlagRow) => Partial<store.FlagRow> | undefined,
+  patch: (tx: Tx, flag: store.FlagRow) => Promise<Partial<store.FlagRow> | undefined>,
 ) {
   return commitChange(w, actor, async (tx) => {
     const before = await lockExisting(tx, project, t.flagKey);
     assertRevision('flag', before.revision, t.ifMatch);
-    const fields = patch(before);
+    const fields = await patch(tx, before);
     if (fields === undefined) return noChange(before);
     return {
       entries: flagEntries(await environmentsOf(tx, project), before.key),

@@ -139,6 +139,11 @@ export async function configsOfFlag(db: Db | Tx, flagId: string): Promise<Config
   return db.select().from(flagConfigs).where(eq(flagConfigs.flagId, flagId));
 }
 
+export async function configsOfFlags(db: Db | Tx, flagIds: string[]): Promise<ConfigRow[]> {
+  if (flagIds.length === 0) return [];
+  return db.select().from(flagConfigs).where(inArray(flagConfigs.flagId, flagIds));
+}
+
 export async function writeConfig(
   tx: Tx,
   flagId: string,

@@ -132,7 +132,7 @@ export class PlanController {
   }
 }
 
-interface GuardReading {
+export interface GuardReading {
   guard: PlanGuard;
   metric: string;
   breached: boolean;
@@ -152,14 +152,20 @@ function summaryOf(metric: Metric, row: { units: number; conversions: number; su
 
 const EMPTY = { units: 0, conversions: 0, sum: 0, sumOfSquares: 0 };
 
-/** One guard on the data since the plan started. `undefined`: not enough data to judge yet. */
-async function readGuard(
+/** A guard's metric on the plan's variant and control, over the units exposed since the plan started. */
+export interface GuardData {
+  metric: Metric;
+  variant: VariantSummary;
+  control: VariantSummary;
+}
+
+export async function guardData(
   db: Writer['db'],
   project: Project,
   flagKey: string,
   plan: PlanRow,
   guard: PlanGuard,
-): Promise<GuardReading | undefined> {
+): Promise<GuardData> {
   const metric = await requireMetric(db, project, guard.metric);
   const totals = await metricTotalsSince(db, {
     environmentId: plan.environmentId,
@@ -168,8 +174,23 @@ async function readGuard(
     since: plan.startedAt ?? plan.createdAt,
   });
   const row = (v: string) => totals.variants.find((x) => x.variant === v) ?? EMPTY;
-  const variant: VariantSummary = summaryOf(metric, row(plan.variant));
-  const control: VariantSummary = summaryOf(metric, row(plan.control));
+  return { metric, variant: summaryOf(metric, row(plan.variant)), control: summaryOf(metric, row(plan.control)) };
+}
+
+/** One guard on the data since the plan started. `undefined`: not enough data to judge yet. */
+async function readGuard(
+  db: Writer['db'],
+  project: Project,
+  flagKey: string,
+  plan: PlanRow,
+  guard: PlanGuard,
+): Promise<GuardReading | undefined> {
+  return judgeGuard(plan, guard, await guardData(db, project, flagKey, plan, guard));
+}
+
+/** A guard judged on its data, as the controller judges it. `undefined`: not enough data yet. */
+export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): GuardReading | undefined {
+  const { metric, variant, control } = data;
   const units = variant.units + control.units;
   if ('maxRegression' in guard) {
     const reading = judgeRegression(metric.direction, guard.maxRegression, control, variant);

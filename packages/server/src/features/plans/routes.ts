@@ -3,7 +3,8 @@ import { actorOf, principalOf } from '../../http/actor.js';
 import { FlagEnvironmentParams } from '../../http/common-schemas.js';
 import { responses } from '../../http/openapi.js';
 import type { Writer } from '../changes/commit-change.js';
-import { PLAN_ACTIONS, PlanDetail, PlanView, PutPlanBody, StepBody } from './schemas.js';
+import { planFigures } from './figures.js';
+import { PLAN_ACTIONS, PlanDetail, PlanFigures, PlanView, PutPlanBody, StepBody } from './schemas.js';
 import * as service from './service.js';
 
 // The writer as given, its webhook outbox follower included: a person's step reaches webhooks as the controller's do.
@@ -42,6 +43,12 @@ export const planRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
     path,
     { schema: { tags, params: FlagEnvironmentParams, ...responses({ 200: PlanDetail }) } },
     async (request) => service.getPlan(db, principalOf(request), target(request.params)),
+  );
+
+  app.get(
+    `${path}/figures`,
+    { schema: { tags, params: FlagEnvironmentParams, ...responses({ 200: PlanFigures }) } },
+    async (request) => planFigures(db, principalOf(request), target(request.params)),
   );
 
   for (const action of PLAN_ACTIONS) {

@@ -94,3 +94,37 @@ export const PlanDetail = PlanView.extend({
     }),
   ),
 });
+
+const PerSide = z.object({ variant: z.number(), control: z.number() });
+
+/**
+ * `GET` of a plan's figures: what the controller judges on its next tick, read the same way: the
+ * current stage's hold and units since the stage began, and each guard's metric since the plan
+ * started with where the guard stands.
+ */
+export const PlanFigures = z.object({
+  state: PlanView.shape.state,
+  stage: z
+    .object({
+      number: z.number().int(),
+      percent: z.number(),
+      heldSeconds: z.number().int(),
+      holdSeconds: z.number().int(),
+      units: PerSide,
+      minUnits: z.number().int(),
+    })
+    .nullable(),
+  guards: z.array(
+    z.object({
+      guard: GuardSchema,
+      units: PerSide,
+      /** Conversion rate or mean of the metric per side. */
+      value: PerSide,
+      relative: z.number().nullable(),
+      /** The always-valid 95 % interval of the relative difference, the one a relative guard is judged by. */
+      interval: z.tuple([z.number(), z.number()]).nullable(),
+      standing: z.enum(['waiting', 'within', 'breached', 'metric-missing']),
+    }),
+  ),
+  at: Timestamp,
+});

@@ -20,6 +20,7 @@ import {
   lockFlagForWrite,
   prepareConfigChange,
   readConfig,
+  type VariantUse,
 } from '../flags/service.js';
 import { requireMetric } from '../metrics/service.js';
 import { type Project, projectById, requireProject } from '../projects/service.js';
@@ -413,6 +414,20 @@ function personStepOf(action: PlanAction, plan: store.PlanRow, config: ConfigFie
         reason,
       };
   }
+}
+
+/**
+ * The flags write path's hook: an open plan (draft, running or paused) names its variant and
+ * control, so neither may be removed from the flag until the plan ends.
+ */
+export async function variantsOfOpenPlans(tx: Tx, flagId: string): Promise<VariantUse[]> {
+  const uses: VariantUse[] = [];
+  for (const plan of await store.openPlansOfFlag(tx, flagId)) {
+    const environment = (await environmentById(tx, plan.environmentId))?.key ?? plan.environmentId;
+    uses.push({ variant: plan.variant, environment, path: `release plan (${plan.state}) variant` });
+    uses.push({ variant: plan.control, environment, path: `release plan (${plan.state}) control` });
+  }
+  return uses;
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

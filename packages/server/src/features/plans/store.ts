@@ -35,6 +35,14 @@ export async function lockOpenPlan(tx: Tx, flagId: string, environmentId: string
   return row;
 }
 
+/** Every open plan of a flag, whatever the environment. */
+export async function openPlansOfFlag(db: Db | Tx, flagId: string): Promise<PlanRow[]> {
+  return db
+    .select()
+    .from(releasePlans)
+    .where(and(eq(releasePlans.flagId, flagId), inArray(releasePlans.state, OPEN_STATES)));
+}
+
 export async function findPlan(db: Db | Tx, id: string): Promise<PlanRow | undefined> {
   const [row] = await db.select().from(releasePlans).where(eq(releasePlans.id, id));
   return row;

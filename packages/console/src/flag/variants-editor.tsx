@@ -1,0 +1,129 @@
+import { useState } from 'preact/hooks';
+import { ApiError, call, seg } from '../api/client.js';
+import type { Flag, FlagType, JsonValue, Variant } from '../api/types.js';
+import { DraftConflict } from '../ui/draft-conflict.js';
+import { ErrorText, FieldError } from '../ui/errors.js';
+import { useDraft } from '../ui/use-draft.js';
+
+/** A variant as typed: its value is text until it is saved. */
+interface Row {
+  key: string;
+  value: string;
+}
+
+const rowsOf = (f: Flag): Row[] =>
+  f.variants.map((v) => ({ key: v.key, value: typeof v.value === 'string' ? v.value : JSON.stringify(v.value) }));
+
+/**
+ * What a person typed as a value of a flag of this type: strings are taken as typed, numbers
+ * and JSON are parsed. A number that is not one is sent as typed, for the API to name the field;
+ * JSON that does not parse is refused here, next to its field.
+ */
+function typedValue(type: FlagType, text: string, field: string): JsonValue {
+  if (type === 'string') return text;
+  if (type === 'number') return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw new ApiError(0, 'INVALID_JSON', 'this is not valid JSON', { field });
+  }
+}
+
+/**
+ * The flag's variants: added, given new values, or removed, and saved with one `PATCH` of the
+ * flag guarded by its revision. The API refuses, naming the field, a value of the wrong type,
+ * a key used twice, or removing a variant still in use anywhere.
+ */
+export function VariantsEditor(props: { project: string; flag: Flag; canEdit: boolean; onSaved: () => void }) {
+  const { flag } = props;
+  const drafted = useDraft(flag, rowsOf, (f) => f.revision);
+  const rows = drafted.draft;
+  const [error, setError] = useState<unknown>();
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const set = (i: number, row: Row) => {
+    drafted.change(rows.map((r, j) => (j === i ? row : r)));
+    setSaved(false);
+  };
+  if (flag.type === 'boolean') {
+    return (
+      <>
+        <h2>Variants</h2>
+        <p class="muted">A boolean flag always has the variants on (true) and off (false).</p>
+      </>
+    );
+  }
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const variants: Variant[] = rows.map((r, i) => ({
+        key: r.key.trim(),
+        value: typedValue(flag.type, r.value, `variants[${i}].value`),
+      }));
+      await call('PATCH', `/projects/${seg(props.project)}/flags/${seg(flag.key)}`, {
+        body: { variants },
+        ifMatch: drafted.base.revision,
+      });
+      setSaved(true);
+      drafted.saved();
+      props.onSaved();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const refused = error instanceof ApiError && error.status === 412 ? error : undefined;
+  const general = (error instanceof ApiError && error.field !== '') || refused ? undefined : error;
+  const reload = () => {
+    drafted.reload();
+    setError(undefined);
+    if (refused !== undefined) props.onSaved();
+  };
+  return (
+    <form onSubmit={save} aria-label="Variants">
+      <h2>Variants</h2>
+      <fieldset disabled={!props.canEdit}>
+        <legend>Variants ({flag.type} values)</legend>
+        {rows.map((r, i) => (
+          <div class="row variant" key={i}>
+            <label>
+              Variant {i + 1} key
+              <input value={r.key} onInput={(e) => set(i, { ...r, key: e.currentTarget.value })} />
+            </label>
+            <label>
+              Variant {i + 1} value
+              <input value={r.value} onInput={(e) => set(i, { ...r, value: e.currentTarget.value })} />
+            </label>
+            <button type="button" onClick={() => drafted.change(rows.filter((_, j) => j !== i))}>
+              Remove variant {i + 1}
+            </button>
+            <FieldError error={error} field={`variants[${i}]`} />
+          </div>
+        ))}
+        <button type="button" onClick={() => drafted.change([...rows, { key: '', value: '' }])}>
+          Add variant
+        </button>
+        <FieldError error={error} field="variants" exact />
+        <ErrorText error={general} />
+        <DraftConflict
+          what="flag"
+          incoming={drafted.incoming !== undefined}
+          refused={refused}
+          onReload={reload}
+          onKeep={drafted.keep}
+        />
+        {saved && (
+          <p class="notice" role="status">
+            Variants saved.
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={busy}>
+          Save variants
+        </button>
+      </fieldset>
+    </form>
+  );
+}

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../test-support/server.js';
+
+let s: TestServer;
+let serverKey: string;
+const p = '/api/v1/projects/pf';
+const plan = `${p}/flags/checkout/environments/prod/release-plan`;
+
+/** `count` units from `from` on, alternating on/off; on converts at 50 %, off at 30 %. */
+async function traffic(batch: number, from: number, count: number): Promise<void> {
+  const now = Date.now();
+  const exposures = [];
+  const events = [];
+  for (let i = from; i < from + count; i++) {
+    const variant = i % 2 === 0 ? 'on' : 'off';
+    exposures.push({ flag: 'checkout', variant, key: `u${i}`, timestamp: now });
+    if (variant === 'on' ? i % 20 < 9 : i % 20 < 7) events.push({ event: 'buy', key: `u${i}`, timestamp: now + 1 });
+  }
+  const body = { id: `b${batch}`, window: { start: now, end: now }, exposures, events };
+  expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
+}
+
+beforeAll(async () => {
+  // The controller takes no step of its own: the figures are read on a plan that stays put.
+  s = await startTestServer({ plans: { intervalMs: 3_600_000 }, webhooks: { dispatch: false } });
+  await s.ok('POST', '/api/v1/projects', { key: 'pf', name: 'Plan figures' });
+  await s.ok('POST', `${p}/environments`, { key: 'prod', name: 'Production' });
+  await s.ok('POST', `${p}/flags`, { key: 'checkout', name: 'Checkout', type: 'boolean' });
+  await s.ok('PATCH', `${p}/flags/checkout/environments/prod`, { enabled: true, defaultServe: { variant: 'off' } });
+  await s.ok('POST', `${p}/metrics`, {
+    key: 'buy',
+    name: 'Buy',
+    event: 'buy',
+    kind: 'conversion',
+    direction: 'increase',
+  });
+  serverKey = (await s.ok('POST', '/api/v1/keys', { name: 'k', type: 'server', project: 'pf', environment: 'prod' }))
+    .token;
+});
+
+afterAll(async () => {
+  await s?.close();
+});
+
+describe("a release plan's figures", () => {
+  it('answers 404 before the flag has a plan', async () => {
+    expect((await s.call('GET', `${plan}/figures`)).statusCode).toBe(404);
+  });
+
+  it('shows the stage and waits on a guard until both sides have enough units', async () => {
+    await s.ok('PUT', plan, {
+      variant: 'on',
+      stages: [{ percent: 50, holdSeconds: 3600, minUnits: 100 }],
+      guards: [
+        { metric: 'buy', maxRegression: 0.1 },
+        { metric: 'buy', min: 0.9 },
+      ],
+    });
+    const draft = await s.ok('GET', `${plan}/figures`);
+    expect(draft).toMatchObject({ state: 'draft', stage: null });
+    await s.ok('POST', `${plan}/start`);
+    await traffic(1, 0, 20);
+    const few = await s.ok('GET', `${plan}/figures`);
+    expect(few.stage).toEqual({
+      number: 1,
+      percent: 50,
+      heldSeconds: expect.any(Number),
+      holdSeconds: 3600,
+      units: { variant: 10, control: 10 },
+      minUnits: 100,
+    });
+    expect(few.guards.map((g: { standing: string }) => g.standing)).toEqual(['waiting', 'waiting']);
+  });
+
+  it('judges each guard as the controller does once there is enough data', async () => {
+    await traffic(2, 20, 200);
+    const { guards } = await s.ok('GET', `${plan}/figures`);
+    const [relative, absolute] = guards;
+    expect(relative).toMatchObject({
+      guard: { metric: 'buy', maxRegression: 0.1 },
+      units: { variant: 110, control: 110 },
+      standing: 'within',
+    });
+    expect(relative.value.variant).toBeCloseTo(0.5, 1);
+    expect(relative.value.control).toBeCloseTo(0.3, 1);
+    expect(relative.interval).toHaveLength(2);
+    // A conversion of about 50 % lies below an absolute minimum of 90 %.
+    expect(absolute).toMatchObject({ guard: { metric: 'buy', min: 0.9 }, standing: 'breached' });
+  });
+});

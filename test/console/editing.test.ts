@@ -1,0 +1,212 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Chromium } from '../browser/support/chromium.js';
+import {
+  buildConsole,
+  type ChangeStream,
+  type ConsoleServer,
+  changeElsewhere,
+  screenshot,
+  shopWithEditor,
+  signedIn,
+  startConsoleServer,
+} from './support.js';
+
+let built: Awaited<ReturnType<typeof buildConsole>>;
+let app: ConsoleServer & { changes: ChangeStream };
+let chrome: Chromium;
+let page: Page;
+
+const API = '/api/v1/projects/shop';
+const elsewhere = (method: string, path: string, body?: unknown) => changeElsewhere(app, method, `${API}${path}`, body);
+
+beforeAll(async () => {
+  built = await buildConsole();
+  app = await startConsoleServer(built.dir);
+  const person = await shopWithEditor(app.server, 'noor@example.com');
+  const s = app.server;
+  await s.ok('POST', `${API}/flags`, {
+    key: 'theme',
+    name: 'Theme',
+    type: 'string',
+    variants: [
+      { key: 'red', value: 'red' },
+      { key: 'blue', value: 'blue' },
+    ],
+  });
+  await s.ok('PATCH', `${API}/flags/theme/environments/production`, { offVariant: 'blue' });
+  await s.ok('PATCH', `${API}/flags/theme/environments/staging`, { enabled: true });
+  await s.ok('POST', `${API}/flags`, {
+    key: 'limit',
+    name: 'Limit',
+    type: 'number',
+    variants: [{ key: 'low', value: 10 }],
+  });
+  ({ chrome, page } = await signedIn(app.url, person));
+}, 120_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await app?.close();
+  await built?.remove();
+});
+
+const variantsForm = () => page.getByRole('form', { name: 'Variants' });
+
+describe('editing variants in the console', { timeout: 60_000 }, () => {
+  it('changes a value and adds a variant, saved through the API', async () => {
+    await page.goto(`${app.url}/projects/shop/flags/theme?env=production`);
+    const form = variantsForm();
+    await form.getByLabel('Variant 1 value').fill('crimson');
+    await form.getByRole('button', { name: 'Add variant' }).click();
+    await form.getByLabel('Variant 3 key').fill('gold');
+    await form.getByLabel('Variant 3 value').fill('#d4af37');
+    await form.getByRole('button', { name: 'Save variants' }).click();
+    await form.getByRole('status').filter({ hasText: 'Variants saved.' }).waitFor();
+    const flag = await app.server.ok('GET', `${API}/flags/theme`);
+    expect(flag.variants).toEqual([
+      { key: 'red', value: 'crimson' },
+      { key: 'blue', value: 'blue' },
+      { key: 'gold', value: '#d4af37' },
+    ]);
+    // The new variant is offered wherever the configuration names one.
+    await page.getByLabel('Off variant').locator('option', { hasText: 'gold' }).waitFor({ state: 'attached' });
+  });
+
+  it('shows, next to the list, why a variant still in use cannot be removed', async () => {
+    const form = variantsForm();
+    await form.getByRole('button', { name: 'Remove variant 2' }).click();
+    await form.getByRole('button', { name: 'Save variants' }).click();
+    const error = form.locator('.field-error[data-field="variants"]');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('production: offVariant');
+    expect((await app.server.ok('GET', `${API}/flags/theme`)).variants).toHaveLength(3);
+    await screenshot(page, 'variants-in-use');
+  });
+
+  it('shows a value of the wrong type next to that value', async () => {
+    await page.goto(`${app.url}/projects/shop/flags/limit`);
+    const form = variantsForm();
+    await form.getByLabel('Variant 1 value').fill('ten');
+    await form.getByRole('button', { name: 'Save variants' }).click();
+    const error = form.locator('.field-error[data-field="variants[0]"]');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('must be a number');
+  });
+});
+
+describe('the flag list', { timeout: 60_000 }, () => {
+  it("shows each environment's state from the list alone, without reading each flag", async () => {
+    const reads: string[] = [];
+    const listen = (r: { url(): string }) => {
+      if (/\/api\/v1\/projects\/shop\/flags\/[^/?]+$/.test(r.url())) reads.push(r.url());
+    };
+    page.on('request', listen);
+    await page.goto(`${app.url}/projects/shop`);
+    const theme = page.locator('tr[data-flag="theme"]');
+    await theme.locator('td[data-env="staging"]').filter({ hasText: 'on' }).waitFor();
+    expect(await theme.locator('td[data-env="production"]').textContent()).toBe('off');
+    await page.waitForLoadState('networkidle');
+    page.off('request', listen);
+    expect(reads).toEqual([]);
+  });
+});
+
+describe('a live change while a draft is unsaved', { timeout: 60_000 }, () => {
+  const onInProduction = () => page.getByLabel('On in production (off serves the off variant to everyone)');
+  const conflict = () => page.locator('form[aria-label="Configuration in production"] .conflict');
+
+  it('warns instead of replacing the draft, and reload takes the newer version', async () => {
+    await page.goto(`${app.url}/projects/shop/flags/theme?env=production`);
+    await onInProduction().check();
+    await elsewhere('PATCH', '/flags/theme/environments/production', {
+      targets: [{ variant: 'red', values: ['ana'] }],
+    });
+    await conflict().filter({ hasText: 'Someone else just changed this configuration' }).waitFor({ timeout: 2000 });
+    expect(await onInProduction().isChecked()).toBe(true);
+    await screenshot(page, 'draft-conflict');
+    await conflict().getByRole('button', { name: 'Reload' }).click();
+    expect(await onInProduction().isChecked()).toBe(false);
+    expect(await page.getByLabel('Context keys served red (comma or one per line)').inputValue()).toBe('ana');
+    expect(await conflict().count()).toBe(0);
+  });
+
+  it('keeps the draft on request, and its save is refused with a clear 412', async () => {
+    await onInProduction().check();
+    await elsewhere('PATCH', '/flags/theme/environments/production', { offVariant: 'gold' });
+    await conflict().getByRole('button', { name: 'Keep my draft' }).click();
+    expect(await conflict().count()).toBe(0);
+    expect(await onInProduction().isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Save production' }).click();
+    await conflict().filter({ hasText: 'Not saved: someone changed this configuration' }).waitFor();
+    expect(await conflict().textContent()).toContain('PRECONDITION_FAILED');
+    const stored = await app.server.ok('GET', `${API}/flags/theme/environments/production`);
+    expect({ enabled: stored.enabled, offVariant: stored.offVariant }).toEqual({ enabled: false, offVariant: 'gold' });
+    await conflict().getByRole('button', { name: 'Reload' }).click();
+    await page
+      .getByLabel('Off variant')
+      .filter({ has: page.locator('option:checked', { hasText: 'gold' }) })
+      .waitFor();
+    expect(await onInProduction().isChecked()).toBe(false);
+  });
+
+  it('follows live changes silently while there is no draft', async () => {
+    await elsewhere('PATCH', '/flags/theme/environments/production', { offVariant: 'red' });
+    await page
+      .getByLabel('Off variant')
+      .filter({ has: page.locator('option:checked', { hasText: 'red' }) })
+      .waitFor();
+    expect(await conflict().count()).toBe(0);
+  });
+});
+
+describe('the segments page', { timeout: 60_000 }, () => {
+  const editor = () => page.getByRole('form', { name: 'Segment beta' });
+
+  it('creates a segment and edits its keys and rules with the clause builder, errors next to the field', async () => {
+    await page.goto(`${app.url}/projects/shop/segments?env=production`);
+    await page.getByText('No segments in production yet.').waitFor();
+    await page.getByLabel('Segment key').fill('beta');
+    await page.getByLabel('Segment name').fill('Beta testers');
+    await page.getByRole('button', { name: 'Create segment' }).click();
+    await editor().waitFor();
+    await editor().getByLabel('Included context keys (comma or one per line)').fill('u1, u2');
+    await editor().getByLabel('Excluded context keys (they never match, whatever the rules say)').fill('u3');
+    await editor().getByRole('button', { name: 'Add segment rule' }).click();
+    const rule = editor().getByRole('group', { name: 'Segment rule 1' });
+    await rule.getByLabel('Attribute').fill('version');
+    await rule.getByLabel('Operator').selectOption('semverGt');
+    await rule.getByLabel('Values (comma-separated)').fill('not-a-version');
+    await rule.getByLabel('Values (comma-separated)').press('Tab');
+    await editor().getByRole('button', { name: 'Save segment' }).click();
+    const error = rule.locator('.field-error');
+    await error.waitFor();
+    expect(await error.getAttribute('data-field')).toBe('rules[0].clauses[0]');
+    await rule.getByLabel('Values (comma-separated)').fill('2.0.0');
+    await rule.getByLabel('Values (comma-separated)').press('Tab');
+    await editor().getByRole('button', { name: 'Save segment' }).click();
+    await editor().getByRole('status').filter({ hasText: 'Segment saved.' }).waitFor();
+    const stored = await app.server.ok('GET', `${API}/environments/production/segments/beta`);
+    expect(stored).toMatchObject({
+      name: 'Beta testers',
+      included: ['u1', 'u2'],
+      excluded: ['u3'],
+      rules: [{ clauses: [{ attribute: 'version', op: 'semverGt', values: ['2.0.0'] }] }],
+    });
+    await screenshot(page, 'segment');
+  });
+
+  it('shows why a segment a flag still uses cannot be deleted, then deletes it once unused', async () => {
+    const rules = [{ clauses: [{ attribute: 'key', op: 'inSegment', values: ['beta'] }], serve: { variant: 'red' } }];
+    await app.server.ok('PATCH', `${API}/flags/theme/environments/production`, { rules });
+    await editor().getByRole('button', { name: 'Delete segment' }).click();
+    await editor().getByRole('button', { name: 'Yes, delete beta' }).click();
+    await editor().getByRole('alert').filter({ hasText: 'theme' }).waitFor();
+    await app.server.ok('PATCH', `${API}/flags/theme/environments/production`, { rules: [] });
+    await editor().getByRole('button', { name: 'Delete segment' }).click();
+    await editor().getByRole('button', { name: 'Yes, delete beta' }).click();
+    await page.getByText('No segments in production yet.').waitFor();
+    const res = await app.server.call('GET', `${API}/environments/production/segments/beta`);
+    expect(res.statusCode).toBe(404);
+  });
+});
