@@ -312,6 +312,11 @@ const ROUTES: RouteCase[] = [
     request: () => ({ url: `${config}/release-plan` }),
     ok: 200,
   },
+  {
+    route: 'GET /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/figures',
+    request: () => ({ url: `${config}/release-plan/figures` }),
+    ok: 200,
+  },
   // In the order a plan allows them, each after the one before.
   ...(['start', 'pause', 'resume', 'advance', 'abort'] as const).map((action) => ({
     route: `POST /api/v1/projects/:project/flags/:flag/environments/:env/release-plan/${action}`,
