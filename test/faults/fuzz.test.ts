@@ -95,6 +95,7 @@ async function restoreFixtures(): Promise<void> {
 const TEMPLATES: Record<string, unknown> = {
   'POST /api/v1/session': { email: FUZZ_USER, password: FUZZ_PASSWORD },
   'POST /api/v1/users': { email: 'fuzz-new@example.com', password: FUZZ_PASSWORD, owner: false },
+  'PATCH /api/v1/users/:user': { owner: true },
   'PUT /api/v1/me/password': { currentPassword: FUZZ_PASSWORD, newPassword: 'another fuzzing passphrase' },
   'POST /api/v1/tokens': { name: 'fuzz script' },
   'POST /api/v1/projects/:project/members': { email: 'fuzz-new@example.com', role: 'editor' },

@@ -30,6 +30,7 @@ export const PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /api/v1/users': 'owner',
   'POST /api/v1/users/:user/disable': 'owner',
   'POST /api/v1/users/:user/enable': 'owner',
+  'PATCH /api/v1/users/:user': 'owner',
   'DELETE /api/v1/users/:user': 'owner',
 
   'GET /api/v1/projects': 'signed-in',

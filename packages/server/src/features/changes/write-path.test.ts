@@ -352,6 +352,11 @@ const cases: WriteCase[] = [
     expected: noBumps,
   },
   {
+    route: 'PATCH /api/v1/users/:user',
+    request: async () => ({ method: 'PATCH', url: `/api/v1/users/${(await newUser()).id}`, body: { owner: true } }),
+    expected: noBumps,
+  },
+  {
     route: 'DELETE /api/v1/users/:user',
     request: async () => ({ method: 'DELETE', url: `/api/v1/users/${(await newUser()).id}` }),
     expected: noBumps,

@@ -416,6 +416,11 @@ const ROUTES: RouteCase[] = [
     request: () => ({ url: `/api/v1/users/${ids.disabled}/enable` }),
     ok: 200,
   },
+  {
+    route: 'PATCH /api/v1/users/:user',
+    request: () => ({ url: `/api/v1/users/${ids.disabled}`, body: { owner: false } }),
+    ok: 200,
+  },
   { route: 'DELETE /api/v1/users/:user', request: () => ({ url: `/api/v1/users/${ids.deleted}` }), ok: 204 },
   { route: 'GET /api/v1/projects/:project/members', request: () => ({ url: `${p}/members` }), ok: 200 },
   {

@@ -265,3 +265,87 @@ describe('a password someone else set', () => {
     }
   });
 });
+
+describe("the owner's changes to a person", () => {
+  it('makes a person owner and back; nobody demotes themselves or the last enabled owner', async () => {
+    const id = await createPerson(s, 'promoted@example.com', { project: 'life', role: 'viewer' });
+    const them = await signIn(s, 'promoted@example.com');
+    expect((await s.call('GET', '/api/v1/users', undefined, them.as())).statusCode).toBe(403);
+    expect(await s.ok('PATCH', `/api/v1/users/${id}`, { owner: true }, owner.as())).toMatchObject({ id, owner: true });
+    expect((await s.call('GET', '/api/v1/users', undefined, them.as())).statusCode).toBe(200);
+
+    await expectRefusal(s, () => s.call('PATCH', `/api/v1/users/${id}`, { owner: false }, them.as()), {
+      status: 409,
+      code: 'SELF_LOCKOUT',
+    });
+    expect(await s.ok('PATCH', `/api/v1/users/${id}`, { owner: false }, owner.as())).toMatchObject({ owner: false });
+    expect((await s.call('GET', '/api/v1/users', undefined, them.as())).statusCode).toBe(403);
+    // The admin token is nobody: only the last-owner rule stops it.
+    const error = await expectRefusal(s, () => s.call('PATCH', `/api/v1/users/${owner.userId}`, { owner: false }), {
+      status: 409,
+      code: 'LAST_OWNER',
+    });
+    expect(error.message).toContain('owner@example.com is the last enabled owner');
+    // A viewer cannot make themselves owner.
+    await expectRefusal(s, () => s.call('PATCH', `/api/v1/users/${id}`, { owner: true }, them.as()), {
+      status: 403,
+      code: 'FORBIDDEN',
+    });
+
+    const audit = await s.ok('GET', '/api/v1/audit?action=user.update&limit=2');
+    expect(audit.items.map((e: { targetKey: string; after: { owner: boolean } }) => e.after.owner)).toEqual([
+      false,
+      true,
+    ]);
+    expect(audit.items[0]).toMatchObject({ targetKey: 'promoted@example.com', actor: 'owner@example.com' });
+  });
+
+  it('sets a password the person must replace at sign-in, ending their sessions; never their own', async () => {
+    const id = await createPerson(s, 'forgetful@example.com', { project: 'life', role: 'viewer' });
+    const before = await signIn(s, 'forgetful@example.com');
+    const chosen = 'a brand new secret, 42 times';
+    const updated = await s.ok('PATCH', `/api/v1/users/${id}`, { password: chosen }, owner.as());
+    expect(updated).toMatchObject({ id, mustChangePassword: true });
+    expect(JSON.stringify(updated)).not.toContain('brand new');
+    expect((await s.call('GET', '/api/v1/projects', undefined, before.as())).statusCode).toBe(401);
+    await expectRefusal(
+      s,
+      () => s.call('POST', '/api/v1/session', { email: 'forgetful@example.com', password: PASSWORD }, { token: null }),
+      { status: 401, code: 'UNAUTHORIZED' },
+    );
+    const after = await signIn(s, 'forgetful@example.com', chosen);
+    await expectRefusal(s, () => s.call('GET', '/api/v1/projects', undefined, after.as()), {
+      status: 403,
+      code: 'PASSWORD_CHANGE_REQUIRED',
+    });
+    const audit = await s.ok('GET', '/api/v1/audit?action=user.update&limit=1');
+    expect(JSON.stringify(audit)).not.toContain('brand new');
+
+    await expectRefusal(s, () => s.call('PATCH', `/api/v1/users/${owner.userId}`, { password: chosen }, owner.as()), {
+      status: 409,
+      code: 'SELF_LOCKOUT',
+    });
+  });
+
+  it('refuses an empty change, a short password and an unknown field, naming the field', async () => {
+    const id = await createPerson(s, 'unchanged@example.com', { project: 'life', role: 'viewer' });
+    await expectRefusal(s, () => s.call('PATCH', `/api/v1/users/${id}`, {}, owner.as()), {
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
+    const short = await expectRefusal(
+      s,
+      () => s.call('PATCH', `/api/v1/users/${id}`, { password: 'short' }, owner.as()),
+      {
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      },
+    );
+    expect(short.details.field).toBe('password');
+    expect(JSON.stringify(short)).not.toContain('short"');
+    await expectRefusal(s, () => s.call('PATCH', `/api/v1/users/${id}`, { email: 'x@example.com' }, owner.as()), {
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
+  });
+});

@@ -11,6 +11,7 @@ import {
   CreateUserBody,
   MemberView,
   UpdateMemberBody,
+  UpdateUserBody,
   UserView,
 } from './schemas.js';
 import * as service from './service.js';
@@ -45,6 +46,13 @@ export const userRoutes: FastifyPluginAsyncZod<Writer> = async (app, w) => {
         service.userView(await service.setUserDisabled(w, actorOf(request), request.params.user, disabled)),
     );
   }
+
+  app.patch(
+    '/users/:user',
+    { schema: { tags: ['users'], params: UserParams, body: UpdateUserBody, ...responses({ 200: UserView }, 409) } },
+    async (request) =>
+      service.userView(await service.updateUser(w, actorOf(request), request.params.user, request.body)),
+  );
 
   app.delete(
     '/users/:user',

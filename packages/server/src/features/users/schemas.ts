@@ -29,6 +29,14 @@ export const CreateUserBody = z
     mustChangePassword: z.boolean().optional(),
   })
   .strict();
+export const UpdateUserBody = z
+  .object({
+    owner: z.boolean().optional(),
+    /** A password the owner sets for the person, who must replace it at their next sign-in. */
+    password: NewPassword.optional(),
+  })
+  .strict()
+  .refine((b) => b.owner !== undefined || b.password !== undefined, 'give owner, password or both');
 export const ChangePasswordBody = z.object({ currentPassword: GivenPassword, newPassword: NewPassword }).strict();
 export const AddMemberBody = z.object({ email: Email, role: RoleName }).strict();
 export const UpdateMemberBody = z.object({ role: RoleName }).strict();

@@ -150,13 +150,19 @@ async function lockPerson(tx: Tx, userId: string): Promise<store.User> {
  * such changes at once wait for each other instead of deadlocking), then the person; and refuses
  * to lock the organisation out: nobody disables or deletes themselves, nor the last enabled owner.
  */
-async function lockForLockout(tx: Tx, actor: Actor, userId: string, verb: string): Promise<store.User> {
+async function lockForLockout(
+  tx: Tx,
+  actor: Actor,
+  userId: string,
+  verb: string,
+  losesOwnership = true,
+): Promise<store.User> {
   const owners = await store.lockEnabledOwners(tx);
   const user = await lockPerson(tx, userId);
   if (actor.principal.userId === userId) {
     throw new AppError('SELF_LOCKOUT', `you cannot ${verb} your own account; another owner can`);
   }
-  if (owners.includes(userId) && owners.length === 1) {
+  if (losesOwnership && owners.includes(userId) && owners.length === 1) {
     throw new AppError(
       'LAST_OWNER',
       `${user.email} is the last enabled owner; make another person owner before you ${verb} them`,
@@ -185,6 +191,39 @@ export async function setUserDisabled(w: Writer, actor: Actor, userId: string, d
         if (disabled) await endSessionsOf(tx, userId);
         const action = disabled ? 'user.disable' : 'user.enable';
         return { result: after, audit: [userAudit(user, action, userView(user), userView(after))] };
+      },
+    };
+  });
+}
+
+/**
+ * The owner makes a person owner or not, or sets a password for them (someone who lost theirs):
+ * they must replace it at their next sign-in, and their sessions end. Nobody changes these on
+ * themselves here (their own password is changed with the current one, at `PUT /me/password`),
+ * and the last enabled owner stays owner.
+ */
+export async function updateUser(
+  w: Writer,
+  actor: Actor,
+  userId: string,
+  change: { owner?: boolean | undefined; password?: string | undefined },
+) {
+  assertOrganisationAdmin(actor.principal);
+  const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+  return commitChange(w, actor, async (tx) => {
+    const verb = change.owner === false ? 'demote' : 'set a password for';
+    const user =
+      change.owner === false || change.password !== undefined
+        ? await lockForLockout(tx, actor, userId, verb, change.owner === false)
+        : await lockPerson(tx, userId);
+    if (passwordHash === undefined && user.owner === change.owner) return noChange(user);
+    return {
+      entries: [],
+      apply: async () => {
+        const after = await store.updateUser(tx, userId, { owner: change.owner, passwordHash });
+        if (passwordHash !== undefined) await endSessionsOf(tx, userId);
+        // The audit entry says that a password was set, never the password or its hash.
+        return { result: after, audit: [userAudit(user, 'user.update', userView(user), userView(after))] };
       },
     };
   });

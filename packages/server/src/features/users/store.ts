@@ -79,6 +79,25 @@ export async function setPasswordHash(tx: Tx, id: string, passwordHash: string):
   return row as User;
 }
 
+/** What the owner changes on a person: their owner flag, or a password they must replace at next sign-in. */
+export async function updateUser(
+  tx: Tx,
+  id: string,
+  change: { owner?: boolean | undefined; passwordHash?: string | undefined },
+): Promise<User> {
+  const [row] = await tx
+    .update(users)
+    .set({
+      ...(change.owner === undefined ? {} : { owner: change.owner }),
+      ...(change.passwordHash === undefined ? {} : { passwordHash: change.passwordHash, mustChangePassword: true }),
+      revision: sql`${users.revision} + 1`,
+      updatedAt: new Date(),
+    })
+    .where(eq(users.id, id))
+    .returning(columns);
+  return row as User;
+}
+
 export async function setDisabled(tx: Tx, id: string, disabled: boolean): Promise<User> {
   const [row] = await tx
     .update(users)
