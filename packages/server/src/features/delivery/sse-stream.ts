@@ -36,7 +36,7 @@ export class SseStream {
       return true;
     }
     const res = this.res;
-    if (res.destroyed) return false;
+    if (res.destroyed || res.writableEnded) return false;
     if (res.writableLength > this.maxBuffered) {
       res.destroy();
       return false;
