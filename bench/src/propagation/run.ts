@@ -178,6 +178,13 @@ async function runScenario(
       SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // The production defaults (0.5 s to connect, about 1 s per statement) refuse work on a
+      // machine this bench saturates, often while it is shared: a server that cannot migrate,
+      // or a flip answered 503, measures nothing about propagation.
+      SWITCHYARD_DB_CONNECT_TIMEOUT_MS: '10000',
+      SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS: '10000',
+      SWITCHYARD_DB_STATEMENT_TIMEOUT_MS: '20000',
+      SWITCHYARD_DB_QUERY_TIMEOUT_MS: '25000',
     };
     const start = () => startServer({ env, readyTimeoutMs: 30_000, cpuProfileDir: state.serverCpuProfileDir });
     // The first instance migrates and seeds an empty database; the others start on what it made.
