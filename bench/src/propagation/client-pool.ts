@@ -21,6 +21,7 @@ export interface Delivered {
   readonly firstAt: number;
   readonly lastAt: number;
   readonly enabled: boolean | undefined;
+  readonly bytes: number | undefined;
 }
 
 interface Waiter {
@@ -139,6 +140,7 @@ export class ClientPool {
       firstAt: Math.min(...list.map((r) => r.firstAt)),
       lastAt: Math.max(...list.map((r) => r.lastAt)),
       enabled: list.find((r) => r.enabled !== undefined)?.enabled,
+      bytes: list.find((r) => r.bytes !== undefined)?.bytes,
     };
   }
 

@@ -30,6 +30,8 @@ export interface VersionReport {
   readonly lastAt: number;
   /** `enabled` of the flag in the patch, read from the thread's first stream. */
   readonly enabled: boolean | undefined;
+  /** Bytes of that patch's data, read from the same stream. */
+  readonly bytes: number | undefined;
 }
 
 export type FromClientThread =

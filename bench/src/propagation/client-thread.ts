@@ -21,6 +21,7 @@ interface Progress {
   firstAt: number;
   lastAt: number;
   enabled: boolean | undefined;
+  bytes: number | undefined;
 }
 const progress = new Map<number, Progress>();
 
@@ -30,38 +31,48 @@ function fail(message: string): void {
   post({ type: 'failed', message });
 }
 
-function received(version: number, at: number, enabled: boolean | undefined): void {
+function received(version: number, at: number, inspected: Inspected | undefined): void {
   let p = progress.get(version);
   if (p === undefined) {
-    p = { count: 0, firstAt: at, lastAt: at, enabled: undefined };
+    p = { count: 0, firstAt: at, lastAt: at, enabled: undefined, bytes: undefined };
     progress.set(version, p);
   }
   p.count++;
   if (at < p.firstAt) p.firstAt = at;
   if (at > p.lastAt) p.lastAt = at;
-  if (enabled !== undefined) p.enabled = enabled;
+  if (inspected !== undefined) {
+    p.enabled = inspected.enabled;
+    p.bytes = inspected.bytes;
+  }
   if (p.count === streams.length) {
     progress.delete(version);
-    post({ type: 'version', version, firstAt: p.firstAt, lastAt: p.lastAt, enabled: p.enabled });
+    post({ type: 'version', version, firstAt: p.firstAt, lastAt: p.lastAt, enabled: p.enabled, bytes: p.bytes });
   }
 }
 
-/** `enabled` of the flag a patch carries, or `undefined` when the patch is not about a flag. */
-function enabledIn(data: string, kind: ClientKind): boolean | undefined {
+interface Inspected {
+  /** `enabled` of the flag the patch carries; `undefined` when the patch is not about a flag. */
+  readonly enabled: boolean | undefined;
+  /** Bytes of the event's data, for the floor to write a chunk of the same size. */
+  readonly bytes: number;
+}
+
+function inspect(data: string, kind: ClientKind): Inspected {
   // The socket reader hands over latin1 text: re-decode it as the UTF-8 it was sent as.
   const json = kind === 'socket' ? Buffer.from(data, 'latin1').toString('utf8') : data;
   const patch = JSON.parse(json) as { kind?: string; value?: { enabled?: unknown } | null };
-  return patch.kind === 'flag' && typeof patch.value?.enabled === 'boolean' ? patch.value.enabled : undefined;
+  const enabled = patch.kind === 'flag' && typeof patch.value?.enabled === 'boolean' ? patch.value.enabled : undefined;
+  return { enabled, bytes: Buffer.byteLength(json) };
 }
 
 /** Opens one stream; resolves once its `put` arrived, so the server has registered it. */
-function openOne(command: OpenCommand, target: number, inspect: boolean): Promise<void> {
+function openOne(command: OpenCommand, target: number, inspected: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     let ready = false;
     const stream = openStream(command.client, target, command.token, {
       onEvent(event, receivedAt) {
         if (event.event === 'patch') {
-          received(Number(event.lastEventId), receivedAt, inspect ? enabledIn(event.data, command.client) : undefined);
+          received(Number(event.lastEventId), receivedAt, inspected ? inspect(event.data, command.client) : undefined);
         } else if (event.event === 'put' && !ready) {
           ready = true;
           clearTimeout(timer);

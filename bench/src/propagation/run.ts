@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Section } from '../report.js';
 import { AdminApi } from './admin-api.js';
-import { ClientPool } from './client-pool.js';
+import { ClientPool, type Delivered } from './client-pool.js';
 import { createBenchDatabase } from './database.js';
+import { type FloorProcess, startFloor } from './floor.js';
 import { interrupt, onInterrupt } from './interrupt.js';
 import { renderPropagation } from './render.js';
 import { type ServerProcess, startServer } from './server-process.js';
@@ -50,6 +51,20 @@ export interface ScenarioResult {
   /** The machine's 1-minute load average when the flips started and when they ended. */
   readonly loadBefore: number;
   readonly loadAfter: number;
+  /** Bytes of the data of the patch the clients received. */
+  readonly patchBytes: number | undefined;
+}
+
+/** The plain-socket floor (floor-process.ts) with the same clients, right after the one-instance scenario. */
+export interface FloorResult {
+  readonly clients: number;
+  /** Per timed flip, ms from sending the order to the floor to the last client having the patch. */
+  readonly lastMs: readonly number[];
+  readonly cpuMsPerFlip: number;
+  readonly rssBeforeKiB: number;
+  readonly rssIdleKiB: number;
+  readonly loadBefore: number;
+  readonly loadAfter: number;
 }
 
 export interface ScenarioFailure {
@@ -66,6 +81,8 @@ const FLIP_TIMEOUT_MS = 10_000;
 const OPEN_TIMEOUT_MS = 30_000;
 const OPEN_ALL_TIMEOUT_MS = 120_000;
 const BATCH_SIZE = 500;
+/** The floor's patch size when the server scenario before it failed and did not tell. */
+const DEFAULT_PATCH_BYTES = 300;
 /** Streams opened and closed before the memory baseline, so that it includes the code they load. */
 const WARMUP_STREAMS = 20;
 /** Quiet time after streams open or close, before the servers' memory is read. */
@@ -95,6 +112,7 @@ export async function runPropagationBenchmark(
   const forget = onInterrupt(() => database.drop());
   const deadline = setTimeout(() => void interrupt(`still running after ${DEADLINE_MS / 60_000} min`, 1), DEADLINE_MS);
   const outcomes: ScenarioOutcome[] = [];
+  const floors: FloorResult[] = [];
   try {
     const shared = {
       ...options,
@@ -114,6 +132,18 @@ export async function runPropagationBenchmark(
           log(`propagation: ${label} FAILED: ${error}`);
           outcomes.push({ instances, clients, error });
         }
+        if (instances !== options.instances[0]) continue;
+        // The floor runs right after the first scenario of each size, so both see the same machine.
+        const bytes = (outcomes.at(-1) as Partial<ScenarioResult>).patchBytes ?? DEFAULT_PATCH_BYTES;
+        const floorLabel = `${clients} clients on the plain-socket floor`;
+        log(`propagation: ${floorLabel}…`);
+        try {
+          floors.push(await runFloor(shared, clients, bytes, (line) => log(`propagation: ${floorLabel}: ${line}`)));
+        } catch (err) {
+          const error = err instanceof Error ? err.message : String(err);
+          log(`propagation: ${floorLabel} FAILED: ${error}`);
+          outcomes.push({ instances: 0, clients, error: `the floor: ${error}` });
+        }
       }
     }
   } finally {
@@ -123,7 +153,7 @@ export async function runPropagationBenchmark(
   }
   // The section still records the failure; the exit status tells a script that called the bench.
   if (outcomes.some((o) => 'error' in o)) process.exitCode = 1;
-  return { title: 'Propagation', body: renderPropagation(outcomes, options) };
+  return { title: 'Propagation', body: renderPropagation(outcomes, floors, options) };
 }
 
 interface RunState extends PropagationOptions {
@@ -148,6 +178,13 @@ async function runScenario(
       SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // The production defaults (0.5 s to connect, about 1 s per statement) refuse work on a
+      // machine this bench saturates, often while it is shared: a server that cannot migrate,
+      // or a flip answered 503, measures nothing about propagation.
+      SWITCHYARD_DB_CONNECT_TIMEOUT_MS: '10000',
+      SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS: '10000',
+      SWITCHYARD_DB_STATEMENT_TIMEOUT_MS: '20000',
+      SWITCHYARD_DB_QUERY_TIMEOUT_MS: '25000',
     };
     const start = () => startServer({ env, readyTimeoutMs: 30_000, cpuProfileDir: state.serverCpuProfileDir });
     // The first instance migrates and seeds an empty database; the others start on what it made.
@@ -179,6 +216,7 @@ async function runScenario(
     const total = state.warmupFlips + state.flips;
     let serverCpuFrom = 0;
     let benchCpuFrom = 0;
+    let last: Delivered | undefined;
     const loadBefore = os.loadavg()[0] as number;
     for (let i = 0; i < total; i++) {
       if (i === state.warmupFlips) {
@@ -192,6 +230,7 @@ async function runScenario(
       if (!body.changed || body.enabled === enabled) throw new Error(`flip ${i + 1} did not change the flag`);
       enabled = body.enabled;
       const delivered = await pool.delivered(body.version, FLIP_TIMEOUT_MS);
+      last = delivered;
       if (delivered.enabled !== enabled) {
         throw new Error(`flip ${i + 1}: the clients got enabled=${delivered.enabled}, the API said ${enabled}`);
       }
@@ -208,6 +247,7 @@ async function runScenario(
     const benchCpuMsPerFlip = (benchCpuMs() - benchCpuFrom) / state.flips;
     const loadAfter = os.loadavg()[0] as number;
     const rssAfterFlipsKiB = await collectedRss(servers);
+    const patchBytes = last?.bytes;
     return {
       instances,
       clients,
@@ -223,11 +263,57 @@ async function runScenario(
       benchCpuMsPerFlip,
       loadBefore,
       loadAfter,
+      patchBytes,
     };
   } finally {
     api?.close();
     await pool?.close();
     await Promise.allSettled(servers.map((s) => s.stop()));
+  }
+}
+
+/**
+ * The same clients on the plain-socket floor: the same flips, each a patch of `bytes` bytes
+ * written by a process that does nothing else, timed from the order to the last client.
+ */
+async function runFloor(
+  state: RunState,
+  clients: number,
+  bytes: number,
+  log: (line: string) => void,
+): Promise<FloorResult> {
+  let floor: FloorProcess | undefined;
+  let pool: ClientPool | undefined;
+  try {
+    floor = await startFloor(OPEN_TIMEOUT_MS);
+    const ports = [floor.port];
+    const warm = await ClientPool.open({ ...poolOptions(state, ports, 'floor'), streams: WARMUP_STREAMS });
+    await warm.close();
+    await sleep(SETTLE_MS);
+    const rssBeforeKiB = await floor.collectedRssKiB();
+    pool = await ClientPool.open({ ...poolOptions(state, ports, 'floor'), streams: clients });
+    await sleep(SETTLE_MS);
+    const rssIdleKiB = await floor.collectedRssKiB();
+    const lastMs: number[] = [];
+    const total = state.warmupFlips + state.flips;
+    let cpuFrom = 0;
+    const loadBefore = os.loadavg()[0] as number;
+    for (let i = 0; i < total; i++) {
+      if (i === state.warmupFlips) cpuFrom = await floor.cpuMs();
+      const enabled = i % 2 === 0;
+      const sentAt = floor.flip(i + 1, enabled, bytes);
+      const delivered = await pool.delivered(i + 1, FLIP_TIMEOUT_MS);
+      if (delivered.enabled !== enabled) throw new Error(`flip ${i + 1}: the clients got enabled=${delivered.enabled}`);
+      if (i >= state.warmupFlips) lastMs.push(delivered.lastAt - sentAt);
+      await sleep(state.pauseMs);
+    }
+    const cpuMsPerFlip = ((await floor.cpuMs()) - cpuFrom) / state.flips;
+    const loadAfter = os.loadavg()[0] as number;
+    log(`${((1000 * cpuMsPerFlip) / clients).toFixed(1)} µs of CPU per socket per flip`);
+    return { clients, lastMs, cpuMsPerFlip, rssBeforeKiB, rssIdleKiB, loadBefore, loadAfter };
+  } finally {
+    await pool?.close();
+    await floor?.stop();
   }
 }
 

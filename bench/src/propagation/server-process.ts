@@ -93,12 +93,7 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   return {
     pid,
     port,
-    rssKiB: async () => {
-      const status = await readFile(`/proc/${pid}/status`, 'utf8');
-      const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-      if (kb === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
-      return Number(kb);
-    },
+    rssKiB: () => processRssKiB(pid),
     collectGarbage: () =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the server did not collect garbage within 10 s')), 10_000);
@@ -109,15 +104,26 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
         };
         child.kill('SIGUSR2');
       }),
-    cpuMs: async () => {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name, which is in parentheses and may contain spaces.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      return (ticks * 1000) / CLOCK_TICKS;
-    },
+    cpuMs: () => processCpuMs(pid),
     stop,
   };
+}
+
+/** Resident memory of a process, from /proc/<pid>/status. */
+export async function processRssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(kb);
+}
+
+/** CPU time a process used so far (user + system, all its threads), from /proc/<pid>/stat. */
+export async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS;
 }
 
 async function waitReady(port: number, timeoutMs: number, hasExited: () => boolean): Promise<void> {

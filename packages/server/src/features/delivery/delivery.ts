@@ -37,13 +37,15 @@ export interface DeliveryObserver {
 
 const UNOBSERVED: DeliveryObserver = { applied: () => undefined, caughtUp: () => undefined };
 
-/** Streams written to before a heartbeat lets other work run. */
-const HEARTBEAT_SLICE = 500;
+/**
+ * Streams written to before a broadcast or a heartbeat lets other work run (an API request, a
+ * new stream's `put`): a few milliseconds of writes. Large enough that the yields cost nothing
+ * measurable (bench/RESULTS.md, "Propagation").
+ */
+const WRITE_SLICE = 2000;
 
-interface Subscriber {
-  stream: SseStream;
-  view: View;
-}
+/** An environment's open streams, by view: a broadcast writes one chunk to each set. */
+type Streams = Record<View, Set<SseStream>>;
 
 /**
  * Keeps every environment's ruleset in memory and every SDK stream current. Changes arrive
@@ -53,7 +55,7 @@ interface Subscriber {
  */
 export class Delivery {
   private readonly states = new Map<string, EnvironmentState>();
-  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly subscribers = new Map<string, Streams>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private stopListening: (() => void) | undefined;
@@ -119,14 +121,14 @@ export class Delivery {
       const missed = lastEventId === undefined ? undefined : state.patchesSince(view, lastEventId);
       const first = missed === undefined ? putEvent(state.version, state.body(view).json) : patchEvents(missed);
       if (first !== '' && !stream.send(first)) return;
-      let set = this.subscribers.get(environmentId);
-      if (set === undefined) {
-        set = new Set();
-        this.subscribers.set(environmentId, set);
+      let streams = this.subscribers.get(environmentId);
+      if (streams === undefined) {
+        streams = { server: new Set(), client: new Set() };
+        this.subscribers.set(environmentId, streams);
       }
-      const subscriber = { stream, view };
-      set.add(subscriber);
-      stream.res.once('close', () => set.delete(subscriber));
+      const set = streams[view];
+      set.add(stream);
+      stream.res.once('close', () => set.delete(stream));
       attached = true;
     });
     return attached;
@@ -135,7 +137,10 @@ export class Delivery {
   /** How many streams are open, per environment this instance serves (`project/environment`), zeros included. */
   streamsByEnvironment(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const [id, state] of this.states) counts.set(state.name, this.subscribers.get(id)?.size ?? 0);
+    for (const [id, state] of this.states) {
+      const streams = this.subscribers.get(id);
+      counts.set(state.name, streams === undefined ? 0 : streams.server.size + streams.client.size);
+    }
     return counts;
   }
 
@@ -143,7 +148,7 @@ export class Delivery {
     this.closed = true;
     this.stopListening?.();
     for (const t of this.timers) clearInterval(t);
-    for (const set of this.subscribers.values()) for (const s of set) s.stream.end();
+    for (const set of this.allSets()) for (const stream of set) stream.end();
     this.subscribers.clear();
     await Promise.allSettled([...this.queues.values()]);
   }
@@ -173,11 +178,11 @@ export class Delivery {
    */
   closeStreamsOf(keyId: string, which: 'all' | 'previous secret' = 'all'): number {
     let closed = 0;
-    for (const set of this.subscribers.values()) {
-      for (const s of set) {
-        if (s.stream.keyId !== keyId || (which === 'previous secret' && !s.stream.previousSecret)) continue;
-        s.stream.end();
-        set.delete(s);
+    for (const set of this.allSets()) {
+      for (const stream of set) {
+        if (stream.keyId !== keyId || (which === 'previous secret' && !stream.previousSecret)) continue;
+        stream.end();
+        set.delete(stream);
         closed++;
       }
     }
@@ -187,14 +192,14 @@ export class Delivery {
   /** Ends the streams of keys revoked or expired since they connected (on any instance): the key check's safety net. */
   private async closeRevoked(): Promise<void> {
     const keyIds = new Set<string>();
-    for (const set of this.subscribers.values()) for (const s of set) keyIds.add(s.stream.keyId);
+    for (const set of this.allSets()) for (const stream of set) keyIds.add(stream.keyId);
     const revoked = new Set(await revokedAmong(this.options.db, [...keyIds]));
     if (revoked.size === 0) return;
-    for (const set of this.subscribers.values()) {
-      for (const s of set) {
-        if (!revoked.has(s.stream.keyId)) continue;
-        s.stream.end();
-        set.delete(s);
+    for (const set of this.allSets()) {
+      for (const stream of set) {
+        if (!revoked.has(stream.keyId)) continue;
+        stream.end();
+        set.delete(stream);
       }
     }
   }
@@ -217,7 +222,7 @@ export class Delivery {
         return;
       }
       if (batch.version <= state.version) return;
-      this.broadcast(environmentId, state.apply(batch));
+      await this.broadcast(environmentId, state.apply(batch));
       // Only a refresh that found something new counts: the others lost the race to an earlier one.
       if (path === 'reconcile') this.observer.caughtUp();
       if (batch.oldestAt !== undefined) this.observer.applied(path, Math.max(0, Date.now() - batch.oldestAt));
@@ -234,37 +239,55 @@ export class Delivery {
 
   private drop(environmentId: string): void {
     this.states.delete(environmentId);
-    for (const s of this.subscribers.get(environmentId) ?? []) s.stream.end();
+    const streams = this.subscribers.get(environmentId);
+    if (streams !== undefined) for (const set of [streams.server, streams.client]) for (const s of set) s.end();
     this.subscribers.delete(environmentId);
   }
 
-  private broadcast(environmentId: string, patches: Record<View, Patch[]>): void {
-    const set = this.subscribers.get(environmentId);
-    if (set === undefined || set.size === 0) return;
-    const encode = (p: Patch[]) => (p.length === 0 ? undefined : new PreframedChunk(patchEvents(p)));
-    const events: Record<View, PreframedChunk | undefined> = {
-      server: encode(patches.server),
-      client: encode(patches.client),
-    };
-    for (const s of set) {
-      const chunk = events[s.view];
-      if (chunk !== undefined && !s.stream.send(chunk)) set.delete(s);
+  private *allSets(): Iterable<Set<SseStream>> {
+    for (const streams of this.subscribers.values()) {
+      yield streams.server;
+      yield streams.client;
     }
   }
 
   /**
-   * A comment to every stream, a slice at a time: writing to ten thousand sockets takes as long
-   * as a broadcast, and a patch that arrived meanwhile would wait for all of it.
+   * Each view's patches, encoded and framed once, to every stream of that view. It runs on the
+   * environment's refresh queue, which it holds until the last write: the next version's
+   * patches, and any new stream's first event, wait for it, so every stream gets every version
+   * in order even though other work runs between the slices.
+   */
+  private async broadcast(environmentId: string, patches: Record<View, Patch[]>): Promise<void> {
+    const streams = this.subscribers.get(environmentId);
+    if (streams === undefined) return;
+    for (const view of ['server', 'client'] as const) {
+      const set = streams[view];
+      if (set.size === 0 || patches[view].length === 0) continue;
+      await this.writeAll(set, new PreframedChunk(patchEvents(patches[view])));
+    }
+  }
+
+  /**
+   * A comment to every stream, a slice at a time like a broadcast. It does not queue behind
+   * the broadcasts: a comment between two patches changes nothing for the client.
    */
   private async heartbeat(): Promise<void> {
+    for (const set of [...this.allSets()]) await this.writeAll(set, HEARTBEAT);
+  }
+
+  /**
+   * Writes one chunk to every stream of `set`, yielding to the event loop every `WRITE_SLICE`
+   * streams; a stream that was cut off leaves the set. Streams that join or leave meanwhile are
+   * handled by the Set's iteration (a stream added during it is visited; the refresh queue
+   * keeps new streams out during a broadcast anyway).
+   */
+  private async writeAll(set: Set<SseStream>, chunk: PreframedChunk): Promise<void> {
     let written = 0;
-    for (const set of this.subscribers.values()) {
-      for (const s of set) {
-        if (!s.stream.send(HEARTBEAT)) set.delete(s);
-        if (++written % HEARTBEAT_SLICE === 0) {
-          await new Promise((resolve) => setImmediate(resolve));
-          if (this.closed) return;
-        }
+    for (const stream of set) {
+      if (!stream.send(chunk)) set.delete(stream);
+      if (++written % WRITE_SLICE === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.closed) return;
       }
     }
   }

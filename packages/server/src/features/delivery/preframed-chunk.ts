@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
 
@@ -21,12 +22,14 @@ export class PreframedChunk {
 }
 
 /**
- * Writes the framed chunk to the response's socket when that is exactly what the response would
- * write there: its head already sent (`headSent`), chunked framing, and nothing of its own
- * waiting (its `writableLength` beyond the socket's), so the order of bytes is kept. Returns
- * `false`, having written nothing, when the response must write the chunk itself.
+ * The response's socket, when framed chunks written straight to it are exactly what the response
+ * would write there: its head already sent (`headSent`), chunked framing, and nothing of its own
+ * waiting (its `writableLength` beyond the socket's), so the order of bytes is kept. That stays
+ * true for as long as nothing but framed chunks is written (and the response is not ended), so
+ * a caller that writes every later chunk to the socket asks once. `undefined`: the response
+ * must write its chunks itself (an HTTP/1.0 client gets no chunked framing).
  */
-export function writePreframed(res: ServerResponse, headSent: boolean, chunk: PreframedChunk): boolean {
+export function directSocket(res: ServerResponse, headSent: boolean): Socket | undefined {
   const socket = res.socket;
   if (
     socket === null ||
@@ -36,8 +39,7 @@ export function writePreframed(res: ServerResponse, headSent: boolean, chunk: Pr
     !socket.writable ||
     res.writableLength !== socket.writableLength
   ) {
-    return false;
+    return undefined;
   }
-  socket.write(chunk.framed);
-  return true;
+  return socket;
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { responses } from '../../http/openapi.js';
@@ -87,10 +88,32 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
     res.flushHeaders();
     res.write(`retry: ${options.retryMs}\n\n`);
     const stream = new SseStream(res, principal.keyId, options.maxBufferedBytes, principal.previousSecret);
+    letGoOfFastify(res);
     const attached = await delivery.attach(principal.environmentId, viewOf(principal), stream, lastEventId);
     if (!attached) stream.end();
   });
 };
+
+const ignore = () => undefined;
+
+/**
+ * Fastify waits for the end of every response, through one listener on its 'finish' and 'error'
+ * events, to run the `onResponse` hooks and log "request completed"; that listener holds the
+ * request and the reply, with everything decorated on them, for as long as the stream is open.
+ * A stream's hooks have nothing to do (telemetry skips hijacked replies, the failure limit only
+ * counts 401s), and most streams end by the client leaving, which fires neither event anyway:
+ * the listener goes, so an idle stream keeps only Node's objects and its own. Errors of the
+ * response (a write after its end) are still listened to, by one shared function.
+ */
+function letGoOfFastify(res: ServerResponse): void {
+  const onError = res.listeners('error');
+  for (const listener of res.listeners('finish')) {
+    if (!onError.includes(listener)) continue;
+    res.off('finish', listener as () => void);
+    res.off('error', listener as () => void);
+  }
+  res.on('error', ignore);
+}
 
 function parseLastEventId(id: unknown): number | undefined {
   if (typeof id !== 'string' || !/^\d{1,15}$/.test(id.trim())) return undefined;

@@ -1,11 +1,18 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Patch } from '@switchyard/core';
-import { PreframedChunk, writePreframed } from './preframed-chunk.js';
+import { directSocket, PreframedChunk } from './preframed-chunk.js';
 
 /** One SDK's open stream. Kept small: an instance holds tens of thousands of them. */
 export class SseStream {
   /** Whether the response has written through `res` once, so its head is on the socket. */
   private started = false;
+  /**
+   * The socket, once pre-framed chunks may go straight to it (see `directSocket`): from then on
+   * every write of the stream does, so nothing of the response's own can come between them, and
+   * a broadcast's write per stream is a check of the socket and the write.
+   */
+  private socket: Socket | undefined;
 
   constructor(
     readonly res: ServerResponse,
@@ -18,19 +25,33 @@ export class SseStream {
 
   /** Writes `chunk` unless the client has fallen too far behind; returns `false` when it was cut off. */
   send(chunk: string | PreframedChunk): boolean {
+    const socket = this.socket;
+    if (socket !== undefined) {
+      if (!socket.writable) return false;
+      if (socket.writableLength > this.maxBuffered) {
+        socket.destroy();
+        return false;
+      }
+      socket.write(typeof chunk === 'string' ? new PreframedChunk(chunk).framed : chunk.framed);
+      return true;
+    }
     const res = this.res;
-    if (res.destroyed) return false;
+    if (res.destroyed || res.writableEnded) return false;
     if (res.writableLength > this.maxBuffered) {
       res.destroy();
       return false;
     }
-    if (typeof chunk !== 'string' && writePreframed(res, this.started, chunk)) return true;
+    if (typeof chunk !== 'string') {
+      this.socket = directSocket(res, this.started);
+      if (this.socket !== undefined) return this.send(chunk);
+    }
     res.write(typeof chunk === 'string' ? chunk : chunk.text);
     this.started = true;
     return true;
   }
 
   end(): void {
+    this.socket = undefined;
     if (!this.res.destroyed) this.res.end();
   }
 }
