@@ -17,6 +17,10 @@ beforeAll(async () => {
   app = await startConsoleServer(built.dir);
   person = await shopWithEditor(app.server, 'alan@example.com');
   await app.server.ok('POST', '/api/v1/projects/shop/flags', { key: 'banner', name: 'Banner', type: 'boolean' });
+  // An owner sees every page, the owner's People page included.
+  const users = (await app.server.ok('GET', '/api/v1/users')) as { items: { id: string; email: string }[] };
+  const id = users.items.find((u) => u.email === person.email)?.id;
+  await app.server.ok('PATCH', `/api/v1/users/${id}`, { owner: true });
   chrome = await launchChromium();
   chrome.context.setDefaultTimeout(10_000);
 }, 120_000);
@@ -61,6 +65,8 @@ describe('the console against axe-core', { timeout: 60_000 }, () => {
       ['audit', '/projects/shop/audit', 'Audit log'],
       ['members', '/projects/shop/members', 'Members and roles'],
       ['plan', '/projects/shop/flags/banner/plan/production', 'Release plan of banner in production'],
+      ['people', '/people', 'People'],
+      ['tokens', '/tokens', 'Personal API tokens'],
     ];
     for (const [name, path, heading] of pages) {
       await page.goto(`${app.url}${path}`);

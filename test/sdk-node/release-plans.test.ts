@@ -42,6 +42,35 @@ async function sdk(l: LiveServer, flushIntervalMs = 60_000): Promise<SwitchyardC
 const served = (client: SwitchyardClient) =>
   new Set(USERS.filter((key) => client.getString('checkout', { key }, 'x') === 'new'));
 
+/**
+ * A running plan at 50 % whose variant fails 60 % of its users against control's 20 %, the
+ * errors tracked (not yet flushed) by a real SDK as it serves: a guard that must breach.
+ */
+async function failingPlan(intervalMs: number, onBreach: 'rollback' | 'kill') {
+  const l = await startLiveServer({ plans: { intervalMs } });
+  cleanup.push(() => l.s.close());
+  await checkoutFlag(l);
+  const client = await sdk(l);
+  await l.ok('PUT', PLAN, {
+    variant: 'new',
+    stages: [
+      { percent: 50, holdSeconds: 3600 },
+      { percent: 100, holdSeconds: 3600 },
+    ],
+    guards: [{ metric: 'errors', maxRegression: 0.1 }],
+    onBreach,
+  });
+  const started = new Promise<void>((resolve) => client.on('change', () => resolve()));
+  await l.ok('POST', `${PLAN}/start`);
+  await started;
+  // Real traffic through the SDK's own API: exposures as it serves, errors as the app reports them.
+  for (const [i, key] of USERS.entries()) {
+    const variant = client.getString('checkout', { key }, 'x');
+    if (variant === 'new' ? i % 10 < 6 : i % 5 === 0) client.track('error', { key });
+  }
+  return { l, client };
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: the API answers JSON.
 const plan = async (l: LiveServer): Promise<any> => l.ok('GET', PLAN);
 
@@ -106,28 +135,7 @@ describe('release plans driven by the controller, seen by a Node SDK', () => {
   });
 
   it('rolls back a variant whose error rate is well above control, says why with the numbers, and the SDK serves control', async () => {
-    const l = await startLiveServer({ plans: { intervalMs: 100 } });
-    cleanup.push(() => l.s.close());
-    await checkoutFlag(l);
-    const client = await sdk(l);
-    await l.ok('PUT', PLAN, {
-      variant: 'new',
-      stages: [
-        { percent: 50, holdSeconds: 3600 },
-        { percent: 100, holdSeconds: 3600 },
-      ],
-      guards: [{ metric: 'errors', maxRegression: 0.1 }],
-      onBreach: 'rollback',
-    });
-    const started = new Promise<void>((resolve) => client.on('change', () => resolve()));
-    await l.ok('POST', `${PLAN}/start`);
-    await started;
-    // Real traffic through the SDK's own API: exposures as it serves, errors as the app reports them.
-    for (const [i, key] of USERS.entries()) {
-      const variant = client.getString('checkout', { key }, 'x');
-      const failing = variant === 'new' ? i % 10 < 6 : i % 5 === 0;
-      if (failing) client.track('error', { key });
-    }
+    const { l, client } = await failingPlan(100, 'rollback');
     expect((await plan(l)).state).toBe('running');
     await client.flush();
     await eventually(async () => (await plan(l)).state === 'rolled_back', 'the plan is rolled back');
@@ -188,26 +196,7 @@ describe('release plans driven by the controller, seen by a Node SDK', () => {
   });
 
   it("kills the flag on a breach when onBreach is kill: the kill switch, audited as a kill with the guard's reason, and the SDK serves the off variant", async () => {
-    const l = await startLiveServer({ plans: { intervalMs: 3_600_000 } });
-    cleanup.push(() => l.s.close());
-    await checkoutFlag(l);
-    const client = await sdk(l);
-    await l.ok('PUT', PLAN, {
-      variant: 'new',
-      stages: [
-        { percent: 50, holdSeconds: 3600 },
-        { percent: 100, holdSeconds: 3600 },
-      ],
-      guards: [{ metric: 'errors', maxRegression: 0.1 }],
-      onBreach: 'kill',
-    });
-    const started = new Promise<void>((resolve) => client.on('change', () => resolve()));
-    await l.ok('POST', `${PLAN}/start`);
-    await started;
-    for (const [i, key] of USERS.entries()) {
-      const variant = client.getString('checkout', { key }, 'x');
-      if (variant === 'new' ? i % 10 < 6 : i % 5 === 0) client.track('error', { key });
-    }
+    const { l, client } = await failingPlan(3_600_000, 'kill');
     await client.flush();
     await l.s.app.planController.tick();
     const after = await plan(l);
