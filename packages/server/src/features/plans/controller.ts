@@ -11,6 +11,7 @@ import {
 } from '../experiments/stats/index.js';
 import { type Metric, requireMetric } from '../metrics/service.js';
 import type { Project } from '../projects/service.js';
+import { judgeBound } from './bound.js';
 import { judgeRegression } from './regression.js';
 import { commitStep, type PlanRow, planKeys, type Step, SYSTEM_PRINCIPAL, stageOf, steps } from './service.js';
 import { runningPlans } from './store.js';
@@ -230,13 +231,13 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
   }
   if (variant.units < MIN_UNITS_PER_VARIANT) return undefined;
   const bound = 'max' in guard ? guard.max : guard.min;
-  const breached = 'max' in guard ? variant.mean > guard.max : variant.mean < guard.min;
+  const { breached, interval } = judgeBound(guard, variant);
   return {
     guard,
     metric: metric.key,
     breached,
-    summary: `${metric.key} ${number(variant.mean)} on ${plan.variant}, ${'max' in guard ? 'above its max' : 'below its min'} ${number(bound)}, ${count(variant.units)} units`,
-    details: { ...guard, value: variant.mean, units: variant.units },
+    summary: `${metric.key} ${number(variant.mean)} on ${plan.variant}, interval [${number(interval[0])}, ${number(interval[1])}], ${'max' in guard ? 'above its max' : 'below its min'} ${number(bound)}, ${count(variant.units)} units`,
+    details: { ...guard, value: variant.mean, interval, units: variant.units },
   };
 }
 

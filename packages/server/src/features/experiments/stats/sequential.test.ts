@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../../test-support/seeded-random.js';
 import { compare } from './compare.js';
 import { DEFAULT_ALPHA, DEFAULT_TUNING, sequentialHalfWidth } from './sequential.js';
 import { summarize } from './summarize.js';
-
-/** mulberry32: a tiny seeded generator, so every run draws the same experiments. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Run {
   /** Units seen when the sequential interval first excluded 0, if it ever did. */
