@@ -45,7 +45,9 @@ describe('a max or min guard', () => {
       if (naiveBreached) naive++;
       if (sequentialBreached) sequential++;
     }
-    console.log(`max guard at its bound, 1,000 runs × 50 looks: raw mean ${naive / runs}, interval ${sequential / runs}`);
+    console.log(
+      `max guard at its bound, 1,000 runs × 50 looks: raw mean ${naive / runs}, interval ${sequential / runs}`,
+    );
     expect(naive / runs).toBeGreaterThan(0.5);
     expect(sequential / runs).toBeLessThanOrEqual(0.05);
   });
