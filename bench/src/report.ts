@@ -112,7 +112,9 @@ export function renderSection(run: SectionRun): string {
 
 /**
  * RESULTS.md with the sections of `runs` replaced (or added, in `order`), every other section
- * kept as it was. A file without section markers (or none at all) is started afresh.
+ * kept as it was. What a person wrote after a section's end marker (a before/after table, say)
+ * stays after that section, whichever benchmark runs. A file without section markers (or none at
+ * all) is started afresh.
  */
 export function mergeResults(
   existing: string | undefined,
@@ -120,17 +122,24 @@ export function mergeResults(
   order: readonly string[],
 ): string {
   const kept = new Map<string, string>();
+  const notes = new Map<string, string>();
   for (const id of order) {
     const from = existing?.indexOf(startMarker(id)) ?? -1;
     const to = existing?.indexOf(endMarker(id)) ?? -1;
     if (existing !== undefined && from !== -1 && to > from) {
-      kept.set(id, existing.slice(from, to + endMarker(id).length));
+      const end = to + endMarker(id).length;
+      kept.set(id, existing.slice(from, end));
+      const next = existing.indexOf('<!-- bench:', end);
+      const note = existing.slice(end, next === -1 ? undefined : next).trim();
+      if (note !== '') notes.set(id, note);
     }
   }
   for (const run of runs) kept.set(run.id, renderSection(run));
   const sections = order.flatMap((id) => {
     const text = kept.get(id);
-    return text === undefined ? [] : [text];
+    if (text === undefined) return [];
+    const note = notes.get(id);
+    return [note === undefined ? text : `${text}\n\n${note}`];
   });
   return `${HEADER}\n${sections.join('\n\n')}\n`;
 }
