@@ -160,6 +160,60 @@ describe('a live change while a draft is unsaved', { timeout: 60_000 }, () => {
   });
 });
 
+describe("the person's own save of the variants while a configuration draft is unsaved", { timeout: 60_000 }, () => {
+  const onInProduction = () => page.getByLabel('On in production (off serves the off variant to everyone)');
+  const config = () => page.getByRole('form', { name: 'Configuration in production' });
+  const conflict = () => config().locator('.conflict');
+
+  it('keeps the draft without a warning, and its save goes through on the new version', async () => {
+    await page.goto(`${app.url}/projects/shop/flags/limit?env=production`);
+    const before = await app.server.ok('GET', `${API}/flags/limit/environments/production`);
+    await onInProduction().check();
+    await variantsForm().getByLabel('Variant 1 value').fill('11');
+    await variantsForm().getByRole('button', { name: 'Save variants' }).click();
+    await variantsForm().getByRole('status').filter({ hasText: 'Variants saved.' }).waitFor();
+    const touched = await app.server.ok('GET', `${API}/flags/limit/environments/production`);
+    expect(touched.version).toBeGreaterThan(before.version);
+    // The page has read the moved version (the editor offers the save again) without asking.
+    await page.waitForLoadState('networkidle');
+    expect(await conflict().count()).toBe(0);
+    expect(await onInProduction().isChecked()).toBe(true);
+    await config().getByRole('button', { name: 'Save production' }).click();
+    await config().getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    expect(await conflict().count()).toBe(0);
+    const stored = await app.server.ok('GET', `${API}/flags/limit/environments/production`);
+    expect(stored.enabled).toBe(true);
+  });
+
+  it('still warns when someone else saves the variants', async () => {
+    await onInProduction().uncheck();
+    await elsewhere('PATCH', '/flags/limit', { variants: [{ key: 'low', value: 12 }] });
+    await conflict().filter({ hasText: 'Someone else just changed this configuration' }).waitFor({ timeout: 2000 });
+    expect(await onInProduction().isChecked()).toBe(false);
+  });
+
+  it('still warns when someone else rewrites the configuration right after the own save', async () => {
+    await conflict().getByRole('button', { name: 'Reload' }).click();
+    await onInProduction().uncheck();
+    // Someone else's write lands between the save of the variants and the page's read of them.
+    let injected = false;
+    await page.route('**/api/v1/projects/shop/flags/limit', async (route) => {
+      if (route.request().method() === 'GET' && !injected) {
+        injected = true;
+        await app.server.ok('PATCH', `${API}/flags/limit/environments/production`, { offVariant: 'low' });
+      }
+      await route.continue();
+    });
+    await variantsForm().getByLabel('Variant 1 value').fill('13');
+    await variantsForm().getByRole('button', { name: 'Save variants' }).click();
+    await variantsForm().getByRole('status').filter({ hasText: 'Variants saved.' }).waitFor();
+    await conflict().filter({ hasText: 'Someone else just changed this configuration' }).waitFor({ timeout: 2000 });
+    expect(await onInProduction().isChecked()).toBe(false);
+    expect(injected).toBe(true);
+    await page.unrouteAll({ behavior: 'wait' });
+  });
+});
+
 describe('the segments page', { timeout: 60_000 }, () => {
   const editor = () => page.getByRole('form', { name: 'Segment beta' });
 

@@ -125,6 +125,8 @@ export interface Config {
   salt: string | null;
   measured: boolean;
   version: number;
+  /** When the configuration itself last changed (a write of the flag moves `version` only). */
+  updatedAt: string;
 }
 
 export interface AuditEntry {

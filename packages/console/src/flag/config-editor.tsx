@@ -34,9 +34,18 @@ export function ConfigEditor(props: {
   onSaved: (c: Config) => void;
   /** The save met a newer version than the page holds: have it read again. */
   onStale: () => void;
+  /** The version this environment's configuration got from the person's own save of the flag's variants. */
+  ownVersion: number | undefined;
+  /** That save is still in flight. */
+  settling: boolean;
 }) {
   const { config, flag } = props;
-  const drafted = useDraft(config, draftOf, (c) => c.version);
+  const drafted = useDraft(config, draftOf, (c) => c.version, {
+    settling: props.settling,
+    // The version alone could also be a rewrite by someone else right after; an untouched
+    // configuration keeps its `updatedAt`.
+    ours: (next, base) => next.version === props.ownVersion && next.updatedAt === base.updatedAt,
+  });
   const { draft } = drafted;
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>();

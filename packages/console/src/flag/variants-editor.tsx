@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, seg } from '../api/client.js';
+import { ApiError, call, get, seg } from '../api/client.js';
 import type { Flag, FlagType, JsonValue, Variant } from '../api/types.js';
 import { DraftConflict } from '../ui/draft-conflict.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
@@ -30,11 +30,36 @@ function typedValue(type: FlagType, text: string, field: string): JsonValue {
 }
 
 /**
+ * The configuration versions a write of the flag at `revision` produced: the write moves every
+ * environment's configuration version without changing the configuration. Read back at once; a
+ * newer revision means someone else wrote the flag meanwhile, and then no version is claimed.
+ * A configuration rewritten meanwhile shows a new `updatedAt`, which the editors check too.
+ */
+async function versionsCausedBy(path: string, revision: number): Promise<Record<string, number>> {
+  const now = await get<Flag>(path);
+  if (now.revision !== revision) return {};
+  return Object.fromEntries(Object.entries(now.environments ?? {}).map(([env, c]) => [env, c.version]));
+}
+
+/**
  * The flag's variants: added, given new values, or removed, and saved with one `PATCH` of the
  * flag guarded by its revision. The API refuses, naming the field, a value of the wrong type,
  * a key used twice, or removing a variant still in use anywhere.
  */
-export function VariantsEditor(props: { project: string; flag: Flag; canEdit: boolean; onSaved: () => void }) {
+export function VariantsEditor(props: {
+  project: string;
+  flag: Flag;
+  canEdit: boolean;
+  /** A save starts: the configurations' versions are about to move because of it. */
+  onSaving: () => void;
+  /**
+   * The save is over: per environment, the configuration version it produced (none when it
+   * failed, or when someone else changed the flag right after so the versions are not known).
+   */
+  onSettled: (caused: Record<string, number>) => void;
+  /** The save met a newer revision than the page holds: have it read again. */
+  onStale: () => void;
+}) {
   const { flag } = props;
   const drafted = useDraft(flag, rowsOf, (f) => f.revision);
   const rows = drafted.draft;
@@ -57,22 +82,23 @@ export function VariantsEditor(props: { project: string; flag: Flag; canEdit: bo
     e.preventDefault();
     setBusy(true);
     setError(undefined);
+    props.onSaving();
+    let caused: Record<string, number> = {};
     try {
       const variants: Variant[] = rows.map((r, i) => ({
         key: r.key.trim(),
         value: typedValue(flag.type, r.value, `variants[${i}].value`),
       }));
-      await call('PATCH', `/projects/${seg(props.project)}/flags/${seg(flag.key)}`, {
-        body: { variants },
-        ifMatch: drafted.base.revision,
-      });
+      const path = `/projects/${seg(props.project)}/flags/${seg(flag.key)}`;
+      const { body: after } = await call<Flag>('PATCH', path, { body: { variants }, ifMatch: drafted.base.revision });
       setSaved(true);
       drafted.saved();
-      props.onSaved();
+      caused = await versionsCausedBy(path, after.revision);
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
+      props.onSettled(caused);
     }
   };
   const refused = error instanceof ApiError && error.status === 412 ? error : undefined;
@@ -80,7 +106,7 @@ export function VariantsEditor(props: { project: string; flag: Flag; canEdit: bo
   const reload = () => {
     drafted.reload();
     setError(undefined);
-    if (refused !== undefined) props.onSaved();
+    if (refused !== undefined) props.onStale();
   };
   return (
     <form onSubmit={save} aria-label="Variants">

@@ -25,6 +25,11 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
   const env = props.env ?? meta.data?.environments[0]?.key;
   const [dialog, setDialog] = useState<'kill' | 'revive'>();
   const [notice, setNotice] = useState<string>();
+  // The configuration versions the person's own saves of the variants produced, per environment.
+  const [own, setOwn] = useState<{ settling: boolean; versions: Record<string, number> }>({
+    settling: false,
+    versions: {},
+  });
   const config = useLoad(async () => {
     if (env === undefined) return undefined;
     const { body, etag } = await call<Config>('GET', `${base}/environments/${seg(env)}`);
@@ -60,7 +65,18 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
           </span>
         ))}
       </p>
-      <VariantsEditor project={project} flag={info} canEdit={canEdit} onSaved={meta.reload} />
+      <VariantsEditor
+        project={project}
+        flag={info}
+        canEdit={canEdit}
+        onSaving={() => setOwn((o) => ({ ...o, settling: true }))}
+        onSettled={(caused) => {
+          setOwn((o) => ({ settling: false, versions: { ...o.versions, ...caused } }));
+          meta.reload();
+          config.reload();
+        }}
+        onStale={meta.reload}
+      />
       <nav class="tabs" aria-label="Environments">
         {environments.map((e) => (
           <Link key={e.key} href={`${base}?env=${seg(e.key)}`} aria-current={e.key === env ? 'page' : undefined}>
@@ -121,6 +137,8 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
             meta.reload();
           }}
           onStale={config.reload}
+          ownVersion={own.versions[config.data.environment]}
+          settling={own.settling}
         />
       )}
     </section>

@@ -15,12 +15,28 @@ export interface DraftState<S, D> {
   saved: () => void;
 }
 
+export interface DraftOptions<S> {
+  /**
+   * A version the person's own write elsewhere on the page produced without changing what the
+   * draft edits (saving a flag's variants moves every configuration's version): the draft keeps
+   * its changes and moves its base there, instead of asking as for someone else's change.
+   */
+  ours?: (next: S, base: S) => boolean;
+  /** Such a write is still in flight: new versions wait until it tells which ones it made. */
+  settling?: boolean;
+}
+
 /**
  * A form's draft of something that can change under it (someone else's edit, arriving live).
  * An untouched draft follows each new version; one with unsaved changes is never silently
  * replaced: the new version waits in `incoming` for the person to reload or keep their draft.
  */
-export function useDraft<S, D>(source: S, toDraft: (s: S) => D, versionOf: (s: S) => number): DraftState<S, D> {
+export function useDraft<S, D>(
+  source: S,
+  toDraft: (s: S) => D,
+  versionOf: (s: S) => number,
+  options: DraftOptions<S> = {},
+): DraftState<S, D> {
   const [base, setBase] = useState(source);
   const [draft, setDraft] = useState(() => toDraft(source));
   const [dirty, setDirty] = useState(false);
@@ -31,11 +47,17 @@ export function useDraft<S, D>(source: S, toDraft: (s: S) => D, versionOf: (s: S
     setDirty(false);
     setIncoming(undefined);
   };
+  const settling = options.settling === true;
+  const ours = options.ours?.(source, base) === true;
   useEffect(() => {
     if (versionOf(source) === versionOf(base)) return;
-    if (dirty) setIncoming(source);
-    else adopt(source);
-  }, [source]);
+    if (!dirty) adopt(source);
+    else if (settling) return;
+    else if (ours) {
+      setBase(source);
+      setIncoming(undefined);
+    } else setIncoming(source);
+  }, [source, settling, ours]);
   return {
     draft,
     base,
