@@ -22,7 +22,7 @@ interface HttpParser {
 }
 
 /** A plain socket's own listeners (net's end-of-stream handling): everything else is node:http's. */
-const PLATFORM = new Set(new Socket().eventNames().flatMap((event) => new Socket().listeners(event)));
+const PLATFORM = platformListeners();
 const HTTP_EVENTS = ['data', 'end', 'close', 'drain', 'error', 'timeout', 'resume', 'pause'] as const;
 const HTTP_OVERRIDES = ['on', 'addListener', 'prependListener', 'setEncoding'] as const;
 
@@ -74,6 +74,11 @@ export function takeSocket(res: ServerResponse): Socket | undefined {
   socket.on('end', endSocket);
   socket.on('error', ignore);
   return socket;
+}
+
+function platformListeners(): Set<unknown> {
+  const plain = new Socket();
+  return new Set(plain.eventNames().flatMap((event) => plain.listeners(event)));
 }
 
 const ignore = () => undefined;
