@@ -49,7 +49,9 @@ export class SseStream {
   end(): void {
     const out = this.out;
     if (out.destroyed || out.writableEnded) return;
-    if (this.direct) out.end(LAST_CHUNK);
+    // The socket is no longer in node:http's list of idle connections that a closing server
+    // cuts, so it is closed once the last chunk is out rather than left to the client.
+    if (this.direct) out.end(LAST_CHUNK, () => out.destroy());
     else out.end();
   }
 }
