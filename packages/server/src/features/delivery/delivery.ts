@@ -128,7 +128,7 @@ export class Delivery {
       }
       const set = streams[view];
       set.add(stream);
-      stream.res.once('close', () => set.delete(stream));
+      stream.onClose(() => set.delete(stream));
       attached = true;
     });
     return attached;

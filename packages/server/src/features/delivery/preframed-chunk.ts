@@ -1,6 +1,3 @@
-import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-
 const CRLF = Buffer.from('\r\n', 'latin1');
 
 /**
@@ -21,25 +18,5 @@ export class PreframedChunk {
   }
 }
 
-/**
- * The response's socket, when framed chunks written straight to it are exactly what the response
- * would write there: its head already sent (`headSent`), chunked framing, and nothing of its own
- * waiting (its `writableLength` beyond the socket's), so the order of bytes is kept. That stays
- * true for as long as nothing but framed chunks is written (and the response is not ended), so
- * a caller that writes every later chunk to the socket asks once. `undefined`: the response
- * must write its chunks itself (an HTTP/1.0 client gets no chunked framing).
- */
-export function directSocket(res: ServerResponse, headSent: boolean): Socket | undefined {
-  const socket = res.socket;
-  if (
-    socket === null ||
-    !headSent ||
-    !res.chunkedEncoding ||
-    res.writableEnded ||
-    !socket.writable ||
-    res.writableLength !== socket.writableLength
-  ) {
-    return undefined;
-  }
-  return socket;
-}
+/** The chunk that ends a chunked response (no trailers). */
+export const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');

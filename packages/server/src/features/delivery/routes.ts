@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { responses } from '../../http/openapi.js';
 import type { KeyPrincipal as Principal } from '../keys/principal.js';
+import { takeSocket } from './bare-socket.js';
 import type { Delivery } from './delivery.js';
 import type { View } from './environment-state.js';
 import { RulesetStream, RulesetView } from './schemas.js';
@@ -82,38 +82,15 @@ export const deliveryRoutes: FastifyPluginAsync<DeliveryRouteOptions> = async (a
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    // Sending the head on its own lets V8 flatten the header string Node keeps for the life of
-    // the response; written together with the first chunk it stays a tree of ~45 concatenated
-    // pieces, about 1 KB per open stream.
-    res.flushHeaders();
     res.write(`retry: ${options.retryMs}\n\n`);
-    const stream = new SseStream(res, principal.keyId, options.maxBufferedBytes, principal.previousSecret);
-    letGoOfFastify(res);
+    // From here on the stream needs its socket only: node:http's and Fastify's objects for this
+    // request go, about 3 KiB per open stream (bench/README.md, "Memory").
+    const out = takeSocket(res) ?? res;
+    const stream = new SseStream(out, principal.keyId, options.maxBufferedBytes, principal.previousSecret);
     const attached = await delivery.attach(principal.environmentId, viewOf(principal), stream, lastEventId);
     if (!attached) stream.end();
   });
 };
-
-const ignore = () => undefined;
-
-/**
- * Fastify waits for the end of every response, through one listener on its 'finish' and 'error'
- * events, to run the `onResponse` hooks and log "request completed"; that listener holds the
- * request and the reply, with everything decorated on them, for as long as the stream is open.
- * A stream's hooks have nothing to do (telemetry skips hijacked replies, the failure limit only
- * counts 401s), and most streams end by the client leaving, which fires neither event anyway:
- * the listener goes, so an idle stream keeps only Node's objects and its own. Errors of the
- * response (a write after its end) are still listened to, by one shared function.
- */
-function letGoOfFastify(res: ServerResponse): void {
-  const onError = res.listeners('error');
-  for (const listener of res.listeners('finish')) {
-    if (!onError.includes(listener)) continue;
-    res.off('finish', listener as () => void);
-    res.off('error', listener as () => void);
-  }
-  res.on('error', ignore);
-}
 
 function parseLastEventId(id: unknown): number | undefined {
   if (typeof id !== 'string' || !/^\d{1,15}$/.test(id.trim())) return undefined;

@@ -1,58 +1,58 @@
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Patch } from '@switchyard/core';
-import { directSocket, PreframedChunk } from './preframed-chunk.js';
+import { LAST_CHUNK, PreframedChunk } from './preframed-chunk.js';
 
-/** One SDK's open stream. Kept small: an instance holds tens of thousands of them. */
+/**
+ * One SDK's open stream. Kept small: an instance holds tens of thousands of them. Once its head
+ * is sent, a stream is its socket and nothing of node:http or Fastify (`takeSocket`): every
+ * write is a pre-framed chunk straight to the socket, and a broadcast's write per stream is a
+ * check of the socket and the write.
+ */
 export class SseStream {
-  /** Whether the response has written through `res` once, so its head is on the socket. */
-  private started = false;
-  /**
-   * The socket, once pre-framed chunks may go straight to it (see `directSocket`): from then on
-   * every write of the stream does, so nothing of the response's own can come between them, and
-   * a broadcast's write per stream is a check of the socket and the write.
-   */
-  private socket: Socket | undefined;
+  /** Whether `out` is the socket, written to in pre-framed chunks. */
+  private readonly direct: boolean;
 
   constructor(
-    readonly res: ServerResponse,
+    /**
+     * The socket taken from node:http, or, for a client that cannot take chunks (HTTP/1.0),
+     * the response, which frames what it writes itself.
+     */
+    private readonly out: Socket | ServerResponse,
     readonly keyId: string,
     /** Past this many bytes waiting to be sent, the client is too slow and is cut off. */
     private readonly maxBuffered: number,
     /** Opened with the secret a rotation replaced: it ends with that secret's grace period. */
     readonly previousSecret = false,
-  ) {}
+  ) {
+    this.direct = !(out instanceof ServerResponse);
+  }
 
   /** Writes `chunk` unless the client has fallen too far behind; returns `false` when it was cut off. */
   send(chunk: string | PreframedChunk): boolean {
-    const socket = this.socket;
-    if (socket !== undefined) {
-      if (!socket.writable) return false;
-      if (socket.writableLength > this.maxBuffered) {
-        socket.destroy();
-        return false;
-      }
-      socket.write(typeof chunk === 'string' ? new PreframedChunk(chunk).framed : chunk.framed);
-      return true;
-    }
-    const res = this.res;
-    if (res.destroyed || res.writableEnded) return false;
-    if (res.writableLength > this.maxBuffered) {
-      res.destroy();
+    const out = this.out;
+    if (out.destroyed || out.writableEnded) return false;
+    if (out.writableLength > this.maxBuffered) {
+      out.destroy();
       return false;
     }
-    if (typeof chunk !== 'string') {
-      this.socket = directSocket(res, this.started);
-      if (this.socket !== undefined) return this.send(chunk);
-    }
-    res.write(typeof chunk === 'string' ? chunk : chunk.text);
-    this.started = true;
+    if (this.direct) out.write(typeof chunk === 'string' ? new PreframedChunk(chunk).framed : chunk.framed);
+    else out.write(typeof chunk === 'string' ? chunk : chunk.text);
     return true;
   }
 
+  /** Calls `listener` once when the stream is gone, whoever ended it. */
+  onClose(listener: () => void): void {
+    this.out.once('close', listener);
+  }
+
   end(): void {
-    this.socket = undefined;
-    if (!this.res.destroyed) this.res.end();
+    const out = this.out;
+    if (out.destroyed || out.writableEnded) return;
+    // The socket is no longer in node:http's list of idle connections that a closing server
+    // cuts, so it is closed once the last chunk is out rather than left to the client.
+    if (this.direct) out.end(LAST_CHUNK, () => out.destroy());
+    else out.end();
   }
 }
 
