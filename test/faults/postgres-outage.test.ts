@@ -63,7 +63,9 @@ describe.skipIf(!realPostgres)('Postgres unreachable, stalled, then back', () =>
     db = await createTestDatabase();
     proxy = new TcpProxy(Number(new URL(db.url as string).port || 5432));
     await proxy.listen();
-    server = await startServerProcess(through(db.url as string, proxy.port));
+    // No periodic reconcile: it would load every environment, the one below that this instance
+    // must never have loaded included, whenever it ran before the outage.
+    server = await startServerProcess(through(db.url as string, proxy.port), { SWITCHYARD_RECONCILE_MS: '3600000' });
     await ok('POST', '/api/v1/projects', { key: 'shop', name: 'Shop' });
     await ok('POST', `${API}/environments`, { key: 'prod', name: 'Production' });
     await ok('POST', `${API}/flags`, { key: 'banner', name: 'Banner', type: 'boolean' });
