@@ -97,11 +97,11 @@ export function FlagPage(props: { project: string; flag: string; env: string | u
             {config.data.enabled ? `On in ${env}: a kill serves the off variant to everyone.` : `Off in ${env}.`}
           </span>
           {config.data.enabled ? (
-            <button type="button" class="kill" onClick={() => setDialog('kill')}>
+            <button type="button" id="kill-switch" class="kill" onClick={() => setDialog('kill')}>
               Kill in {env}
             </button>
           ) : (
-            <button type="button" onClick={() => setDialog('revive')}>
+            <button type="button" id="kill-switch" onClick={() => setDialog('revive')}>
               Revive in {env}
             </button>
           )}

@@ -6,7 +6,9 @@ const FOCUSABLE =
 
 /**
  * A modal dialog: focus moves into it, Tab and Shift+Tab stay inside, Escape closes it, and
- * focus returns to what opened it.
+ * focus returns to what opened it. A live change may re-render the page under the dialog and
+ * replace its opener with a new element: focus then goes to the element that now has the
+ * opener's id, so give openers an id.
  */
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; danger?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
@@ -15,7 +17,10 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   useEffect(() => {
     const first = box.current?.querySelector<HTMLElement>(FOCUSABLE);
     first?.focus();
-    return () => opener?.focus();
+    return () => {
+      const back = opener?.isConnected || !opener?.id ? opener : document.getElementById(opener.id);
+      back?.focus();
+    };
   }, [opener]);
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {
