@@ -47,7 +47,8 @@ export function takeSocket(res: ServerResponse): Socket | undefined {
     !res.chunkedEncoding ||
     res.writableEnded ||
     !socket.writable ||
-    res.writableLength !== socket.writableLength
+    res.writableLength !== socket.writableLength ||
+    !isKnownParser(socket.parser)
   ) {
     return undefined;
   }
@@ -74,6 +75,19 @@ export function takeSocket(res: ServerResponse): Socket | undefined {
   socket.on('end', endSocket);
   socket.on('error', ignore);
   return socket;
+}
+
+/**
+ * Whether the socket's parser is absent or has the internal methods used above: another Node
+ * version's may not, and the stream then keeps the response (more memory, nothing broken).
+ */
+function isKnownParser(parser: HttpParser | null | undefined): boolean {
+  return (
+    parser == null ||
+    (typeof parser.unconsume === 'function' &&
+      typeof parser.remove === 'function' &&
+      typeof parser.close === 'function')
+  );
 }
 
 function platformListeners(): Set<unknown> {
