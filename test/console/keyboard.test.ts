@@ -66,7 +66,7 @@ describe('the console with the keyboard alone', { timeout: 60_000 }, () => {
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
-    expect((await focused(page)).inDialog).toBe(true);
+    await expect.poll(async () => (await focused(page)).inDialog, { timeout: 5_000 }).toBe(true);
     // Tab and Shift+Tab go round inside the dialog, never out to the page behind it.
     for (let i = 0; i < 8; i++) {
       await page.keyboard.press('Tab');
@@ -85,7 +85,7 @@ describe('the console with the keyboard alone', { timeout: 60_000 }, () => {
 
     await page.keyboard.press('Enter');
     await dialog.waitFor();
-    expect((await focused(page)).label).toContain('Reason');
+    await expect.poll(async () => (await focused(page)).label, { timeout: 5_000 }).toContain('Reason');
     await page.keyboard.type('keyboard drill');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Space');

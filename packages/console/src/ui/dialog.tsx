@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled])';
@@ -14,7 +14,9 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   const box = useRef<HTMLDivElement>(null);
   // Read while rendering, before the dialog takes focus: the control that opened it.
   const [opener] = useState(() => document.activeElement as HTMLElement | null);
-  useEffect(() => {
+  // A layout effect: focus is inside the dialog in the same commit that shows it, so that no
+  // key pressed at once goes to the page behind.
+  useLayoutEffect(() => {
     const first = box.current?.querySelector<HTMLElement>(FOCUSABLE);
     first?.focus();
     return () => {
