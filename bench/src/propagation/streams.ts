@@ -79,23 +79,31 @@ function openHttp(port: number, token: string, handlers: StreamHandlers): HeldSt
   };
 }
 
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 function openSocket(port: number, token: string, handlers: StreamHandlers): HeldStream {
   let ended = false;
-  const socket = net.connect(port, '127.0.0.1');
+  let chunkAt = 0;
+  const reader = new ChunkedReader(new SseParser((event) => handlers.onEvent(event, chunkAt)));
+  const socket = net.connect({
+    port,
+    host: '127.0.0.1',
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (length, buffer) => {
+        chunkAt = monotonicMs();
+        const problem = reader.feed((buffer as Buffer).toString('latin1', 0, length));
+        if (problem !== undefined) end(new Error(problem));
+        return true;
+      },
+    },
+  });
   const end = (err: Error) => {
     if (ended) return;
     ended = true;
     socket.destroy();
     handlers.onEnd(err);
   };
-  let chunkAt = 0;
-  const reader = new ChunkedReader(new SseParser((event) => handlers.onEvent(event, chunkAt)));
-  socket.setEncoding('latin1');
-  socket.on('data', (chunk: string) => {
-    chunkAt = monotonicMs();
-    const problem = reader.feed(chunk);
-    if (problem !== undefined) end(new Error(problem));
-  });
   socket.on('error', end);
   socket.on('close', () => end(new Error('the stream ended')));
   const lines = [
