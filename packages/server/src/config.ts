@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { PostgresTimeouts } from './db/database.js';
 import type { SessionSettings } from './features/sessions/service.js';
@@ -11,6 +12,9 @@ const optionalText = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const milliseconds = (fallback: number) => z.coerce.number().int().min(1).max(3_600_000).default(fallback);
+
+/** Workers beyond the cores of any machine this runs on only add database connections. */
+const MAX_WORKERS = 64;
 
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4242),
@@ -70,6 +74,10 @@ const ConfigSchema = z.object({
   SWITCHYARD_SECURE_COOKIES: z.enum(['auto', 'always']).default('auto'),
   SWITCHYARD_CHANGE_STREAMS_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   SWITCHYARD_CHANGE_STREAMS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(20),
+  SWITCHYARD_WORKERS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(MAX_WORKERS)])
+    .default(1)
+    .transform((v) => (v === 'auto' ? Math.min(availableParallelism(), MAX_WORKERS) : v)),
 });
 
 export interface Config {
@@ -110,6 +118,11 @@ export interface Config {
   sessions: SessionSettings;
   /** Management change streams: how many one instance holds open, and one person, token or key. */
   changeStreams: { maxOpen: number; maxPerPrincipal: number };
+  /**
+   * Processes serving the port (`SWITCHYARD_WORKERS`, a number or `auto` for one per core).
+   * Above 1 the process is a cluster primary and each worker is a whole instance; see cluster.ts.
+   */
+  workers: number;
 }
 
 /** `true` (trust every proxy), or the proxies' addresses and CIDR ranges separated by commas. */
@@ -126,6 +139,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`invalid configuration: ${problems}`);
   }
   const c = parsed.data;
+  const clustered = clusterProblem(c);
+  if (clustered !== undefined) throw new Error(`invalid configuration: SWITCHYARD_WORKERS: ${clustered}`);
   return {
     port: c.PORT,
     host: c.HOST,
@@ -174,5 +189,25 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxOpen: c.SWITCHYARD_CHANGE_STREAMS_MAX,
       maxPerPrincipal: c.SWITCHYARD_CHANGE_STREAMS_PER_PRINCIPAL,
     },
+    workers: c.SWITCHYARD_WORKERS,
   };
+}
+
+/**
+ * Workers are separate processes: they share what lives outside them (Postgres, Redis) and
+ * nothing else, so several need both. `/metrics` would be answered by whichever worker takes
+ * the connection, with counts of its own.
+ */
+function clusterProblem(c: z.output<typeof ConfigSchema>): string | undefined {
+  if (c.SWITCHYARD_WORKERS === 1) return undefined;
+  if (c.DATABASE_URL === undefined) {
+    return 'more than one worker needs DATABASE_URL: the embedded database belongs to one process';
+  }
+  if (c.REDIS_URL === undefined) {
+    return "more than one worker needs REDIS_URL: changes reach the other workers' streams through Redis";
+  }
+  if (c.SWITCHYARD_METRICS_PORT !== undefined || c.SWITCHYARD_METRICS_TOKEN !== undefined) {
+    return 'more than one worker cannot serve /metrics (SWITCHYARD_METRICS_PORT, SWITCHYARD_METRICS_TOKEN): each scrape would reach one worker at random and count only its share';
+  }
+  return undefined;
 }

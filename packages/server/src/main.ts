@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -47,14 +48,16 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const config = parseConfig(process.env);
+  // A cluster primary migrates and seeds once, for its workers, and then serves nothing.
+  const primary = config.workers > 1 && cluster.isPrimary && argv[0] !== 'migrate';
   // The server's modules (Fastify, its plugins, every feature) load while the database opens:
   // PGlite compiles its WebAssembly off the main thread, so the two overlap.
   const opening = open(config);
   const loading = Promise.all([
-    import('./server.js'),
     import('./seed.js'),
-    import('./features/delivery/bus.js'),
-    import('./http/console.js'),
+    primary ? undefined : import('./server.js'),
+    primary ? undefined : import('./features/delivery/bus.js'),
+    primary ? undefined : import('./http/console.js'),
   ]);
   // Whichever fails first is reported; the other must not become an unhandled rejection.
   loading.catch(() => undefined);
@@ -68,9 +71,27 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
-  const [{ buildServer }, { seedIfEmpty, createOwnerIfNone }, { RedisBus }, { CONSOLE_DIST }] = await loading;
+  const [{ seedIfEmpty, createOwnerIfNone }, server, delivery, consoleFiles] = await loading;
   const seeded = await seedIfEmpty(database.db, { adminToken: config.adminToken });
   const owner = await createOwnerIfNone(database.db, config.ownerEmail);
+  if (server === undefined || delivery === undefined || consoleFiles === undefined) {
+    await database.close();
+    const { superviseWorkers } = await import('./cluster.js');
+    say(`starting ${config.workers} workers…`);
+    superviseWorkers(config.workers, {
+      say,
+      onReady(port) {
+        const baseUrl = localBaseUrl(config.host, port);
+        if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
+        if (owner !== undefined) process.stdout.write(`${ownerBanner(owner)}\n`);
+        say(`${config.workers} workers ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);
+      },
+    });
+    return;
+  }
+  const { buildServer } = server;
+  const { RedisBus } = delivery;
+  const { CONSOLE_DIST } = consoleFiles;
   const bus =
     config.redisUrl === undefined
       ? undefined
@@ -122,7 +143,8 @@ async function main(argv: string[]): Promise<void> {
   if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
   if (owner !== undefined) process.stdout.write(`${ownerBanner(owner)}\n`);
   // performance.now() counts from the process's start, so this includes loading the code.
-  say(`ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);
+  if (cluster.isWorker) say(`worker ${process.pid} ready in ${seconds(0)}`);
+  else say(`ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
