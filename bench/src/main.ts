@@ -6,8 +6,9 @@
  * - `--quick`: fewer, shorter rounds and flips (for trying changes, not for reporting).
  * - `--rounds N`: evaluation rounds (and sdk-node's, and startup's pairs of starts).
  * - `--clients 1000,10000`, `--instances 1,3`, `--flips 200`, `--client-threads 2`,
- *   `--client socket|http`: propagation scenarios; `--server-cpu-prof DIR` has every server write
- *   a V8 CPU profile into DIR.
+ *   `--client socket|http`, `--workers 2`: propagation scenarios (`--workers`: processes per
+ *   instance, `SWITCHYARD_WORKERS`); `--server-cpu-prof DIR` has every server write a V8 CPU
+ *   profile into DIR.
  * - `--ingest-seconds 10`, `--concurrency 4`, `--units 10000,100000,1000000`: events scenarios.
  * - `--plan-interval-ms 250`: the release plans' controller interval; `--rounds N` there is the
  *   number of rounds of both plans (default 2).
@@ -40,6 +41,7 @@ const { values, positionals } = parseArgs({
     rounds: { type: 'string' },
     clients: { type: 'string' },
     instances: { type: 'string' },
+    workers: { type: 'string' },
     flips: { type: 'string' },
     'client-threads': { type: 'string' },
     client: { type: 'string' },
@@ -120,6 +122,7 @@ async function propagation() {
       redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       clients: integers('clients', values.clients ?? '1000,10000'),
       instances: integers('instances', values.instances ?? '1,3'),
+      workers: integers('workers', values.workers ?? '1')[0] as number,
       flips: integers('flips', values.flips ?? (quick ? '20' : '200'))[0] as number,
       warmupFlips: quick ? 3 : 10,
       pauseMs: 50,

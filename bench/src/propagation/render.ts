@@ -23,7 +23,9 @@ export function percentile(values: readonly number[], p: number): number {
 
 const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} ms` : 'n/a');
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
-const where = (o: { instances: number }) => (o.instances === 1 ? 'one instance' : `${o.instances} instances`);
+const where = (o: { instances: number; workers?: number }) =>
+  (o.instances === 1 ? 'one instance' : `${o.instances} instances`) +
+  ((o.workers ?? 1) > 1 ? `, ${o.workers} workers${o.instances === 1 ? '' : ' each'}` : '');
 const clientsOf = (o: { clients: number }) => o.clients.toLocaleString('en-US');
 const p99Target = (o: { instances: number }) =>
   o.instances === 1 ? TARGETS.oneInstanceP99Ms : TARGETS.threeInstancesP99Ms;

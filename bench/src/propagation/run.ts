@@ -17,6 +17,8 @@ export interface PropagationOptions {
   readonly redisUrl: string;
   readonly clients: readonly number[];
   readonly instances: readonly number[];
+  /** Worker processes per instance (`SWITCHYARD_WORKERS`); 1 runs each instance as one process. */
+  readonly workers: number;
   /** Timed flips per scenario, after `warmupFlips` untimed ones. */
   readonly flips: number;
   readonly warmupFlips: number;
@@ -31,6 +33,7 @@ export interface PropagationOptions {
 
 export interface ScenarioResult {
   readonly instances: number;
+  readonly workers: number;
   readonly clients: number;
   /** Per timed flip, ms from the API's 200 to the last client having the patch. */
   readonly lastMs: readonly number[];
@@ -186,7 +189,8 @@ async function runScenario(
       SWITCHYARD_DB_STATEMENT_TIMEOUT_MS: '20000',
       SWITCHYARD_DB_QUERY_TIMEOUT_MS: '25000',
     };
-    const start = () => startServer({ env, readyTimeoutMs: 30_000, cpuProfileDir: state.serverCpuProfileDir });
+    const start = () =>
+      startServer({ env, readyTimeoutMs: 30_000, cpuProfileDir: state.serverCpuProfileDir, workers: state.workers });
     // The first instance migrates and seeds an empty database; the others start on what it made.
     servers.push(await start());
     servers.push(...(await Promise.all(Array.from({ length: instances - 1 }, start))));
@@ -250,6 +254,7 @@ async function runScenario(
     const patchBytes = last?.bytes;
     return {
       instances,
+      workers: state.workers,
       clients,
       lastMs,
       firstMs,

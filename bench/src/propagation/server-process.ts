@@ -23,18 +23,20 @@ export interface ServerOptions {
   /** Variables on top of the bench's own environment (PORT and HOST are set here). */
   readonly env: Readonly<Record<string, string>>;
   readonly readyTimeoutMs: number;
-  /** When set, the server writes a V8 CPU profile into this folder when it exits. */
+  /** When set, the server writes a V8 CPU profile into this folder when it exits (each worker its own). */
   readonly cpuProfileDir?: string | undefined;
+  /** `SWITCHYARD_WORKERS`: above 1, the server is a cluster primary and its workers serve the port. */
+  readonly workers?: number;
 }
 
 export interface ServerProcess {
   readonly pid: number;
   readonly port: number;
-  /** Resident memory of the server process, from /proc/<pid>/status. */
+  /** Resident memory of the server's processes (with workers, the primary's and theirs), from /proc/<pid>/status. */
   rssKiB(): Promise<number>;
-  /** Runs a full garbage collection in the server and waits for it to finish. */
+  /** Runs a full garbage collection in every process of the server and waits for them to finish. */
   collectGarbage(): Promise<void>;
-  /** CPU time the server process used so far (user + system), from /proc/<pid>/stat. */
+  /** CPU time the server's processes used so far (user + system), from /proc/<pid>/stat. */
   cpuMs(): Promise<number>;
   /** SIGTERM, then SIGKILL if it has not exited within a few seconds. */
   stop(): Promise<void>;
@@ -55,8 +57,16 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   const port = await freePort();
   const nodeArgs = ['--expose-gc', '--import', GC_HOOK];
   if (options.cpuProfileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
+  // A cluster's workers inherit the primary's Node options: each loads the GC hook, and profiles.
+  const workers = options.workers ?? 1;
   const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
-    env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      ...options.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...(workers > 1 ? { SWITCHYARD_WORKERS: String(workers) } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -65,9 +75,12 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   // The last lines the server printed, to explain a failed start.
   const output: string[] = [];
   let onGcDone: (() => void) | undefined;
+  // The first worker answers /readyz before the others listen: a cluster is ready when its primary says so.
+  let allListening = workers === 1;
   const keep = (chunk: Buffer) => {
     const lines = chunk.toString('utf8').split('\n').filter(Boolean);
-    if (lines.includes(GC_DONE)) onGcDone?.();
+    for (const line of lines) if (line === GC_DONE) onGcDone?.();
+    if (lines.some((line) => line.includes(`${workers} workers ready in`))) allListening = true;
     output.push(...lines.filter((l) => l !== GC_DONE));
     output.splice(0, Math.max(0, output.length - 20));
   };
@@ -83,30 +96,51 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   };
 
   try {
-    await waitReady(port, options.readyTimeoutMs, () => child.exitCode !== null || child.signalCode !== null);
+    const gone = () => child.exitCode !== null || child.signalCode !== null;
+    await waitReady(port, options.readyTimeoutMs, gone);
+    const deadline = Date.now() + options.readyTimeoutMs;
+    while (!allListening) {
+      if (gone() || Date.now() > deadline) throw new Error(`not all ${workers} workers listened`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   } catch (err) {
     await stop();
     const tail = output.length === 0 ? '' : `\n${output.join('\n')}`;
     throw new Error(`the server did not start: ${(err as Error).message}${tail}`);
   }
   const pid = child.pid as number;
+  // Workers the primary forked: at most `workers` of them, the same ones for the whole run
+  // unless one dies.
+  const tree = async () => (workers > 1 ? [pid, ...(await childPids(pid))] : [pid]);
+  const sum = async (read: (pid: number) => Promise<number>) =>
+    (await Promise.all((await tree()).map(read))).reduce((a, b) => a + b, 0);
   return {
     pid,
     port,
-    rssKiB: () => processRssKiB(pid),
-    collectGarbage: () =>
-      new Promise<void>((resolve, reject) => {
+    rssKiB: () => sum(processRssKiB),
+    collectGarbage: async () => {
+      const pids = await tree();
+      await new Promise<void>((resolve, reject) => {
+        let left = pids.length;
         const timer = setTimeout(() => reject(new Error('the server did not collect garbage within 10 s')), 10_000);
         onGcDone = () => {
+          if (--left > 0) return;
           clearTimeout(timer);
           onGcDone = undefined;
           resolve();
         };
-        child.kill('SIGUSR2');
-      }),
-    cpuMs: () => processCpuMs(pid),
+        for (const p of pids) process.kill(p, 'SIGUSR2');
+      });
+    },
+    cpuMs: () => sum(processCpuMs),
     stop,
   };
+}
+
+/** The processes a process started and has not yet seen exit, from /proc/<pid>/task/<pid>/children. */
+async function childPids(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  return children.split(' ').filter(Boolean).map(Number);
 }
 
 /** Resident memory of a process, from /proc/<pid>/status. */
