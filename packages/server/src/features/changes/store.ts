@@ -9,7 +9,10 @@ import type { Actor, AuditEntry, AuditRecord, EntryRef } from './commit-change.j
  * write waits for any other write to the same environment to commit.
  */
 export async function bumpVersions(tx: Tx, environmentIds: readonly string[]): Promise<Map<string, number>> {
-  const ids = await lockEnvironments(tx, environmentIds);
+  // One row's update locks it, and a single lock cannot be taken out of order: the separate
+  // locking query (a round trip in every kill, often repeating the plan's own) is only needed
+  // to order several.
+  const ids = environmentIds.length === 1 ? [...environmentIds] : await lockEnvironments(tx, environmentIds);
   if (ids.length === 0) return new Map();
   const rows = await tx
     .update(environments)
