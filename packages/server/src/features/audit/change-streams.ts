@@ -104,11 +104,16 @@ export class ChangeStreams {
 
   start(): void {
     const { feed, signals, settings } = this.options;
+    // This instance's own signal comes back through the bus: the read it asked for already sees that entry.
+    let ownLast: number | undefined;
     this.stopListening = feed.subscribeAudit((lastId) => {
+      ownLast = lastId;
       signals.publishAudit(lastId);
       this.read();
     });
-    signals.subscribeAudit(() => this.read());
+    signals.subscribeAudit((lastId) => {
+      if (lastId !== ownLast) this.read();
+    });
     this.timers.push(
       setInterval(() => {
         if (this.open > 0 || this.cursor === undefined) this.read();
