@@ -6,9 +6,10 @@ import { parseList } from '../flag/values.js';
 import { useChanges } from '../live/changes.js';
 import { Link, navigate } from '../router.js';
 import { mayAct, useSession } from '../session.js';
-import { DraftConflict } from '../ui/draft-conflict.js';
+import { DraftSaveOutcome } from '../ui/draft-save-outcome.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { useDraft } from '../ui/use-draft.js';
+import { useDraftSave } from '../ui/use-draft-save.js';
 import { useLoad } from '../ui/use-load.js';
 
 type Draft = Pick<Segment, 'name' | 'description' | 'included' | 'excluded' | 'rules'>;
@@ -155,39 +156,27 @@ function SegmentEditor(props: {
 }) {
   const drafted = useDraft(props.segment, draftOf, (s) => s.version);
   const { draft } = drafted;
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
+  const saving = useDraftSave(drafted, props.onSaved);
+  const { error } = saving;
   const [confirming, setConfirming] = useState(false);
-  const change = (d: Partial<Draft>) => {
-    drafted.change({ ...draft, ...d });
-    setSaved(false);
-  };
+  const change = (d: Partial<Draft>) => saving.change({ ...draft, ...d });
   const setRule = (i: number, clauses: Draft['rules'][number]['clauses']) =>
     change({ rules: draft.rules.map((r, j) => (j === i ? { ...r, clauses } : r)) });
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    return saving.run(async () => {
       await call('PUT', props.path, { body: draft, ifMatch: drafted.base.version });
-      setSaved(true);
-      drafted.saved();
+      saving.succeeded();
       props.onSaved();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const remove = async () => {
+  const remove = () => {
     setConfirming(false);
-    setError(undefined);
-    try {
+    return saving.run(async () => {
       await call('DELETE', props.path);
       props.onDeleted();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const refused = error instanceof ApiError && error.status === 412 ? error : undefined;
-  const general = (error instanceof ApiError && error.field !== '') || refused ? undefined : error;
   const s = props.segment;
   return (
     <form onSubmit={save} aria-label={`Segment ${s.key}`}>
@@ -248,23 +237,7 @@ function SegmentEditor(props: {
           </button>
           <FieldError error={error} field="rules" exact />
         </fieldset>
-        <ErrorText error={general} />
-        <DraftConflict
-          what="segment"
-          incoming={drafted.incoming !== undefined}
-          refused={refused}
-          onReload={() => {
-            drafted.reload();
-            setError(undefined);
-            if (refused !== undefined) props.onSaved();
-          }}
-          onKeep={drafted.keep}
-        />
-        {saved && (
-          <p class="notice" role="status">
-            Segment saved.
-          </p>
-        )}
+        <DraftSaveOutcome what="segment" savedText="Segment saved." drafted={drafted} save={saving} />
         <div class="row">
           <button type="submit" class="primary">
             Save segment
