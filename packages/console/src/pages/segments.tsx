@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, get, seg } from '../api/client.js';
+import { call, get, seg } from '../api/client.js';
 import type { Environment, Page, Segment } from '../api/types.js';
 import { ClauseBuilder } from '../flag/clause-builder.js';
 import { parseList } from '../flag/values.js';
@@ -11,6 +11,7 @@ import { ErrorText, FieldError } from '../ui/errors.js';
 import { useDraft } from '../ui/use-draft.js';
 import { useDraftSave } from '../ui/use-draft-save.js';
 import { useLoad } from '../ui/use-load.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 type Draft = Pick<Segment, 'name' | 'description' | 'included' | 'excluded' | 'rules'>;
 
@@ -109,20 +110,16 @@ export function SegmentsPage(props: { project: string; env: string | undefined; 
 function CreateSegment(props: { collection: string; onCreated: (key: string) => void }) {
   const [key, setKey] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>();
-  const submit = async (e: Event) => {
+  const { error, general, run } = useSubmit();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    return run(async () => {
       await call('POST', props.collection, { body: { key, name: name === '' ? key : name } });
       setKey('');
       setName('');
       props.onCreated(key);
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <form onSubmit={submit} aria-label="New segment">
       <h2>New segment</h2>

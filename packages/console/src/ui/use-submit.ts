@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError } from '../api/client.js';
 
 export interface Submit {
-  /** A submit is in flight: its button is disabled so that it is not sent twice. */
+  /** A submit is in flight: a form that must not be sent twice disables its button meanwhile. */
   busy: boolean;
   /** What the last submit threw, or a refusal found before sending; cleared when one starts. */
   error: unknown;
@@ -10,14 +10,14 @@ export interface Submit {
   general: unknown;
   setError: (error: unknown) => void;
   /** Sends the form with `work`; what it throws is shown, never lost to an unhandled rejection. */
-  run: (work: () => Promise<void>) => Promise<void>;
+  run: (work: () => Promise<unknown>) => Promise<void>;
 }
 
 /** The state a form keeps around one submit at a time. */
 export function useSubmit(): Submit {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
-  const run = async (work: () => Promise<void>) => {
+  const run = async (work: () => Promise<unknown>) => {
     setBusy(true);
     setError(undefined);
     try {
