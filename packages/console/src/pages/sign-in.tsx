@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call } from '../api/client.js';
+import { asApiError, call } from '../api/client.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { PasswordField } from '../ui/password-field.js';
 import { useSubmit } from '../ui/use-submit.js';
@@ -42,14 +42,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (csrfToken: string) => void
           error={error}
           field="password"
         />
-        <ErrorText
-          error={
-            // Something other than the API's refusal still reads like one, under the code CLIENT.
-            general === undefined || general instanceof ApiError
-              ? general
-              : new ApiError(0, 'CLIENT', String(general), {})
-          }
-        />
+        <ErrorText error={general === undefined ? undefined : asApiError(general)} />
         <button type="submit" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
