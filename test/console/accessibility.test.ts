@@ -2,33 +2,25 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Chromium, launchChromium } from '../browser/support/chromium.js';
-import { buildConsole, type ConsoleServer, shopWithEditor, startConsoleServer } from './support.js';
+import { type ConsoleInChromium, consoleInChromium, shopWithEditor, submitSignIn } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: ConsoleServer;
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let person: { email: string; password: string };
 let axeSource: string;
 
 beforeAll(async () => {
   axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   person = await shopWithEditor(app.server, 'alan@example.com');
   await app.server.ok('POST', '/api/v1/projects/shop/flags', { key: 'banner', name: 'Banner', type: 'boolean' });
   // An owner sees every page, the owner's People page included.
   const users = (await app.server.ok('GET', '/api/v1/users')) as { items: { id: string; email: string }[] };
   const id = users.items.find((u) => u.email === person.email)?.id;
   await app.server.ok('PATCH', `/api/v1/users/${id}`, { owner: true });
-  chrome = await launchChromium();
-  chrome.context.setDefaultTimeout(10_000);
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 interface Violation {
@@ -49,13 +41,11 @@ async function seriousViolations(page: Page): Promise<string[]> {
 
 describe('the console against axe-core', { timeout: 60_000 }, () => {
   it('has no serious or critical violations on the main pages', async () => {
-    const page = await chrome.context.newPage();
+    const page = await app.chrome.context.newPage();
     await page.goto(`${app.url}/`);
     await page.getByLabel('Email').waitFor();
     const found: Record<string, string[]> = { 'sign-in': await seriousViolations(page) };
-    await page.getByLabel('Email').fill(person.email);
-    await page.getByLabel('Password').fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, person);
     await page.getByRole('heading', { name: 'Projects' }).waitFor();
     const pages: [string, string, string][] = [
       ['projects', '/', 'Projects'],

@@ -1,36 +1,25 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPerson, PASSWORD } from '../../packages/server/src/test-support/people.js';
-import { type Chromium, launchChromium } from '../browser/support/chromium.js';
-import { buildConsole, type ConsoleServer, screenshot, shopWithEditor, startConsoleServer } from './support.js';
+import { type ConsoleInChromium, consoleInChromium, screenshot, shopWithEditor, submitSignIn } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: ConsoleServer;
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let person: { email: string; password: string };
 
 beforeAll(async () => {
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   person = await shopWithEditor(app.server, 'ada@example.com');
-  chrome = await launchChromium();
-  // A step that cannot happen fails with what it waited for, well before the test's own timeout.
-  chrome.context.setDefaultTimeout(10_000);
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 /** Signs in afresh: the pages of the one browser context share the session cookie. */
 async function signIn(page: Page): Promise<void> {
-  await chrome.context.clearCookies();
+  await app.chrome.context.clearCookies();
   await page.goto(`${app.url}/`);
-  await page.getByLabel('Email').fill(person.email);
-  await page.getByLabel('Password').fill(person.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, person);
   await page.getByRole('heading', { name: 'Projects' }).waitFor();
 }
 
@@ -47,18 +36,16 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
   });
 
   it("shows the API's refusal of a wrong password on the sign-in page", async () => {
-    const page = await chrome.context.newPage();
+    const page = await app.chrome.context.newPage();
     await page.goto(`${app.url}/`);
-    await page.getByLabel('Email').fill(person.email);
-    await page.getByLabel('Password').fill('not the password at all');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, { email: person.email, password: 'not the password at all' });
     await expect(page.getByRole('alert').textContent()).resolves.toContain('UNAUTHORIZED');
     await screenshot(page, 'sign-in-refused');
     await page.close();
   });
 
   it('signs in and shows the projects and their environments', async () => {
-    const page = await chrome.context.newPage();
+    const page = await app.chrome.context.newPage();
     await signIn(page);
     await page.getByRole('link', { name: 'Shop' }).click();
     await page.getByRole('heading', { name: 'Environments' }).waitFor();
@@ -76,7 +63,7 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
       type: 'boolean',
     });
     await app.server.ok('PATCH', '/api/v1/projects/shop/flags/old-banner/environments/staging', { enabled: true });
-    const page = await chrome.context.newPage();
+    const page = await app.chrome.context.newPage();
     await signIn(page);
     await page.goto(`${app.url}/projects/shop`);
     await page.getByText('New flag').click();
@@ -103,7 +90,7 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
   });
 
   it('shows the members and their roles; keys are left to admins', async () => {
-    const page = await chrome.context.newPage();
+    const page = await app.chrome.context.newPage();
     await signIn(page);
     await page.goto(`${app.url}/projects/shop/members`);
     await page.getByRole('cell', { name: person.email }).waitFor();
@@ -118,7 +105,7 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
     const members = await app.server.ok('GET', '/api/v1/projects/shop/members');
     const me = members.items.find((m: { email: string }) => m.email === person.email);
     await app.server.ok('PATCH', `/api/v1/projects/shop/members/${me.userId}`, { role: 'admin' });
-    const page = await chrome.context.newPage();
+    const page = await app.chrome.context.newPage();
     await signIn(page);
     await page.goto(`${app.url}/projects/shop/keys`);
     await page.getByLabel('Name').fill('web checkout');
@@ -134,12 +121,10 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
 
   it('lets a viewer read a flag but not change or kill it', async () => {
     await createPerson(app.server, 'vera@example.com', { project: 'shop', role: 'viewer' });
-    const page = await chrome.context.newPage();
-    await chrome.context.clearCookies();
+    const page = await app.chrome.context.newPage();
+    await app.chrome.context.clearCookies();
     await page.goto(`${app.url}/projects/shop/flags/old-banner?env=staging`);
-    await page.getByLabel('Email').fill('vera@example.com');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, { email: 'vera@example.com', password: PASSWORD });
     await page.getByRole('heading', { name: /Old banner/ }).waitFor();
     await page.getByRole('button', { name: 'Save staging' }).waitFor();
     expect(await page.getByRole('button', { name: 'Save staging' }).isDisabled()).toBe(true);
@@ -151,12 +136,10 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
   it('makes a person whose password the owner set choose their own before anything else', async () => {
     await app.server.ok('POST', '/api/v1/users', { email: 'newbie@example.com', password: PASSWORD });
     await app.server.ok('POST', '/api/v1/projects/shop/members', { email: 'newbie@example.com', role: 'viewer' });
-    const page = await chrome.context.newPage();
-    await chrome.context.clearCookies();
+    const page = await app.chrome.context.newPage();
+    await app.chrome.context.clearCookies();
     await page.goto(`${app.url}/`);
-    await page.getByLabel('Email').fill('newbie@example.com');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, { email: 'newbie@example.com', password: PASSWORD });
     await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
     // A reload keeps the person on this screen: the app shows nothing the API would refuse.
     await page.reload();
@@ -185,12 +168,10 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
       mustChangePassword: false,
     });
     await createPerson(app.server, 'temp@example.com', { project: 'shop', role: 'viewer' });
-    const page = await chrome.context.newPage();
-    await chrome.context.clearCookies();
+    const page = await app.chrome.context.newPage();
+    await app.chrome.context.clearCookies();
     await page.goto(`${app.url}/`);
-    await page.getByLabel('Email').fill('boss@example.com');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, { email: 'boss@example.com', password: PASSWORD });
     await page.getByRole('link', { name: 'People' }).click();
     await page.getByRole('button', { name: 'Disable temp@example.com' }).click();
     await page.getByRole('button', { name: 'Enable temp@example.com' }).waitFor();

@@ -1,28 +1,22 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Chromium } from '../browser/support/chromium.js';
 import {
-  buildConsole,
-  type ChangeStream,
-  type ConsoleServer,
+  type ConsoleInChromium,
   changeElsewhere,
+  consoleInChromium,
   screenshot,
   shopWithEditor,
   signedIn,
-  startConsoleServer,
 } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: ConsoleServer & { changes: ChangeStream };
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let page: Page;
 
 const API = '/api/v1/projects/shop';
 const elsewhere = (method: string, path: string, body?: unknown) => changeElsewhere(app, method, `${API}${path}`, body);
 
 beforeAll(async () => {
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   const person = await shopWithEditor(app.server, 'noor@example.com');
   const s = app.server;
   await s.ok('POST', `${API}/flags`, {
@@ -42,13 +36,11 @@ beforeAll(async () => {
     type: 'number',
     variants: [{ key: 'low', value: 10 }],
   });
-  ({ chrome, page } = await signedIn(app.url, person));
+  page = await signedIn(app, person);
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 const variantsForm = () => page.getByRole('form', { name: 'Variants' });

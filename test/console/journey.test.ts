@@ -1,27 +1,19 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Chromium, launchChromium } from '../browser/support/chromium.js';
-import { buildConsole, type ConsoleServer, screenshot, shopWithEditor, startConsoleServer } from './support.js';
+import { type ConsoleInChromium, consoleInChromium, screenshot, shopWithEditor, submitSignIn } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: ConsoleServer;
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let person: { email: string; password: string };
 let page: Page;
 
 beforeAll(async () => {
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   person = await shopWithEditor(app.server, 'grace@example.com');
-  chrome = await launchChromium();
-  chrome.context.setDefaultTimeout(10_000);
-  page = await chrome.context.newPage();
+  page = await app.chrome.context.newPage();
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 const config = (flag: string, env: string) =>
@@ -31,9 +23,7 @@ const config = (flag: string, env: string) =>
 describe('a flag from creation to kill, in the console', { timeout: 60_000 }, () => {
   it('signs in and creates a flag', async () => {
     await page.goto(`${app.url}/`);
-    await page.getByLabel('Email').fill(person.email);
-    await page.getByLabel('Password').fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, person);
     await page.getByRole('link', { name: 'Shop' }).click();
     await page.getByText('New flag').click();
     await page.getByLabel('Key').fill('checkout-v2');

@@ -1,27 +1,19 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Chromium, launchChromium } from '../browser/support/chromium.js';
-import { buildConsole, type ConsoleServer, shopWithEditor, startConsoleServer } from './support.js';
+import { type ConsoleInChromium, consoleInChromium, shopWithEditor } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: ConsoleServer;
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let person: { email: string; password: string };
 
 beforeAll(async () => {
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   person = await shopWithEditor(app.server, 'linus@example.com');
   await app.server.ok('POST', '/api/v1/projects/shop/flags', { key: 'banner', name: 'Banner', type: 'boolean' });
   await app.server.ok('PATCH', '/api/v1/projects/shop/flags/banner/environments/production', { enabled: true });
-  chrome = await launchChromium();
-  chrome.context.setDefaultTimeout(10_000);
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 /** The focused element: its tag, accessible text, outline, and whether it lies in the open dialog. */
@@ -49,7 +41,7 @@ async function tabTo(page: Page, text: string, max = 60): Promise<void> {
 
 describe('the console with the keyboard alone', { timeout: 60_000 }, () => {
   it('signs in, and opens, traps, closes and confirms the kill dialog, with focus always visible', async () => {
-    const page = await chrome.context.newPage();
+    const page = await app.chrome.context.newPage();
     await page.goto(`${app.url}/projects/shop/flags/banner?env=production`);
     await page.getByLabel('Email').waitFor();
     await page.keyboard.press('Tab');

@@ -1,27 +1,21 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Chromium } from '../browser/support/chromium.js';
-import { buildConsole, changeElsewhere, shopWithEditor, signedIn, startConsoleServer } from './support.js';
+import { type ConsoleInChromium, changeElsewhere, consoleInChromium, shopWithEditor, signedIn } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: Awaited<ReturnType<typeof startConsoleServer>>;
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let page: Page;
 
 const API = '/api/v1/projects/shop';
 
 beforeAll(async () => {
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   const person = await shopWithEditor(app.server, 'ida@example.com');
   await app.server.ok('POST', `${API}/flags`, { key: 'promo', name: 'Promo', type: 'boolean' });
-  ({ chrome, page } = await signedIn(app.url, person));
+  page = await signedIn(app, person);
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 const elsewhere = (method: string, path: string, body: unknown) => changeElsewhere(app, method, `${API}${path}`, body);

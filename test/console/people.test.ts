@@ -1,20 +1,17 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../../packages/server/src/test-support/people.js';
-import { type Chromium, launchChromium } from '../browser/support/chromium.js';
 import {
-  buildConsole,
-  type ChangeStream,
-  type ConsoleServer,
+  type ConsoleInChromium,
+  chromiumForConsole,
+  consoleInChromium,
   screenshot,
   shopWithEditor,
   signedIn,
-  startConsoleServer,
+  submitSignIn,
 } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: ConsoleServer & { changes: ChangeStream };
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let page: Page;
 /** The API's real refusal to demote the last enabled owner, as it answered it. */
 let lastOwner: { status: number; body: string };
@@ -23,21 +20,18 @@ const boss = { email: 'boss@example.com', password: PASSWORD };
 const NEW_PASSWORD = 'a password the owner set';
 
 beforeAll(async () => {
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   const s = app.server;
   await shopWithEditor(s, 'kim@example.com');
   const made = await s.ok('POST', '/api/v1/users', { ...boss, owner: true, mustChangePassword: false });
   // The organisation key may try what no signed-in owner can: demote the one enabled owner.
   const refused = await s.call('PATCH', `/api/v1/users/${made.id}`, { owner: false });
   lastOwner = { status: refused.statusCode, body: refused.body };
-  ({ chrome, page } = await signedIn(app.url, boss));
+  page = await signedIn(app, boss);
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 const row = (email: string) => page.getByRole('row', { name: new RegExp(email) });
@@ -107,14 +101,12 @@ describe("the owner's People page", { timeout: 60_000 }, () => {
   });
 
   it('the person signs in with that password and is asked to choose their own', async () => {
-    const kim = await launchChromium();
+    // Kim signs in in a browser of her own, so that the owner's session in the shared one stays.
+    const kim = await chromiumForConsole();
     try {
-      kim.context.setDefaultTimeout(10_000);
       const p = await kim.context.newPage();
       await p.goto(`${app.url}/`);
-      await p.getByLabel('Email').fill('kim@example.com');
-      await p.getByLabel('Password').fill(NEW_PASSWORD);
-      await p.getByRole('button', { name: 'Sign in' }).click();
+      await submitSignIn(p, { email: 'kim@example.com', password: NEW_PASSWORD });
       await p.getByRole('heading', { name: 'Choose your password' }).waitFor();
       await p.getByLabel('Current password').fill(NEW_PASSWORD);
       await p.getByLabel('New password (at least 12 characters)').fill('kim chose this one herself');

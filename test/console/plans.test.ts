@@ -1,18 +1,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Chromium } from '../browser/support/chromium.js';
-import {
-  buildConsole,
-  type ConsoleServer,
-  screenshot,
-  shopWithEditor,
-  signedIn,
-  startConsoleServer,
-} from './support.js';
+import { type ConsoleInChromium, consoleInChromium, screenshot, shopWithEditor, signedIn } from './support.js';
 
-let built: Awaited<ReturnType<typeof buildConsole>>;
-let app: ConsoleServer;
-let chrome: Chromium;
+let app: ConsoleInChromium;
 let page: Page;
 let serverKey: string;
 
@@ -42,8 +32,7 @@ async function experimentData(serverKey: string, batch = 1, from = 0, count = 80
 }
 
 beforeAll(async () => {
-  built = await buildConsole();
-  app = await startConsoleServer(built.dir);
+  app = await consoleInChromium();
   const person = await shopWithEditor(app.server, 'rosa@example.com');
   const s = app.server;
   await s.ok('POST', `${API}/flags`, { key: 'checkout', name: 'Checkout', type: 'boolean' });
@@ -73,13 +62,11 @@ beforeAll(async () => {
   });
   await experimentData(key.token);
   serverKey = key.token;
-  ({ chrome, page } = await signedIn(app.url, person));
+  page = await signedIn(app, person);
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.close();
   await app?.close();
-  await built?.remove();
 });
 
 describe('release plans and experiment results in the console', { timeout: 60_000 }, () => {

@@ -61,20 +61,58 @@ export async function shopWithEditor(s: TestServer, email: string): Promise<{ em
   return { email, password: PASSWORD };
 }
 
-/** Chromium with one page, signed in to the console as `person`, on the projects page. */
-export async function signedIn(
-  url: string,
-  person: { email: string; password: string },
-): Promise<{ chrome: Chromium; page: Page }> {
+/**
+ * Chromium for one test file. A step that cannot happen fails with what it waited for, well
+ * before the test's own timeout.
+ */
+export async function chromiumForConsole(): Promise<Chromium> {
   const chrome = await launchChromium();
   chrome.context.setDefaultTimeout(10_000);
-  const page = await chrome.context.newPage();
-  await page.goto(`${url}/`);
+  return chrome;
+}
+
+/** A test file's console: built, served on its own database, and a Chromium to drive it. */
+export interface ConsoleInChromium extends ConsoleServer {
+  changes: ChangeStream;
+  chrome: Chromium;
+  /** Closes the browser and the server and removes the build. */
+  close(): Promise<void>;
+}
+
+export async function consoleInChromium(): Promise<ConsoleInChromium> {
+  const closers: (() => Promise<void>)[] = [];
+  // What was opened is closed in the reverse order, also when a later step fails to open.
+  const close = async () => {
+    for (const closer of [...closers].reverse()) await closer();
+  };
+  try {
+    const built = await buildConsole();
+    closers.push(built.remove);
+    const app = await startConsoleServer(built.dir);
+    closers.push(app.close);
+    const chrome = await chromiumForConsole();
+    closers.push(chrome.close);
+    return { ...app, chrome, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Fills in the sign-in form on `page` and sends it; the caller waits for what should follow. */
+export async function submitSignIn(page: Page, person: { email: string; password: string }): Promise<void> {
   await page.getByLabel('Email').fill(person.email);
   await page.getByLabel('Password').fill(person.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** A new page of the console's Chromium, signed in as `person`, on the projects page. */
+export async function signedIn(app: ConsoleInChromium, person: { email: string; password: string }): Promise<Page> {
+  const page = await app.chrome.context.newPage();
+  await page.goto(`${app.url}/`);
+  await submitSignIn(page, person);
   await page.getByRole('heading', { name: 'Projects' }).waitFor();
-  return { chrome, page };
+  return page;
 }
 
 /** Someone else's change through the API, and its audit entry on the change stream. */

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, get, setCsrfToken, whenSignedOut } from './api/client.js';
+import { ApiError, asApiError, call, get, setCsrfToken, whenSignedOut } from './api/client.js';
 import type { Me } from './api/types.js';
 import { AuditPage } from './pages/audit.js';
 import { ChangePassword } from './pages/change-password.js';
@@ -32,7 +32,7 @@ async function whoAmI(): Promise<Auth> {
     return { state: 'signed-in', me };
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return { state: 'signed-out' };
-    return { state: 'failed', error: err instanceof ApiError ? err : new ApiError(0, 'CLIENT', String(err), {}) };
+    return { state: 'failed', error: asApiError(err) };
   }
 }
 

@@ -15,6 +15,11 @@ export class ApiError extends Error {
   }
 }
 
+/** Anything thrown, as an `ApiError`: what is not the API's refusal shows with the code CLIENT. */
+export function asApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new ApiError(0, 'CLIENT', String(err), {});
+}
+
 export interface Answer<T> {
   body: T;
   /** The `ETag` header, unquoted: the version or revision to send back as `If-Match`. */

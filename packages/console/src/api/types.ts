@@ -1,4 +1,28 @@
-/** The shapes the management API answers, as far as the console reads them. */
+/**
+ * The shapes the management API answers, as far as the console reads them. The parts of a flag's
+ * configuration are the ruleset's own, from the core; what is here is what only the API adds.
+ */
+
+import type {
+  Rule as CoreRule,
+  FlagType,
+  Operator,
+  Prerequisite,
+  SegmentRule,
+  Serve,
+  Target,
+  Variant,
+} from '@switchyard/core';
+
+export type {
+  Clause,
+  ClauseValue,
+  FlagType,
+  JsonValue,
+  Operator,
+  Serve,
+  Variant,
+} from '@switchyard/core';
 
 export type Role = 'viewer' | 'editor' | 'admin';
 
@@ -46,15 +70,6 @@ export interface Environment {
   revision: number;
 }
 
-export type FlagType = 'boolean' | 'string' | 'number' | 'json';
-
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-export interface Variant {
-  key: string;
-  value: JsonValue;
-}
-
 export interface Flag {
   key: string;
   name: string;
@@ -70,7 +85,10 @@ export interface Flag {
   environments?: Record<string, { enabled: boolean; version: number }>;
 }
 
-/** Every operator the API accepts in a clause (the core's `OPERATORS`). */
+/**
+ * Every operator the clause builder offers, the core's `OPERATORS` in its order. A list of the
+ * console's own, so that the console imports nothing but types from the core and builds without it.
+ */
 export const OPERATORS = [
   'in',
   'startsWith',
@@ -87,39 +105,20 @@ export const OPERATORS = [
   'semverLt',
   'semverGt',
   'inSegment',
-] as const;
-export type Operator = (typeof OPERATORS)[number];
+] as const satisfies readonly Operator[];
 
-export type ClauseValue = string | number | boolean;
+/** As drafted in a form: a rule the person added has no id until the API gives it one. */
+type Unsaved<R extends { id: string }> = Omit<R, 'id'> & { id?: string };
 
-export interface Clause {
-  attribute: string;
-  op: Operator;
-  values: ClauseValue[];
-  negate?: boolean;
-}
-
-export interface WeightedVariant {
-  variant: string;
-  weight: number;
-}
-
-export type Serve = { variant: string } | { rollout: { bucketBy?: string; weights: WeightedVariant[] } };
-
-export interface Rule {
-  id?: string;
-  description?: string;
-  clauses: Clause[];
-  serve: Serve;
-}
+export type Rule = Unsaved<CoreRule>;
 
 export interface Config {
   flag: string;
   environment: string;
   enabled: boolean;
   offVariant: string | null;
-  prerequisites: { flag: string; variants: string[] }[];
-  targets: { variant: string; values: string[] }[];
+  prerequisites: Prerequisite[];
+  targets: Target[];
   rules: Rule[];
   defaultServe: Serve;
   salt: string | null;
@@ -154,6 +153,6 @@ export interface Segment {
   description: string;
   included: string[];
   excluded: string[];
-  rules: { id?: string; clauses: Clause[] }[];
+  rules: Unsaved<SegmentRule>[];
   version: number;
 }

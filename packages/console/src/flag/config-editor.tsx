@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, seg } from '../api/client.js';
+import { call, seg } from '../api/client.js';
 import type { Config, Flag } from '../api/types.js';
-import { DraftConflict } from '../ui/draft-conflict.js';
-import { ErrorText, FieldError } from '../ui/errors.js';
+import { DraftSaveOutcome } from '../ui/draft-save-outcome.js';
+import { FieldError } from '../ui/errors.js';
 import { useDraft } from '../ui/use-draft.js';
+import { useDraftSave } from '../ui/use-draft-save.js';
 import { PrerequisitesEditor } from './prerequisites-editor.js';
 import { RulesEditor } from './rules-editor.js';
 import { ServeEditor } from './serve-editor.js';
@@ -48,18 +49,12 @@ export function ConfigEditor(props: {
   });
   const { draft } = drafted;
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const change = (d: Partial<Draft>) => {
-    drafted.change({ ...draft, ...d });
-    setSaved(false);
-  };
-  const save = async (e: Event) => {
+  const saving = useDraftSave(drafted, props.onStale);
+  const { error } = saving;
+  const change = (d: Partial<Draft>) => saving.change({ ...draft, ...d });
+  const save = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    return saving.run(async () => {
       const body = reason === '' ? draft : { ...draft, reason };
       const { body: next } = await call<Config>(
         'PATCH',
@@ -67,21 +62,9 @@ export function ConfigEditor(props: {
         { body, ifMatch: drafted.base.version },
       );
       setReason('');
-      setSaved(true);
-      drafted.saved();
+      saving.succeeded();
       props.onSaved(next);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const refused = error instanceof ApiError && error.status === 412 ? error : undefined;
-  const general = (error instanceof ApiError && error.field !== '') || refused ? undefined : error;
-  const reload = () => {
-    drafted.reload();
-    setError(undefined);
-    if (refused !== undefined) props.onStale();
+    });
   };
   return (
     <form onSubmit={save} aria-label={`Configuration in ${config.environment}`}>
@@ -139,20 +122,8 @@ export function ConfigEditor(props: {
         <label for="change-reason">Reason for the change (shown in the audit log)</label>
         <input id="change-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
         <FieldError error={error} field="reason" />
-        <ErrorText error={general} />
-        <DraftConflict
-          what="configuration"
-          incoming={drafted.incoming !== undefined}
-          refused={refused}
-          onReload={reload}
-          onKeep={drafted.keep}
-        />
-        {saved && (
-          <p class="notice" role="status">
-            Saved.
-          </p>
-        )}
-        <button type="submit" class="primary" disabled={busy}>
+        <DraftSaveOutcome what="configuration" savedText="Saved." drafted={drafted} save={saving} />
+        <button type="submit" class="primary" disabled={saving.busy}>
           Save {config.environment}
         </button>
       </fieldset>

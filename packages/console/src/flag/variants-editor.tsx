@@ -1,9 +1,9 @@
-import { useState } from 'preact/hooks';
 import { ApiError, call, get, seg } from '../api/client.js';
 import type { Flag, FlagType, JsonValue, Variant } from '../api/types.js';
-import { DraftConflict } from '../ui/draft-conflict.js';
-import { ErrorText, FieldError } from '../ui/errors.js';
+import { DraftSaveOutcome } from '../ui/draft-save-outcome.js';
+import { FieldError } from '../ui/errors.js';
 import { useDraft } from '../ui/use-draft.js';
+import { useDraftSave } from '../ui/use-draft-save.js';
 
 /** A variant as typed: its value is text until it is saved. */
 interface Row {
@@ -63,13 +63,9 @@ export function VariantsEditor(props: {
   const { flag } = props;
   const drafted = useDraft(flag, rowsOf, (f) => f.revision);
   const rows = drafted.draft;
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const set = (i: number, row: Row) => {
-    drafted.change(rows.map((r, j) => (j === i ? row : r)));
-    setSaved(false);
-  };
+  const saving = useDraftSave(drafted, props.onStale);
+  const { error } = saving;
+  const set = (i: number, row: Row) => saving.change(rows.map((r, j) => (j === i ? row : r)));
   if (flag.type === 'boolean') {
     return (
       <>
@@ -80,33 +76,19 @@ export function VariantsEditor(props: {
   }
   const save = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
     props.onSaving();
     let caused: Record<string, number> = {};
-    try {
+    await saving.run(async () => {
       const variants: Variant[] = rows.map((r, i) => ({
         key: r.key.trim(),
         value: typedValue(flag.type, r.value, `variants[${i}].value`),
       }));
       const path = `/projects/${seg(props.project)}/flags/${seg(flag.key)}`;
       const { body: after } = await call<Flag>('PATCH', path, { body: { variants }, ifMatch: drafted.base.revision });
-      setSaved(true);
-      drafted.saved();
+      saving.succeeded();
       caused = await versionsCausedBy(path, after.revision);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-      props.onSettled(caused);
-    }
-  };
-  const refused = error instanceof ApiError && error.status === 412 ? error : undefined;
-  const general = (error instanceof ApiError && error.field !== '') || refused ? undefined : error;
-  const reload = () => {
-    drafted.reload();
-    setError(undefined);
-    if (refused !== undefined) props.onStale();
+    });
+    props.onSettled(caused);
   };
   return (
     <form onSubmit={save} aria-label="Variants">
@@ -133,20 +115,8 @@ export function VariantsEditor(props: {
           Add variant
         </button>
         <FieldError error={error} field="variants" exact />
-        <ErrorText error={general} />
-        <DraftConflict
-          what="flag"
-          incoming={drafted.incoming !== undefined}
-          refused={refused}
-          onReload={reload}
-          onKeep={drafted.keep}
-        />
-        {saved && (
-          <p class="notice" role="status">
-            Variants saved.
-          </p>
-        )}
-        <button type="submit" class="primary" disabled={busy}>
+        <DraftSaveOutcome what="flag" savedText="Variants saved." drafted={drafted} save={saving} />
+        <button type="submit" class="primary" disabled={saving.busy}>
           Save variants
         </button>
       </fieldset>

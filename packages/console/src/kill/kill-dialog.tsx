@@ -3,6 +3,7 @@ import { ApiError, call, seg } from '../api/client.js';
 import type { Environment } from '../api/types.js';
 import { Dialog } from '../ui/dialog.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 /** What the dialog kills (or revives): one flag in one environment, or every flag with a tag. */
 export type KillTarget =
@@ -19,11 +20,10 @@ export function KillDialog(props: { target: KillTarget; onClose: () => void; onD
   const [confirmed, setConfirmed] = useState(false);
   const [tag, setTag] = useState('');
   const [env, setEnv] = useState(target.kind === 'tag' ? (target.environments[0]?.key ?? '') : target.env);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, general, setError, run } = useSubmit();
   const revive = target.kind === 'flag' && target.revive === true;
   const what = target.kind === 'flag' ? target.flag : `every flag tagged “${tag || '…'}”`;
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
     if (reason.trim() === '') {
       setError(
@@ -31,9 +31,7 @@ export function KillDialog(props: { target: KillTarget; onClose: () => void; onD
       );
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
+    return run(async () => {
       if (target.kind === 'flag') {
         const action = revive ? 'unkill' : 'kill';
         const path = `/projects/${seg(target.project)}/flags/${seg(target.flag)}/environments/${seg(env)}/${action}`;
@@ -48,13 +46,8 @@ export function KillDialog(props: { target: KillTarget; onClose: () => void; onD
             : `Killed in ${env}: ${body.killed.join(', ')}.`,
         );
       }
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   const title = revive
     ? `Revive ${what} in ${env}`
     : target.kind === 'flag'

@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
 import { ApiError, call } from '../api/client.js';
-import { ErrorText, FieldError } from '../ui/errors.js';
+import { ErrorText } from '../ui/errors.js';
+import { PasswordField } from '../ui/password-field.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 /**
  * The first sign-in of a person whose password someone else set (an owner, or the first
@@ -18,62 +20,54 @@ export function ChangePassword({
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
+  const { busy, error, general, setError, run } = useSubmit();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
     if (next !== repeat) {
       setError(new ApiError(0, 'MISMATCH', 'the two new passwords differ', { field: 'repeat' }));
       return;
     }
-    setBusy(true);
-    try {
+    return run(async () => {
       await call('PUT', '/me/password', { body: { currentPassword: current, newPassword: next } });
       onChanged();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <main class="sign-in">
       <h1>Choose your password</h1>
       <p>{email}: your password was set by someone else. Choose your own before you go on; your other sessions end.</p>
       <form onSubmit={submit}>
-        <label for="current-password">Current password</label>
-        <input
+        <PasswordField
           id="current-password"
-          type="password"
+          label="Current password"
           autocomplete="current-password"
           required
           value={current}
-          onInput={(e) => setCurrent(e.currentTarget.value)}
+          onInput={setCurrent}
+          error={error}
+          field="currentPassword"
         />
-        <FieldError error={error} field="currentPassword" />
-        <label for="new-password">New password (at least 12 characters)</label>
-        <input
+        <PasswordField
           id="new-password"
-          type="password"
+          label="New password (at least 12 characters)"
           autocomplete="new-password"
           required
           minLength={12}
           value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
+          onInput={setNext}
+          error={error}
+          field="newPassword"
         />
-        <FieldError error={error} field="newPassword" />
-        <label for="repeat-password">New password again</label>
-        <input
+        <PasswordField
           id="repeat-password"
-          type="password"
+          label="New password again"
           autocomplete="new-password"
           required
           value={repeat}
-          onInput={(e) => setRepeat(e.currentTarget.value)}
+          onInput={setRepeat}
+          error={error}
+          field="repeat"
         />
-        <FieldError error={error} field="repeat" />
         <ErrorText error={general} />
         <div class="row">
           <button type="submit" class="primary" disabled={busy}>

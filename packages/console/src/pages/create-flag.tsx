@@ -3,6 +3,7 @@ import { ApiError, call, seg } from '../api/client.js';
 import type { Flag, FlagType, Variant } from '../api/types.js';
 import { navigate } from '../router.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 const EXAMPLE_VARIANTS: Record<Exclude<FlagType, 'boolean'>, string> = {
   string: '[{"key": "a", "value": "blue"}, {"key": "b", "value": "green"}]',
@@ -17,10 +18,9 @@ export function CreateFlag({ project, onCreated }: { project: string; onCreated:
   const [type, setType] = useState<FlagType>('boolean');
   const [tags, setTags] = useState('');
   const [variants, setVariants] = useState('');
-  const [error, setError] = useState<unknown>();
-  const submit = async (e: Event) => {
+  const { error, general, setError, run } = useSubmit();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
     let parsed: Variant[] | undefined;
     if (type !== 'boolean') {
       try {
@@ -40,15 +40,12 @@ export function CreateFlag({ project, onCreated }: { project: string; onCreated:
         .filter((t) => t !== ''),
       ...(parsed === undefined ? {} : { variants: parsed }),
     };
-    try {
+    return run(async () => {
       const { body: flag } = await call<Flag>('POST', `/projects/${seg(project)}/flags`, { body });
       onCreated();
       navigate(`/projects/${seg(project)}/flags/${seg(flag.key)}`);
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <details class="create">
       <summary>New flag</summary>

@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, get, seg } from '../api/client.js';
+import { call, get, seg } from '../api/client.js';
 import type { Environment, Page } from '../api/types.js';
 import { mayAct, useSession } from '../session.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 interface ApiKey {
   id: string;
@@ -31,17 +32,13 @@ export function KeysPage({ project }: { project: string }) {
   const [type, setType] = useState<'server' | 'client'>('server');
   const [env, setEnv] = useState('');
   const [token, setToken] = useState<{ name: string; token: string }>();
-  const [error, setError] = useState<unknown>();
+  const { error, general, run } = useSubmit();
   if (!admin) return <p>Keys are managed by the project's admins.</p>;
-  const act = async (work: () => Promise<void>) => {
-    setError(undefined);
-    try {
+  const act = (work: () => Promise<void>) =>
+    run(async () => {
       await work();
       keys.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   const create = (e: Event) => {
     e.preventDefault();
     const environment = env || envs.data?.items[0]?.key;
@@ -53,7 +50,6 @@ export function KeysPage({ project }: { project: string }) {
       setName('');
     });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <section>
       <h1>SDK keys</h1>

@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, get, seg } from '../api/client.js';
+import { call, get, seg } from '../api/client.js';
 import type { Page, Role } from '../api/types.js';
 import { mayAct, useSession } from '../session.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 interface Member {
   userId: string;
@@ -21,16 +22,12 @@ export function MembersPage({ project }: { project: string }) {
   const members = useLoad(() => get<Page<Member>>(base), [base]);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('viewer');
-  const [error, setError] = useState<unknown>();
-  const act = async (work: () => Promise<unknown>) => {
-    setError(undefined);
-    try {
+  const { error, general, run } = useSubmit();
+  const act = (work: () => Promise<unknown>) =>
+    run(async () => {
       await work();
       members.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   const add = (e: Event) => {
     e.preventDefault();
     void act(async () => {
@@ -38,7 +35,6 @@ export function MembersPage({ project }: { project: string }) {
       setEmail('');
     });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <section>
       <h1>Members and roles</h1>

@@ -7,6 +7,7 @@ import { Link } from '../router.js';
 import { mayAct, useSession } from '../session.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 interface Plan {
   variant: string;
@@ -53,7 +54,7 @@ export function PlanPage(props: { project: string; flag: string; env: string }) 
   }, [path]);
   const flag = useLoad(() => get<Flag>(flagPath), [flagPath]);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<unknown>();
+  const { error, run } = useSubmit();
   // Bumped on every change to the plan, so its figures are read again at once too.
   const [changed, setChanged] = useState(0);
   useChanges(props.project, (entry) => {
@@ -62,16 +63,12 @@ export function PlanPage(props: { project: string; flag: string; env: string }) 
       setChanged((n) => n + 1);
     }
   });
-  const act = async (action: string) => {
-    setError(undefined);
-    try {
+  const act = (action: string) =>
+    run(async () => {
       await call('POST', `${path}/${action}`, { body: reason === '' ? {} : { reason } });
       setReason('');
       plan.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   const p = plan.data;
   return (
     <section>
@@ -155,10 +152,9 @@ function NewPlan(props: { path: string; flag: Flag; onSaved: () => void }) {
   const [hold, setHold] = useState('600');
   const [guards, setGuards] = useState<{ metric: string; kind: 'maxRegression' | 'max' | 'min'; value: string }[]>([]);
   const [onBreach, setOnBreach] = useState<Plan['onBreach']>('rollback');
-  const [error, setError] = useState<unknown>();
-  const save = async (e: Event) => {
+  const { error, general, run } = useSubmit();
+  const save = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
     const stages = percents
       .split(',')
       .map((s) => s.trim())
@@ -170,14 +166,11 @@ function NewPlan(props: { path: string; flag: Flag; onSaved: () => void }) {
       onBreach,
       guards: guards.map((g) => ({ metric: g.metric, [g.kind]: Number(g.value) })),
     };
-    try {
+    return run(async () => {
       await call('PUT', props.path, { body });
       props.onSaved();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <form onSubmit={save} aria-label="Release plan draft">
       <h2>Draft a plan</h2>

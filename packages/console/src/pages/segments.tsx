@@ -1,15 +1,17 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, get, seg } from '../api/client.js';
+import { call, get, seg } from '../api/client.js';
 import type { Environment, Page, Segment } from '../api/types.js';
 import { ClauseBuilder } from '../flag/clause-builder.js';
 import { parseList } from '../flag/values.js';
 import { useChanges } from '../live/changes.js';
 import { Link, navigate } from '../router.js';
 import { mayAct, useSession } from '../session.js';
-import { DraftConflict } from '../ui/draft-conflict.js';
+import { DraftSaveOutcome } from '../ui/draft-save-outcome.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { useDraft } from '../ui/use-draft.js';
+import { useDraftSave } from '../ui/use-draft-save.js';
 import { useLoad } from '../ui/use-load.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 type Draft = Pick<Segment, 'name' | 'description' | 'included' | 'excluded' | 'rules'>;
 
@@ -108,20 +110,16 @@ export function SegmentsPage(props: { project: string; env: string | undefined; 
 function CreateSegment(props: { collection: string; onCreated: (key: string) => void }) {
   const [key, setKey] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>();
-  const submit = async (e: Event) => {
+  const { error, general, run } = useSubmit();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    return run(async () => {
       await call('POST', props.collection, { body: { key, name: name === '' ? key : name } });
       setKey('');
       setName('');
       props.onCreated(key);
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <form onSubmit={submit} aria-label="New segment">
       <h2>New segment</h2>
@@ -155,39 +153,27 @@ function SegmentEditor(props: {
 }) {
   const drafted = useDraft(props.segment, draftOf, (s) => s.version);
   const { draft } = drafted;
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
+  const saving = useDraftSave(drafted, props.onSaved);
+  const { error } = saving;
   const [confirming, setConfirming] = useState(false);
-  const change = (d: Partial<Draft>) => {
-    drafted.change({ ...draft, ...d });
-    setSaved(false);
-  };
+  const change = (d: Partial<Draft>) => saving.change({ ...draft, ...d });
   const setRule = (i: number, clauses: Draft['rules'][number]['clauses']) =>
     change({ rules: draft.rules.map((r, j) => (j === i ? { ...r, clauses } : r)) });
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    return saving.run(async () => {
       await call('PUT', props.path, { body: draft, ifMatch: drafted.base.version });
-      setSaved(true);
-      drafted.saved();
+      saving.succeeded();
       props.onSaved();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const remove = async () => {
+  const remove = () => {
     setConfirming(false);
-    setError(undefined);
-    try {
+    return saving.run(async () => {
       await call('DELETE', props.path);
       props.onDeleted();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const refused = error instanceof ApiError && error.status === 412 ? error : undefined;
-  const general = (error instanceof ApiError && error.field !== '') || refused ? undefined : error;
   const s = props.segment;
   return (
     <form onSubmit={save} aria-label={`Segment ${s.key}`}>
@@ -248,23 +234,7 @@ function SegmentEditor(props: {
           </button>
           <FieldError error={error} field="rules" exact />
         </fieldset>
-        <ErrorText error={general} />
-        <DraftConflict
-          what="segment"
-          incoming={drafted.incoming !== undefined}
-          refused={refused}
-          onReload={() => {
-            drafted.reload();
-            setError(undefined);
-            if (refused !== undefined) props.onSaved();
-          }}
-          onKeep={drafted.keep}
-        />
-        {saved && (
-          <p class="notice" role="status">
-            Segment saved.
-          </p>
-        )}
+        <DraftSaveOutcome what="segment" savedText="Segment saved." drafted={drafted} save={saving} />
         <div class="row">
           <button type="submit" class="primary">
             Save segment

@@ -1,27 +1,21 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call } from '../api/client.js';
+import { asApiError, call } from '../api/client.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
+import { PasswordField } from '../ui/password-field.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 /** Email and password → the session cookie (set by the server, unreadable to scripts) and a CSRF token. */
 export function SignIn({ onSignedIn }: { onSignedIn: (csrfToken: string) => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<ApiError>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
+  const { busy, error, general, run } = useSubmit();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    return run(async () => {
       const { body } = await call<{ csrfToken: string }>('POST', '/session', { body: { email, password } });
       onSignedIn(body.csrfToken);
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, 'CLIENT', String(err), {}));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const general = error !== undefined && error.field === '' ? error : undefined;
   return (
     <main class="sign-in">
       <h1>Sign in to Switchyard</h1>
@@ -37,18 +31,18 @@ export function SignIn({ onSignedIn }: { onSignedIn: (csrfToken: string) => void
           onInput={(e) => setEmail(e.currentTarget.value)}
         />
         <FieldError error={error} field="email" />
-        <label for="password">Password</label>
-        <input
+        <PasswordField
           id="password"
           name="password"
-          type="password"
+          label="Password"
           autocomplete="current-password"
           required
           value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
+          onInput={setPassword}
+          error={error}
+          field="password"
         />
-        <FieldError error={error} field="password" />
-        <ErrorText error={general} />
+        <ErrorText error={general === undefined ? undefined : asApiError(general)} />
         <button type="submit" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, get, seg } from '../api/client.js';
+import { call, get, seg } from '../api/client.js';
 import type { Page, PersonalToken } from '../api/types.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
 import { useLoad } from '../ui/use-load.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 const when = (iso: string | null, none: string) => (iso === null ? none : new Date(iso).toLocaleString());
 
@@ -12,16 +13,10 @@ export function TokensPage() {
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [made, setMade] = useState<{ name: string; token: string }>();
-  const [error, setError] = useState<unknown>();
+  const { error, general, run } = useSubmit();
   const act = async (work: () => Promise<unknown>) => {
-    setError(undefined);
-    try {
-      await work();
-    } catch (err) {
-      setError(err);
-    } finally {
-      tokens.reload();
-    }
+    await run(work);
+    tokens.reload();
   };
   const create = (e: Event) => {
     e.preventDefault();
@@ -98,7 +93,7 @@ export function TokensPage() {
         <FieldError error={error} field="name" />
         <FieldError error={error} field="expiresAt" />
       </form>
-      <ErrorText error={error instanceof ApiError && error.field !== '' ? undefined : error} />
+      <ErrorText error={general} />
     </section>
   );
 }

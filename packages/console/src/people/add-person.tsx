@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call } from '../api/client.js';
+import { call } from '../api/client.js';
 import type { User } from '../api/types.js';
 import { ErrorText, FieldError } from '../ui/errors.js';
+import { PasswordField } from '../ui/password-field.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 /**
  * The owner adds a person with a first password, told to them by the owner; the person must
@@ -11,13 +13,10 @@ export function AddPerson(props: { onAdded: (message: string) => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [owner, setOwner] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
+  const { busy, error, general, run } = useSubmit();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    return run(async () => {
       const { body } = await call<User>('POST', '/users', { body: { email, password, owner } });
       setEmail('');
       setPassword('');
@@ -25,28 +24,23 @@ export function AddPerson(props: { onAdded: (message: string) => void }) {
       props.onAdded(
         `Added ${body.email}${body.owner === true ? ' as owner' : ''}: they choose their own password at first sign-in.`,
       );
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <form onSubmit={submit} aria-label="Add a person" noValidate>
       <h2>Add a person</h2>
       <label for="person-email">Email</label>
       <input id="person-email" type="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
       <FieldError error={error} field="email" />
-      <label for="person-password">First password (at least 12 characters; they replace it at first sign-in)</label>
-      <input
+      <PasswordField
         id="person-password"
-        type="password"
+        label="First password (at least 12 characters; they replace it at first sign-in)"
         autocomplete="new-password"
         value={password}
-        onInput={(e) => setPassword(e.currentTarget.value)}
+        onInput={setPassword}
+        error={error}
+        field="password"
       />
-      <FieldError error={error} field="password" />
       <label class="inline">
         <input type="checkbox" checked={owner} onChange={(e) => setOwner(e.currentTarget.checked)} />
         Organisation owner (manages people and every project)

@@ -2,7 +2,9 @@ import { useState } from 'preact/hooks';
 import { ApiError, call, seg } from '../api/client.js';
 import type { User } from '../api/types.js';
 import { Dialog } from '../ui/dialog.js';
-import { ErrorText, FieldError } from '../ui/errors.js';
+import { ErrorText } from '../ui/errors.js';
+import { PasswordField } from '../ui/password-field.js';
+import { useSubmit } from '../ui/use-submit.js';
 
 /**
  * The owner sets a password for someone who lost theirs, typed twice. The person's sessions end
@@ -12,48 +14,40 @@ export function SetPasswordDialog(props: { user: User; onClose: () => void; onDo
   const { user } = props;
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
+  const { busy, error, general, setError, run } = useSubmit();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
     if (password !== repeat) {
       setError(new ApiError(0, 'MISMATCH', 'the two passwords differ', { field: 'repeat' }));
       return;
     }
-    setBusy(true);
-    try {
+    return run(async () => {
       await call('PATCH', `/users/${seg(user.id)}`, { body: { password } });
       props.onDone(`Password set for ${user.email}: they must choose their own at their next sign-in.`);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const general = error instanceof ApiError && error.field !== '' ? undefined : error;
   return (
     <Dialog title={`Set a password for ${user.email}`} onClose={props.onClose}>
       <form onSubmit={submit}>
         <p>Their sessions end now. At their next sign-in they must replace this password with one of their own.</p>
-        <label for="set-password">New password (at least 12 characters)</label>
-        <input
+        <PasswordField
           id="set-password"
-          type="password"
+          label="New password (at least 12 characters)"
           autocomplete="new-password"
           value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
+          onInput={setPassword}
+          error={error}
+          field="password"
         />
-        <FieldError error={error} field="password" />
-        <label for="set-password-repeat">The same password again</label>
-        <input
+        <PasswordField
           id="set-password-repeat"
-          type="password"
+          label="The same password again"
           autocomplete="new-password"
           value={repeat}
-          onInput={(e) => setRepeat(e.currentTarget.value)}
+          onInput={setRepeat}
+          error={error}
+          field="repeat"
         />
-        <FieldError error={error} field="repeat" />
         <ErrorText error={general} />
         <div class="actions">
           <button type="button" onClick={props.onClose}>

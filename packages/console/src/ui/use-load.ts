@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError } from '../api/client.js';
+import { type ApiError, asApiError } from '../api/client.js';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -22,7 +22,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
         live &&
         setState({
           loading: false,
-          error: err instanceof ApiError ? err : new ApiError(0, 'CLIENT', String(err), {}),
+          error: asApiError(err),
         }),
     );
     return () => {
