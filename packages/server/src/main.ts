@@ -62,8 +62,11 @@ async function main(argv: string[]): Promise<void> {
   // Whichever fails first is reported; the other must not become an unhandled rejection.
   loading.catch(() => undefined);
   const database = await opening;
-  say('applying database migrations…');
-  await database.migrate();
+  // A worker's primary has migrated and seeded already.
+  if (!cluster.isWorker) {
+    say('applying database migrations…');
+    await database.migrate();
+  }
   if (argv[0] === 'migrate') {
     await database.close();
     process.stdout.write(
@@ -72,18 +75,23 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const [{ seedIfEmpty, createOwnerIfNone }, server, delivery, consoleFiles] = await loading;
-  const seeded = await seedIfEmpty(database.db, { adminToken: config.adminToken });
-  const owner = await createOwnerIfNone(database.db, config.ownerEmail);
+  const seeded = cluster.isWorker ? undefined : await seedIfEmpty(database.db, { adminToken: config.adminToken });
+  const owner = cluster.isWorker ? undefined : await createOwnerIfNone(database.db, config.ownerEmail);
   if (server === undefined || delivery === undefined || consoleFiles === undefined) {
     await database.close();
     const { superviseWorkers } = await import('./cluster.js');
     say(`starting ${config.workers} workers…`);
     superviseWorkers(config.workers, {
       say,
-      onReady(port) {
+      // The credentials are shown once, as soon as the server answers: a worker that fails later
+      // must not take them with it.
+      onListening(port) {
         const baseUrl = localBaseUrl(config.host, port);
         if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
         if (owner !== undefined) process.stdout.write(`${ownerBanner(owner)}\n`);
+      },
+      onReady(port) {
+        const baseUrl = localBaseUrl(config.host, port);
         say(`${config.workers} workers ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);
       },
     });

@@ -37,6 +37,11 @@ export class SseClient {
     return this.response !== undefined;
   }
 
+  /** The local port of the open connection: the server's side sees it as the remote port. */
+  get localPort(): number | undefined {
+    return this.response === undefined ? undefined : this.request?.socket?.localPort;
+  }
+
   /** Opens the stream; resolves with the answer's status once its head has arrived. */
   connect(): Promise<number> {
     this.stopped = false;
