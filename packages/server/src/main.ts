@@ -55,9 +55,9 @@ async function main(argv: string[]): Promise<void> {
   const opening = open(config);
   const loading = Promise.all([
     import('./seed.js'),
-    primary ? undefined : import('./server.js'),
-    primary ? undefined : import('./features/delivery/bus.js'),
-    primary ? undefined : import('./http/console.js'),
+    primary
+      ? undefined
+      : Promise.all([import('./server.js'), import('./features/delivery/bus.js'), import('./http/console.js')]),
   ]);
   // Whichever fails first is reported; the other must not become an unhandled rejection.
   loading.catch(() => undefined);
@@ -74,10 +74,15 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
-  const [{ seedIfEmpty, createOwnerIfNone }, server, delivery, consoleFiles] = await loading;
+  const [{ seedIfEmpty, createOwnerIfNone }, serving] = await loading;
   const seeded = cluster.isWorker ? undefined : await seedIfEmpty(database.db, { adminToken: config.adminToken });
   const owner = cluster.isWorker ? undefined : await createOwnerIfNone(database.db, config.ownerEmail);
-  if (server === undefined || delivery === undefined || consoleFiles === undefined) {
+  /** What was created on this first start, shown once. */
+  const showCredentials = (baseUrl: string) => {
+    if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
+    if (owner !== undefined) process.stdout.write(`${ownerBanner(owner)}\n`);
+  };
+  if (serving === undefined) {
     await database.close();
     const { superviseWorkers } = await import('./cluster.js');
     say(`starting ${config.workers} workers…`);
@@ -85,11 +90,7 @@ async function main(argv: string[]): Promise<void> {
       say,
       // The credentials are shown once, as soon as the server answers: a worker that fails later
       // must not take them with it.
-      onListening(port) {
-        const baseUrl = localBaseUrl(config.host, port);
-        if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
-        if (owner !== undefined) process.stdout.write(`${ownerBanner(owner)}\n`);
-      },
+      onListening: (port) => showCredentials(localBaseUrl(config.host, port)),
       onReady(port) {
         const baseUrl = localBaseUrl(config.host, port);
         say(`${config.workers} workers ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);
@@ -97,9 +98,7 @@ async function main(argv: string[]): Promise<void> {
     });
     return;
   }
-  const { buildServer } = server;
-  const { RedisBus } = delivery;
-  const { CONSOLE_DIST } = consoleFiles;
+  const [{ buildServer }, { RedisBus }, { CONSOLE_DIST }] = serving;
   const bus =
     config.redisUrl === undefined
       ? undefined
@@ -148,8 +147,7 @@ async function main(argv: string[]): Promise<void> {
   }
   await app.listen({ port: config.port, host: config.host });
   const baseUrl = localBaseUrl(config.host, (app.server.address() as AddressInfo).port);
-  if (seeded !== undefined) process.stdout.write(`${firstStartBanner(seeded, baseUrl)}\n`);
-  if (owner !== undefined) process.stdout.write(`${ownerBanner(owner)}\n`);
+  showCredentials(baseUrl);
   // performance.now() counts from the process's start, so this includes loading the code.
   if (cluster.isWorker) say(`worker ${process.pid} ready in ${seconds(0)}`);
   else say(`ready in ${seconds(0)}: ${baseUrl} (API reference at ${baseUrl}/docs)`);

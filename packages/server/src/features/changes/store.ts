@@ -9,11 +9,11 @@ import type { Actor, AuditEntry, AuditRecord, EntryRef } from './commit-change.j
  * write waits for any other write to the same environment to commit.
  */
 export async function bumpVersions(tx: Tx, environmentIds: readonly string[]): Promise<Map<string, number>> {
-  // One row's update locks it, and a single lock cannot be taken out of order: the separate
-  // locking query (a round trip in every kill, often repeating the plan's own) is only needed
-  // to order several.
-  const ids = environmentIds.length === 1 ? [...environmentIds] : await lockEnvironments(tx, environmentIds);
+  const ids = [...new Set(environmentIds)];
   if (ids.length === 0) return new Map();
+  // The update locks its rows in no set order, so several are locked in id order first. One
+  // row's lock cannot be out of order: the update takes it, a round trip fewer in every kill.
+  if (ids.length > 1) await lockEnvironments(tx, ids);
   const rows = await tx
     .update(environments)
     .set({ version: sql`${environments.version} + 1`, updatedAt: new Date() })
@@ -22,11 +22,10 @@ export async function bumpVersions(tx: Tx, environmentIds: readonly string[]): P
   return new Map(rows.map((r) => [r.id, r.version]));
 }
 
-/** Locks the environments' rows in id order until the commit; returns their ids, in that order. */
-export async function lockEnvironments(tx: Tx, environmentIds: readonly string[]): Promise<string[]> {
+/** Locks the environments' rows in id order until the commit. */
+export async function lockEnvironments(tx: Tx, environmentIds: readonly string[]): Promise<void> {
   const ids = [...new Set(environmentIds)].sort();
   if (ids.length > 0) await tx.execute(sql`select id from environments where id in ${ids} order by id for update`);
-  return ids;
 }
 
 /** The outbox rows that delivery turns into patches. */
