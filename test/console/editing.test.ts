@@ -244,6 +244,21 @@ describe('the segments page', { timeout: 60_000 }, () => {
     await screenshot(page, 'segment');
   });
 
+  it('keeps the selected segment when another environment is chosen', async () => {
+    const tabs = page.getByRole('navigation', { name: 'Environments' });
+    await tabs.getByRole('link', { name: 'Staging' }).click();
+    await page.getByText('No segment beta in staging.').waitFor();
+    expect(new URL(page.url()).searchParams.get('segment')).toBe('beta');
+    await app.server.ok('POST', `${API}/environments/staging/segments`, { key: 'beta', name: 'Beta in staging' });
+    await page.reload();
+    await editor().waitFor();
+    expect(await editor().getByLabel('Name', { exact: true }).inputValue()).toBe('Beta in staging');
+    await tabs.getByRole('link', { name: 'Production' }).click();
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('env') === 'production');
+    await editor().getByLabel('Included context keys (comma or one per line)').waitFor();
+    expect(await editor().getByLabel('Name', { exact: true }).inputValue()).toBe('Beta testers');
+  });
+
   it('shows why a segment a flag still uses cannot be deleted, then deletes it once unused', async () => {
     const rules = [{ clauses: [{ attribute: 'key', op: 'inSegment', values: ['beta'] }], serve: { variant: 'red' } }];
     await app.server.ok('PATCH', `${API}/flags/theme/environments/production`, { rules });

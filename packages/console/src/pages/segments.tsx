@@ -38,8 +38,9 @@ export function SegmentsPage(props: { project: string; env: string | undefined; 
   useChanges(project, (entry) => {
     if (entry.targetKind === 'segment') list.reload();
   });
-  const here = (segment?: string) =>
-    `/projects/${seg(project)}/segments?env=${seg(env ?? '')}${segment === undefined ? '' : `&segment=${seg(segment)}`}`;
+  const at = (environment: string, segment?: string) =>
+    `/projects/${seg(project)}/segments?env=${seg(environment)}${segment === undefined ? '' : `&segment=${seg(segment)}`}`;
+  const here = (segment?: string) => at(env ?? '', segment);
   const selected = list.data?.find((s) => s.key === props.segment);
   return (
     <section>
@@ -48,9 +49,10 @@ export function SegmentsPage(props: { project: string; env: string | undefined; 
       <ErrorText error={envs.error ?? list.error} />
       <nav class="tabs" aria-label="Environments">
         {envs.data?.items.map((e) => (
+          // The segment stays selected: the same key in another environment is the one to compare.
           <Link
             key={e.key}
-            href={`/projects/${seg(project)}/segments?env=${seg(e.key)}`}
+            href={at(e.key, props.segment)}
             aria-current={e.key === env ? 'page' : undefined}
           >
             {e.name}
