@@ -50,11 +50,7 @@ export function SegmentsPage(props: { project: string; env: string | undefined; 
       <nav class="tabs" aria-label="Environments">
         {envs.data?.items.map((e) => (
           // The segment stays selected: the same key in another environment is the one to compare.
-          <Link
-            key={e.key}
-            href={at(e.key, props.segment)}
-            aria-current={e.key === env ? 'page' : undefined}
-          >
+          <Link key={e.key} href={at(e.key, props.segment)} aria-current={e.key === env ? 'page' : undefined}>
             {e.name}
           </Link>
         ))}
