@@ -119,4 +119,43 @@ describe('release plans and experiment results in the console', { timeout: 60_00
     expect(cells[5]).toBe('within its bound');
     await screenshot(page, 'release-plan-live');
   });
+
+  it('shows the difference and its interval for a guard over a control that saw no event', async () => {
+    const s = app.server;
+    await s.ok('POST', `${API}/flags`, { key: 'search', name: 'Search', type: 'boolean' });
+    await s.ok('PATCH', `${API}/flags/search/environments/production`, { enabled: true });
+    await s.ok('POST', `${API}/metrics`, {
+      key: 'crash',
+      name: 'Crash',
+      event: 'crash',
+      kind: 'conversion',
+      direction: 'decrease',
+    });
+    const plan = `${API}/flags/search/environments/production/release-plan`;
+    await s.ok('PUT', plan, {
+      variant: 'on',
+      stages: [{ percent: 50, holdSeconds: 3600 }],
+      guards: [{ metric: 'crash', maxRegression: 0.1 }],
+    });
+    await s.ok('POST', `${plan}/start`);
+    const now = Date.now();
+    const exposures = [];
+    const events = [];
+    for (let i = 0; i < 60; i++) {
+      const variant = i % 2 === 0 ? 'on' : 'off';
+      exposures.push({ flag: 'search', variant, key: `c${i}`, timestamp: now });
+      if (variant === 'on' && i % 6 === 0) events.push({ event: 'crash', key: `c${i}`, timestamp: now + 1 });
+    }
+    const body = { id: 'crashes', window: { start: now, end: now }, exposures, events };
+    expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
+    const { difference } = (await s.ok('GET', `${plan}/figures`)).guards[0];
+    await page.goto(`${app.url}/projects/shop/flags/search/plan/production`);
+    const guard = page.locator('tr[data-guard="crash"]');
+    await guard.filter({ hasText: '30 / 30' }).waitFor();
+    const cells = await guard.getByRole('cell').allTextContents();
+    expect(cells.slice(1, 4)).toEqual(['30 / 30', '0.3333', '0']);
+    const signed = (x: number) => `${x > 0 ? '+' : ''}${Number(x.toPrecision(4))}`;
+    const [low, high] = difference.interval.map(signed);
+    expect(cells[4]).toBe(`${signed(difference.estimate)} [${low}, ${high}] over a control at 0`);
+  });
 });

@@ -33,6 +33,7 @@ interface Figures {
     value: PerSide;
     relative: number | null;
     interval: [number, number] | null;
+    difference: { estimate: number; interval: [number, number] } | null;
     standing: 'waiting' | 'within' | 'breached' | 'metric-missing';
   }[];
 }
@@ -46,6 +47,7 @@ const STANDING: Record<Figures['guards'][number]['standing'], string> = {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 const num = (x: number) => Number(x.toPrecision(4)).toString();
+const signed = (x: number) => `${x > 0 ? '+' : ''}${num(x)}`;
 
 /**
  * A plan's live figures, as the controller reads them: the current stage's hold and units against
@@ -93,7 +95,7 @@ export function PlanMetrics(props: {
                 <th scope="col">Units</th>
                 <th scope="col">{plan.variant}</th>
                 <th scope="col">{plan.control}</th>
-                <th scope="col">Relative (95 % sequential interval)</th>
+                <th scope="col">Change vs control (95 % sequential interval)</th>
                 <th scope="col">Standing</th>
               </tr>
             </thead>
@@ -114,8 +116,14 @@ export function PlanMetrics(props: {
                   <td>{num(g.value.variant)}</td>
                   <td>{num(g.value.control)}</td>
                   <td>
-                    {g.relative === null ? '–' : pct(g.relative)}
-                    {g.interval === null ? '' : ` [${pct(g.interval[0])}, ${pct(g.interval[1])}]`}
+                    {g.difference !== null
+                      ? `${signed(g.difference.estimate)} [${signed(g.difference.interval[0])}, ${signed(g.difference.interval[1])}] over a control at 0`
+                      : g.relative === null
+                        ? '–'
+                        : pct(g.relative)}
+                    {g.difference === null && g.interval !== null
+                      ? ` [${pct(g.interval[0])}, ${pct(g.interval[1])}]`
+                      : ''}
                   </td>
                   <td>{STANDING[g.standing]}</td>
                 </tr>

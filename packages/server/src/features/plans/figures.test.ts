@@ -87,4 +87,48 @@ describe("a release plan's figures", () => {
     // A conversion of about 50 % lies below an absolute minimum of 90 %.
     expect(absolute).toMatchObject({ guard: { metric: 'buy', min: 0.9 }, standing: 'breached' });
   });
+
+  it('shows the difference a guard over a control at 0 is judged by, where no relative change exists', async () => {
+    const other = `${p}/flags/search/environments/prod/release-plan`;
+    await s.ok('POST', `${p}/flags`, { key: 'search', name: 'Search', type: 'boolean' });
+    await s.ok('PATCH', `${p}/flags/search/environments/prod`, { enabled: true, defaultServe: { variant: 'off' } });
+    await s.ok('POST', `${p}/metrics`, {
+      key: 'crash',
+      name: 'Crash',
+      event: 'crash',
+      kind: 'conversion',
+      direction: 'decrease',
+    });
+    await s.ok('PUT', other, {
+      variant: 'on',
+      stages: [{ percent: 50, holdSeconds: 3600 }],
+      guards: [{ metric: 'crash', maxRegression: 0.1 }],
+    });
+    await s.ok('POST', `${other}/start`);
+    // 100 units a side; one in four on the variant crashes, nobody on control does.
+    const now = Date.now();
+    const exposures = [];
+    const events = [];
+    for (let i = 0; i < 200; i++) {
+      const variant = i % 2 === 0 ? 'on' : 'off';
+      exposures.push({ flag: 'search', variant, key: `s${i}`, timestamp: now });
+      if (variant === 'on' && i % 8 === 0) events.push({ event: 'crash', key: `s${i}`, timestamp: now + 1 });
+    }
+    const body = { id: 'crashes', window: { start: now, end: now }, exposures, events };
+    expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
+    const [guard] = (await s.ok('GET', `${other}/figures`)).guards;
+    expect(guard).toMatchObject({ units: { variant: 100, control: 100 }, value: { variant: 0.25, control: 0 } });
+    expect(guard.relative).toBeNull();
+    expect(guard.interval).toBeNull();
+    const { estimate, interval } = guard.difference;
+    expect(estimate).toBeCloseTo(0.25, 10);
+    expect(interval[0]).toBeLessThan(estimate);
+    expect(interval[1]).toBeGreaterThan(estimate);
+    expect(interval[1] - estimate).toBeCloseTo(estimate - interval[0], 10);
+    // The standing is read off this interval: breached exactly when it lies wholly above 0.
+    expect(guard.standing).toBe(interval[0] > 0 ? 'breached' : 'within');
+    // A guard with a relative reading has no difference.
+    const [relative] = (await s.ok('GET', `${plan}/figures`)).guards;
+    expect(relative.difference).toBeNull();
+  });
 });

@@ -6,6 +6,7 @@ import { compare } from '../experiments/stats/index.js';
 import { readConfig } from '../flags/service.js';
 import { requireProject } from '../projects/service.js';
 import { guardData, judgeGuard } from './controller.js';
+import { judgeRegression } from './regression.js';
 import type { PlanTarget } from './service.js';
 import * as store from './store.js';
 
@@ -46,6 +47,7 @@ export async function planFigures(db: Db, principal: Principal, t: PlanTarget, n
         value: none,
         relative: null,
         interval: null,
+        difference: null,
         standing: 'metric-missing' as const,
       });
       continue;
@@ -53,12 +55,20 @@ export async function planFigures(db: Db, principal: Principal, t: PlanTarget, n
     const { variant, control } = data;
     const c = compare(control, variant);
     const reading = judgeGuard(plan, guard, data);
+    // Over a control whose mean is 0 no relative change exists: such a guard is judged on the
+    // difference of the means, which is then what the figures show.
+    const regression =
+      'maxRegression' in guard
+        ? judgeRegression(data.metric.direction, guard.maxRegression, control, variant)
+        : undefined;
     guards.push({
       guard,
       units: { variant: variant.units, control: control.units },
       value: { variant: variant.mean, control: control.mean },
       relative: c.relative.estimate,
       interval: c.sequential.ci95,
+      difference:
+        regression?.basis === 'absolute' ? { estimate: regression.estimate, interval: regression.interval } : null,
       standing:
         reading === undefined ? ('waiting' as const) : reading.breached ? ('breached' as const) : ('within' as const),
     });

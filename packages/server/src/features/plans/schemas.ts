@@ -123,6 +123,12 @@ export const PlanFigures = z.object({
       relative: z.number().nullable(),
       /** The always-valid 95 % interval of the relative difference, the one a relative guard is judged by. */
       interval: z.tuple([z.number(), z.number()]).nullable(),
+      /**
+       * A `maxRegression` guard over a control whose mean is 0 (no relative change exists): the
+       * variant's mean minus control's and the always-valid 95 % interval it is judged by, with
+       * the pooled variance. `null` otherwise, and while there are too few units.
+       */
+      difference: z.object({ estimate: z.number(), interval: z.tuple([z.number(), z.number()]) }).nullable(),
       standing: z.enum(['waiting', 'within', 'breached', 'metric-missing']),
     }),
   ),
