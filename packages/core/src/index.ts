@@ -19,6 +19,7 @@ export {
   type EventLimits,
   type Exposure,
   eventAggregator,
+  MAX_EVENT_VALUE,
   type TrackEvent,
 } from './client/event-aggregator.js';
 export { type AllFlagsOptions, type ChangeEvent, type ClientEvents, FlagClient } from './client/flag-client.js';

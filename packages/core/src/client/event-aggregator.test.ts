@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../evaluator.js';
 import { ruleset } from './banner-ruleset.fixture.js';
-import { type EventBatch, eventAggregator } from './event-aggregator.js';
+import { type EventBatch, eventAggregator, MAX_EVENT_VALUE } from './event-aggregator.js';
 
 const limits = (maxCounters: number, maxEvents: number, maxExposures = 10, exposureMemory = 10) => ({
   maxCounters,
@@ -65,19 +65,29 @@ describe('the event aggregator', () => {
     let time = 7;
     const agg = eventAggregator(limits(10, 10), () => time++);
     agg.count('x'.repeat(129), { reason: 'ERROR' });
+    agg.count('', { reason: 'ERROR' });
+    agg.count(undefined as unknown as string, { reason: 'ERROR' });
+    agg.count(42 as unknown as string, { reason: 'ERROR' });
     expect(agg.track('', 'u', 1)).toBe(false);
     expect(agg.track('e'.repeat(201), 'u', 1)).toBe(false);
     expect(agg.track('ok', 'k'.repeat(257), 1)).toBe(false);
     expect(agg.track(7 as unknown as string, 'u', 1)).toBe(false);
     expect(agg.track('ok', 42, Number.NaN)).toBe(true);
     expect(agg.track('paid', 'u', 9.5)).toBe(true);
+    // A value past what the server's sums take is left out, as a value that is no number is.
+    expect(agg.track('big', 'u', 1e200)).toBe(true);
+    expect(agg.track('edge', 'u', -MAX_EVENT_VALUE)).toBe(true);
+    expect(agg.track('text', 'u', '5')).toBe(true);
     const batch = agg.drain() as EventBatch;
     expect(batch.evaluations).toEqual([]);
     expect(batch.events).toEqual([
       { event: 'ok', timestamp: 8 },
       { event: 'paid', key: 'u', value: 9.5, timestamp: 9 },
+      { event: 'big', key: 'u', timestamp: 10 },
+      { event: 'edge', key: 'u', value: -1e15, timestamp: 11 },
+      { event: 'text', key: 'u', timestamp: 12 },
     ]);
-    expect(batch.dropped).toEqual({ evaluations: 1, events: 4 });
+    expect(batch.dropped).toEqual({ evaluations: 4, events: 4 });
   });
 
   it('records one exposure per context key, flag and variant, however often it is served, until it is forgotten', () => {

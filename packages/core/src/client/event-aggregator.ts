@@ -7,6 +7,13 @@ export interface EvaluationCount {
   count: number;
 }
 
+/**
+ * The largest magnitude of a track event's value. Values are summed and squared per unit in the
+ * server's double-precision aggregates; past this they could overflow there. A value beyond it
+ * is not sent, as a value that is not a number is not: the event still counts.
+ */
+export const MAX_EVENT_VALUE = 1e15;
+
 export interface TrackEvent {
   event: string;
   /** The context's `key`, when it has one (`undefined` is left out of the JSON). */
@@ -74,7 +81,7 @@ export interface EventAggregator {
   count(flag: string, result: Served, n?: number): EvaluationCount | undefined;
   /**
    * Queues a track event for the context key `key` (sent when it is a string) with `value`
-   * (sent when it is a finite number); `false` when it was dropped: the queue was full, or the
+   * (sent when it is a number within ±{@link MAX_EVENT_VALUE}); `false` when it was dropped: the queue was full, or the
    * name is empty or too long, or the key too long, for the server.
    */
   track(event: string, key: unknown, value: unknown): boolean;
@@ -114,7 +121,9 @@ export function eventAggregator(limits: EventLimits, now: () => number): EventAg
       // Reasons and variant keys hold no NUL, and no variant key is empty: a key names one tuple.
       const key = `${flag}\0${reason}\0${variant ?? ''}`;
       let c = counters.get(key);
-      if (c === undefined && (flag.length > 128 || counters.size >= limits.maxCounters)) droppedEvaluations++;
+      // A key that is no string, empty or over 128 characters names no flag the server takes.
+      const named = typeof flag === 'string' && flag !== '' && flag.length <= 128;
+      if (c === undefined && (!named || counters.size >= limits.maxCounters)) droppedEvaluations++;
       else {
         if (c === undefined) {
           c = { flag, variant, reason, count: 0 };
@@ -134,7 +143,7 @@ export function eventAggregator(limits: EventLimits, now: () => number): EventAg
       events.push({
         event,
         key: typeof key === 'string' ? key : undefined,
-        value: Number.isFinite(value) ? (value as number) : undefined,
+        value: Number.isFinite(value) && Math.abs(value as number) <= MAX_EVENT_VALUE ? (value as number) : undefined,
         timestamp: now(),
       });
       return true;

@@ -357,6 +357,21 @@ describe('FlagClient analytics', () => {
     expect(second.id).not.toBe(first.id);
   });
 
+  it('counts a key that names no flag the server takes as dropped, and never throws for it', async () => {
+    const t = setup({ sendEvents: true });
+    t.stream.last.open();
+    t.stream.last.send('put', ruleset(5, [flag('a', 5)]), '5');
+    for (const key of [undefined, 42, '', 'x'.repeat(129)]) {
+      expect(t.client.getBoolean(key as unknown as string, { key: 'u' }, true)).toBe(true);
+    }
+    t.client.getBoolean('a', { key: 'u' }, false);
+    t.http.answer({ status: 202 });
+    await t.client.close();
+    const batch = JSON.parse(t.http.requests.find((r) => r.method === 'POST')?.body ?? '{}');
+    expect(batch.evaluations).toEqual([{ flag: 'a', variant: 'on', reason: 'STATIC', count: 1 }]);
+    expect(batch.dropped).toEqual({ evaluations: 4, events: 0 });
+  });
+
   it('keeps at most maxPendingBatches while the server is down, giving up the oldest, and sends the rest in order', async () => {
     const t = setup({ sendEvents: true, maxPendingBatches: 2 });
     t.http.fallback = new Error('connection refused');

@@ -121,4 +121,16 @@ describe('POST /sdk/v1/events', () => {
     }
     expect(await batchesOf(s.testDb.database.db, environmentId)).toEqual(before);
   });
+
+  it('refuses an event value past ±1e15, which the per-unit sums and squares could not hold, naming it', async () => {
+    const before = await batchesOf(s.testDb.database.db, environmentId);
+    for (const value of [1e200, -1.0000001e15, Number.MAX_VALUE]) {
+      const res = await post(batch({ events: [{ event: 'paid', key: 'u', value, timestamp: 1 }] }), serverKey);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.details.field).toBe('events[0].value');
+    }
+    expect(await batchesOf(s.testDb.database.db, environmentId)).toEqual(before);
+    const edge = await post(batch({ events: [{ event: 'paid', key: 'u', value: -1e15, timestamp: 1 }] }), serverKey);
+    expect(edge.statusCode).toBe(202);
+  });
 });

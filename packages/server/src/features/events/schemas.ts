@@ -1,3 +1,4 @@
+import { MAX_EVENT_VALUE } from '@switchyard/core';
 import { z } from 'zod';
 
 /** Milliseconds since the epoch, within what a Postgres timestamp and a JavaScript Date both hold. */
@@ -44,7 +45,8 @@ export const EventBatchBody = z
             event: z.string().min(1).max(200),
             /** The context's key. */
             key: z.string().max(256).optional(),
-            value: z.number().finite().optional(),
+            /** Bounded so that per-unit sums and their squares stay finite in the aggregates. */
+            value: z.number().finite().min(-MAX_EVENT_VALUE).max(MAX_EVENT_VALUE).optional(),
             timestamp: EpochMs,
           })
           .strict(),
