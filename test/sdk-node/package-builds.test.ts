@@ -101,6 +101,25 @@ describe('@switchyard/sdk-node packed and installed in an application elsewhere,
     });
   });
 
+  it('rejects waitForReady with TIMEOUT when the server cannot be reached, and the program goes on (both module kinds)', () => {
+    // Port 9 (discard) refuses connections: the client only waits between reconnection attempts,
+    // on unref'd timers, so only the awaited timeout keeps the process alive until it settles.
+    const waiting = (load: string) => `${load}
+const client = sdk.createClient({ sdkKey: 'sy_server_x', baseUrl: 'http://127.0.0.1:9', sendEvents: false });
+const started = Date.now();
+(async () => {
+  const code = await client.waitForReady({ timeout: 400 }).then(() => 'READY', (error) => error.code);
+  console.log(JSON.stringify({ code, waited: Date.now() - started >= 390 }));
+  await client.close();
+})();
+`;
+    writeFileSync(join(app, 'wait.cjs'), waiting("const sdk = require('@switchyard/sdk-node');"));
+    writeFileSync(join(app, 'wait.mjs'), waiting("import * as sdk from '@switchyard/sdk-node';"));
+    for (const file of ['wait.cjs', 'wait.mjs']) {
+      expect(JSON.parse(sh(`node ${file}`, app)), file).toEqual({ code: 'TIMEOUT', waited: true });
+    }
+  });
+
   it('ships declarations for both', () => {
     const pkg = JSON.parse(readFileSync(join(installed('sdk-node'), 'package.json'), 'utf8')) as {
       exports: Record<string, { import: { types: string }; require: { types: string } }>;

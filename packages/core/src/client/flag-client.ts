@@ -132,6 +132,7 @@ export class FlagClient {
       const cancel = this.platform.clock.setTimeout(
         () => reject(new SwitchyardError('TIMEOUT', `not ready after ${timeout} ms`)),
         timeout,
+        true,
       );
       this.state.ready.then(resolve, reject).finally(cancel);
     });

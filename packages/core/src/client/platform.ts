@@ -31,9 +31,11 @@ export interface Clock {
   /**
    * Calls `fn` once after `ms`. Returns a cancel function, harmless to call after the timer
    * fired or twice. Must not throw. A server adapter should not let these timers keep a process
-   * alive on their own.
+   * alive on their own, unless `holdsProcess`: the timer settles a promise the application
+   * awaits (`waitForReady`'s timeout), which would otherwise never settle while nothing else
+   * keeps the process up.
    */
-  setTimeout(fn: () => void, ms: number): () => void;
+  setTimeout(fn: () => void, ms: number, holdsProcess?: boolean): () => void;
 }
 
 export interface HttpRequest {
