@@ -8,21 +8,36 @@ const conversion = (units: number, conversions: number) =>
 
 describe('a max or min guard', () => {
   it('does not breach while the interval still holds the bound, though the mean has crossed it', () => {
-    const reading = judgeBound({ max: 0.05 }, conversion(200, 14));
-    expect(reading.estimate).toBe(0.07);
-    expect(reading.interval[0]).toBeLessThan(0.05);
-    expect(reading.breached).toBe(false);
+    const reading = judgeBound({ max: 0.05 }, 'conversion', conversion(200, 14));
+    expect(reading?.estimate).toBe(0.07);
+    expect(reading?.interval[0]).toBeLessThan(0.05);
+    expect(reading?.breached).toBe(false);
   });
 
   it('breaches once the whole interval lies beyond the bound, either way', () => {
-    expect(judgeBound({ max: 0.05 }, conversion(5_000, 1_000)).breached).toBe(true);
-    expect(judgeBound({ min: 0.9 }, conversion(5_000, 2_500)).breached).toBe(true);
-    expect(judgeBound({ min: 0.4 }, conversion(5_000, 2_500)).breached).toBe(false);
+    expect(judgeBound({ max: 0.05 }, 'conversion', conversion(5_000, 1_000))?.breached).toBe(true);
+    expect(judgeBound({ min: 0.9 }, 'conversion', conversion(5_000, 2_500))?.breached).toBe(true);
+    expect(judgeBound({ min: 0.4 }, 'conversion', conversion(5_000, 2_500))?.breached).toBe(false);
   });
 
-  it('compares the mean itself when the units do not vary at all', () => {
-    expect(judgeBound({ max: 0.5 }, conversion(150, 150))).toMatchObject({ breached: true, interval: [1, 1] });
-    expect(judgeBound({ max: 0.5 }, conversion(150, 0)).breached).toBe(false);
+  it('judges a variant none or all of whose units converted with the variance its bound implies', () => {
+    const all = judgeBound({ max: 0.5 }, 'conversion', conversion(150, 150));
+    expect(all?.breached).toBe(true);
+    expect(all?.interval[0]).toBeLessThan(1);
+    expect(judgeBound({ max: 0.5 }, 'conversion', conversion(150, 0))?.breached).toBe(false);
+    // No conversion in the first 100 units is no evidence of a rate under 1 %: it was a
+    // zero-width interval at 0, and a breach.
+    const none = judgeBound({ min: 0.01 }, 'conversion', conversion(100, 0));
+    expect(none?.breached).toBe(false);
+    expect(none?.interval[1]).toBeGreaterThan(0.01);
+    expect(judgeBound({ min: 0.01 }, 'conversion', conversion(20_000, 0))?.breached).toBe(true);
+  });
+
+  it('does not judge a mean metric whose units all had the same value', () => {
+    const same = summarize('mean', { units: 500, sum: 500 * 150, sumOfSquares: 500 * 150 ** 2 });
+    expect(judgeBound({ max: 100 }, 'mean', same)).toBeUndefined();
+    const spread = summarize('mean', { units: 2, sum: 300, sumOfSquares: 100 ** 2 + 200 ** 2 });
+    expect(judgeBound({ max: 100 }, 'mean', spread)).toBeDefined();
   });
 
   it('keeps false breaches under 5 % when looked at after every 100 units, where the raw mean does not', () => {
@@ -40,7 +55,7 @@ describe('a max or min guard', () => {
         for (let i = 0; i < 100; i++) if (random() < 0.05) errors++;
         units += 100;
         if (errors / units > 0.05) naiveBreached = true;
-        if (judgeBound({ max: 0.05 }, conversion(units, errors)).breached) sequentialBreached = true;
+        if (judgeBound({ max: 0.05 }, 'conversion', conversion(units, errors))?.breached) sequentialBreached = true;
       }
       if (naiveBreached) naive++;
       if (sequentialBreached) sequential++;
@@ -50,5 +65,46 @@ describe('a max or min guard', () => {
     );
     expect(naive / runs).toBeGreaterThan(0.5);
     expect(sequential / runs).toBeLessThanOrEqual(0.05);
+  });
+
+  it('keeps false breaches of a min under 5 % at a rate just above it, where no conversion yet is common', () => {
+    // True rate 2 % against a min of 1 %: every breach is a false one. 0 of 100 has a chance of 13 %.
+    const random = seeded(31);
+    const runs = 1_000;
+    let breached = 0;
+    for (let run = 0; run < runs; run++) {
+      let units = 0;
+      let converted = 0;
+      while (units < 5_000) {
+        for (let i = 0; i < 100; i++) if (random() < 0.02) converted++;
+        units += 100;
+        if (judgeBound({ min: 0.01 }, 'conversion', conversion(units, converted))?.breached) {
+          breached++;
+          break;
+        }
+      }
+    }
+    console.log(`min guard of 1 % at a true 2 %, 1,000 runs × 50 looks: false breaches ${breached / runs}`);
+    expect(breached / runs).toBeLessThanOrEqual(0.05);
+  });
+
+  it('still breaches a min most of the time when the true rate is a fifth of it, within 5,000 units', () => {
+    const random = seeded(37);
+    const runs = 300;
+    let breached = 0;
+    for (let run = 0; run < runs; run++) {
+      let units = 0;
+      let converted = 0;
+      while (units < 5_000) {
+        for (let i = 0; i < 100; i++) if (random() < 0.002) converted++;
+        units += 100;
+        if (judgeBound({ min: 0.01 }, 'conversion', conversion(units, converted))?.breached) {
+          breached++;
+          break;
+        }
+      }
+    }
+    console.log(`min guard of 1 % at a true 0.2 %, 300 runs × 50 looks: breached ${breached / runs}`);
+    expect(breached / runs).toBeGreaterThan(0.8);
   });
 });

@@ -231,7 +231,9 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
   }
   if (variant.units < MIN_UNITS_PER_VARIANT) return undefined;
   const bound = 'max' in guard ? guard.max : guard.min;
-  const { breached, interval } = judgeBound(guard, variant);
+  const reading = judgeBound(guard, metric.kind, variant);
+  if (reading === undefined) return undefined;
+  const { breached, interval } = reading;
   return {
     guard,
     metric: metric.key,

@@ -66,7 +66,12 @@ export async function planFigures(db: Db, principal: Principal, t: PlanTarget, n
       units: { variant: variant.units, control: control.units },
       value: { variant: variant.mean, control: control.mean },
       relative: c.relative.estimate,
-      interval: c.sequential.ci95,
+      // A maxRegression guard's own interval, with the pooled variance it is judged by (regression.ts).
+      interval: !('maxRegression' in guard)
+        ? c.sequential.ci95
+        : regression?.basis === 'relative'
+          ? regression.interval
+          : null,
       difference:
         regression?.basis === 'absolute' ? { estimate: regression.estimate, interval: regression.interval } : null,
       standing:

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test-support/seeded-random.js';
 import { compare, sequentialHalfWidth, summarize } from '../experiments/stats/index.js';
 import { judgeRegression } from './regression.js';
 
@@ -34,6 +35,79 @@ describe('a maxRegression guard over a control with a non-zero mean', () => {
   it('is not judged before the variant and the control have 20 units each', () => {
     expect(judgeRegression('decrease', 0.1, conversions(19, 0), conversions(1000, 900))).toBeUndefined();
     expect(judgeRegression('decrease', 0.1, conversions(1000, 0), conversions(19, 19))).toBeUndefined();
+  });
+});
+
+describe('a maxRegression guard where one side has no variation yet', () => {
+  it('does not take a variant with no conversion yet for a known 0: no breach from 20 units at a 3 % rate', () => {
+    // The delta method alone gives this variant a zero-width interval at −100 %.
+    expect(compare(conversions(2000, 60), conversions(20, 0)).sequential.ci95).toEqual([-1, -1]);
+    const reading = judgeRegression('increase', 0.1, conversions(2000, 60), conversions(20, 0));
+    expect(reading).toMatchObject({ basis: 'relative', breached: false, estimate: -1 });
+    expect(reading?.interval[1]).toBeGreaterThan(0);
+  });
+
+  it('still breaches once a variant with no conversion has enough units to be surely worse', () => {
+    const reading = judgeRegression('increase', 0.1, conversions(20_000, 6_000), conversions(2_000, 0));
+    expect(reading).toMatchObject({ basis: 'relative', breached: true });
+  });
+
+  it('keeps false rollbacks under 5 % when a 1 % release is judged after every 20 variant units', () => {
+    // Both arms convert at 3 %: every breach is a false one. The control gets 99 units for each
+    // variant unit, as at a first stage of 1 %.
+    const random = seeded(23);
+    const runs = 1_000;
+    let breached = 0;
+    for (let run = 0; run < runs; run++) {
+      const arms = { control: { units: 0, converted: 0 }, variant: { units: 0, converted: 0 } };
+      while (arms.variant.units < 1_000) {
+        for (let i = 0; i < 2_000; i++) {
+          const arm = i % 100 === 0 ? arms.variant : arms.control;
+          arm.units++;
+          if (random() < 0.03) arm.converted++;
+        }
+        const { control, variant } = arms;
+        const reading = judgeRegression(
+          'increase',
+          0.1,
+          conversions(control.units, control.converted),
+          conversions(variant.units, variant.converted),
+        );
+        if (reading?.breached) {
+          breached++;
+          break;
+        }
+      }
+    }
+    console.log(
+      `maxRegression at 1 %, 3 % rate on both arms, 1,000 runs × 50 looks: false rollbacks ${breached / runs}`,
+    );
+    expect(breached / runs).toBeLessThanOrEqual(0.05);
+  });
+
+  it('still rolls back most releases that halve the conversion rate at a 5 % stage, within 2,000 variant units', () => {
+    const random = seeded(29);
+    const runs = 300;
+    let breached = 0;
+    for (let run = 0; run < runs; run++) {
+      const arms = { control: { units: 0, converted: 0 }, variant: { units: 0, converted: 0 } };
+      while (arms.variant.units < 2_000) {
+        for (let i = 0; i < 2_000; i++) {
+          const variant = i % 20 === 0;
+          const arm = variant ? arms.variant : arms.control;
+          arm.units++;
+          if (random() < (variant ? 0.015 : 0.03)) arm.converted++;
+        }
+        const { control, variant } = arms;
+        const c = conversions(control.units, control.converted);
+        if (judgeRegression('increase', 0.1, c, conversions(variant.units, variant.converted))?.breached) {
+          breached++;
+          break;
+        }
+      }
+    }
+    console.log(`maxRegression at 5 %, 3 % → 1.5 %, 300 runs × 20 looks: rolled back ${breached / runs}`);
+    expect(breached / runs).toBeGreaterThan(0.5);
   });
 });
 

@@ -121,7 +121,10 @@ export const PlanFigures = z.object({
       /** Conversion rate or mean of the metric per side. */
       value: PerSide,
       relative: z.number().nullable(),
-      /** The always-valid 95 % interval of the relative difference, the one a relative guard is judged by. */
+      /**
+       * The always-valid 95 % interval of the relative difference. For a `maxRegression` guard, the
+       * one it is judged by (pooled variance), `null` until both sides have 20 units.
+       */
       interval: z.tuple([z.number(), z.number()]).nullable(),
       /**
        * A `maxRegression` guard over a control whose mean is 0 (no relative change exists): the
