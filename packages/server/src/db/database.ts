@@ -78,6 +78,21 @@ export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = {
   idleInTransactionMs: 5000,
 };
 
+/**
+ * Postgres drops a session lock only when it sees the holder's connection end. A holder whose
+ * host died or was cut off sends no FIN, and with the kernel's defaults Postgres would notice
+ * after about two hours of silence, in which no instance could take the lock over (plans,
+ * scheduled changes and webhooks would wait that long). These make Postgres probe the
+ * connection after 10 s of silence and give it up after three unanswered probes 5 s apart, or
+ * after 30 s of data left unacknowledged: about 25-30 s.
+ */
+export const LOCK_SESSION_SETTINGS: readonly string[] = [
+  'set tcp_keepalives_idle = 10',
+  'set tcp_keepalives_interval = 5',
+  'set tcp_keepalives_count = 3',
+  'set tcp_user_timeout = 30000',
+];
+
 export function openPostgres(
   url: string,
   options: { max?: number; onIdleError?: (err: Error) => void; timeouts?: Partial<PostgresTimeouts> } = {},
@@ -124,7 +139,12 @@ export function openPostgres(
     async tryAdvisoryLock(key) {
       // A dedicated client, not the pool's: a session lock belongs to one connection, and a
       // pooled one would be handed to other queries and could be closed by the pool at will.
-      const client = new pg.Client({ connectionString: url });
+      const client = new pg.Client({
+        connectionString: url,
+        keepAlive: true,
+        connectionTimeoutMillis: timeouts.connectMs,
+        query_timeout: timeouts.queryMs,
+      });
       let lost = false;
       client.on('error', () => {
         lost = true;
@@ -134,6 +154,7 @@ export function openPostgres(
       });
       await client.connect();
       try {
+        for (const statement of LOCK_SESSION_SETTINGS) await client.query(statement);
         const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [key]);
         if (rows[0]?.locked !== true) {
           await client.end();
