@@ -278,6 +278,17 @@ describe('release plans driven by the controller, seen by a Node SDK', () => {
     await l.ok('POST', `${PLAN}/resume`);
     expect(await weightOfNew()).toBe(5000);
 
+    // Without measurement no guard could judge again: turning it off by hand pauses too, and
+    // resuming measures again.
+    await l.ok('PATCH', `${API}/flags/checkout/environments/prod`, { measured: false });
+    const unmeasured = await plan(l);
+    expect(unmeasured.state).toBe('paused');
+    expect(unmeasured.history.at(-1).reason).toMatch(/measurement was changed by hand/);
+    await l.ok('POST', `${PLAN}/resume`);
+    // biome-ignore lint/suspicious/noExplicitAny: the API answers JSON.
+    const resumed: any = await l.ok('GET', `${API}/flags/checkout/environments/prod`);
+    expect(resumed.measured).toBe(true);
+
     expect((await l.ok('POST', `${PLAN}/abort`)).state).toBe('aborted');
     expect((await l.s.call('POST', `${PLAN}/resume`)).statusCode).toBe(409);
     // An ended plan may be replaced by a new draft.

@@ -434,18 +434,21 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
 
 /**
  * The flags write path's hook: a person's change to the rollout a running plan drives (its
- * default serve or salt), or turning the flag off, pauses the plan rather than fighting it.
+ * default serve or salt), turning the flag off, or turning its measurement off pauses the plan
+ * rather than fighting it. Without measurement SDKs send no exposures, so no guard could judge
+ * again, and the stages would widen on their holds alone.
  */
 export async function pauseOnManualEdit(tx: Tx, e: ConfigWriteEvent): Promise<AuditRecord[]> {
+  const killed = e.before.enabled && !e.after.enabled;
+  const unmeasured = e.before.measured && !e.after.measured;
   const touched =
-    !sameJson(e.before.defaultServe, e.after.defaultServe) ||
-    e.before.salt !== e.after.salt ||
-    (e.before.enabled && !e.after.enabled);
+    !sameJson(e.before.defaultServe, e.after.defaultServe) || e.before.salt !== e.after.salt || killed || unmeasured;
   if (!touched) return [];
   const plan = await store.lockOpenPlan(tx, e.flagId, e.environmentId);
   if (plan === undefined || plan.state !== 'running') return [];
   const after = await store.updatePlan(tx, plan.id, { state: 'paused' });
-  const reason = `stage ${plan.stage + 1}: the flag's ${e.before.enabled && !e.after.enabled ? 'kill switch' : 'rollout'} was changed by hand (${e.action}) → paused`;
+  const what = killed ? 'kill switch' : unmeasured ? 'measurement' : 'rollout';
+  const reason = `stage ${plan.stage + 1}: the flag's ${what} was changed by hand (${e.action}) → paused`;
   await store.insertHistory(tx, {
     planId: plan.id,
     revision: after.revision,
