@@ -106,8 +106,18 @@ export class Connection {
     const { clock } = this.platform;
     let openedAt: number | undefined;
     let gotData = false;
+    let heardAt: number | undefined;
     // Resuming from a cached or bootstrap ruleset could splice patches onto another history.
     const resumeFrom = this.store.source === 'server' ? this.lastEventId : undefined;
+    // A stream was healthy when it kept talking for a while: a fresh one must have delivered the
+    // ruleset, a resumed one has nothing to send while no flag changes, and its heartbeats are
+    // what says it lived. Otherwise the routine end of a quiet stream (a deploy, a proxy's time
+    // limit) would count as a failure, and the third would switch the client to polling.
+    const healthy = () =>
+      openedAt !== undefined &&
+      heardAt !== undefined &&
+      (gotData || resumeFrom !== undefined) &&
+      heardAt - openedAt >= this.settings.healthyStreamMs;
     const request = {
       url: this.url('stream'),
       headers: this.headers({ accept: 'text/event-stream' }),
@@ -118,12 +128,14 @@ export class Connection {
       onOpen: () => {
         if (this.handle !== handle) return;
         openedAt = clock.now();
-        this.armStall(handle);
+        this.armStall(handle, healthy);
         // A resumed stream is live at once: it sends only what was missed, maybe nothing.
         if (this.store.source === 'server') this.streaming();
       },
       onData: () => {
-        if (this.handle === handle) this.armStall(handle);
+        if (this.handle !== handle) return;
+        heardAt = clock.now();
+        this.armStall(handle, healthy);
       },
       onEvent: (event) => {
         if (this.handle !== handle) return;
@@ -133,13 +145,12 @@ export class Connection {
       onClose: (failure) => {
         if (this.handle !== handle) return;
         this.handle = undefined;
-        const healthy = gotData && openedAt !== undefined && clock.now() - openedAt >= this.settings.healthyStreamMs;
         const answered = openedAt !== undefined || failure.status !== undefined;
-        this.streamEnded(failure, healthy, 'STREAM_FAILED', answered);
+        this.streamEnded(failure, healthy(), 'STREAM_FAILED', answered);
       },
     });
     this.handle = handle;
-    this.armStall(handle);
+    this.armStall(handle, healthy);
   }
 
   /** Applies one stream event; returns whether it carried data from the server. */
@@ -172,7 +183,8 @@ export class Connection {
     this.listener.current();
   }
 
-  private armStall(handle: StreamHandle): void {
+  /** `healthy`: whether the stream, up to the last thing it sent, counts as having lived. */
+  private armStall(handle: StreamHandle, healthy: () => boolean): void {
     this.stallTimer?.();
     this.stallTimer = this.platform.clock.setTimeout(() => {
       if (this.handle !== handle) return;
@@ -180,7 +192,7 @@ export class Connection {
       handle.close();
       this.streamEnded(
         { message: `no data, not even a heartbeat, for ${this.settings.stallTimeoutMs} ms` },
-        false,
+        healthy(),
         'STREAM_STALLED',
         true,
       );

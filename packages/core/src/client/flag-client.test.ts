@@ -235,6 +235,44 @@ describe('FlagClient over a stream', () => {
   });
 });
 
+describe('FlagClient after routine disconnects', () => {
+  it('counts a resumed stream that only sent heartbeats for minutes as healthy, ended or stalled: it never drops to polling', () => {
+    const t = setup({ healthyStreamMs: 60_000, stallTimeoutMs: 45_000 });
+    let s = t.stream.last;
+    s.open();
+    s.send('put', ruleset(5, [flag('a', 5)]), '5');
+    for (let i = 0; i < 4; i++) {
+      // A quiet stream: no flag changes, a heartbeat every 15 s for ten minutes.
+      for (let beat = 0; beat < 40; beat++) {
+        t.clock.advance(15_000);
+        s.heartbeat();
+      }
+      // Every other one ends (a deploy), the rest go silent (a proxy dropping them).
+      if (i % 2 === 0) s.end();
+      else t.clock.advance(45_000);
+      expect(t.client.connectionMode).toBe('streaming');
+      expect(t.clock.delays()).toEqual([999]);
+      t.clock.advance(999);
+      s = t.stream.last;
+      expect(s.request.lastEventId).toBe('5');
+      s.open();
+    }
+  });
+
+  it('still counts a resumed stream that goes silent at once as failing', () => {
+    const t = setup({ healthyStreamMs: 60_000, stallTimeoutMs: 45_000, streamFailuresBeforePolling: 3 });
+    t.stream.last.open();
+    t.stream.last.send('put', ruleset(5, [flag('a', 5)]), '5');
+    t.stream.last.end();
+    for (let i = 0; i < 2; i++) {
+      t.clock.advance(t.clock.delays()[0] ?? 0);
+      t.stream.last.open();
+      t.clock.advance(45_000);
+    }
+    expect(t.client.connectionMode).toBe('polling');
+  });
+});
+
 describe('FlagClient readiness', () => {
   it('rejects waitForReady with TIMEOUT and still serves defaults', async () => {
     const t = setup();
