@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js';
 import type { Writer } from '../changes/commit-change.js';
 import { exposedUnitsSince, metricTotalsSince } from '../events/service.js';
 import {
+  DEFAULT_ALPHA,
   MIN_UNITS_PER_VARIANT,
   sampleRatioMismatch,
   summarize,
@@ -153,7 +154,14 @@ function summaryOf(metric: Metric, row: { units: number; conversions: number; su
 
 const EMPTY = { units: 0, conversions: 0, sum: 0, sumOfSquares: 0 };
 
-/** A guard's metric on the plan's variant and control, over the units exposed since the plan started. */
+/**
+ * The error rate each stage's guards are judged at. Each stage is judged on its own units, a
+ * confidence sequence of its own; split evenly, the chance that any stage of a release as good
+ * as its control breaches stays within the 5 % of one sequence.
+ */
+export const guardAlpha = (plan: Pick<PlanRow, 'stages'>): number => DEFAULT_ALPHA / Math.max(1, plan.stages.length);
+
+/** A guard's metric on the plan's variant and control, over the units first exposed in the current stage. */
 export interface GuardData {
   metric: Metric;
   variant: VariantSummary;
@@ -172,13 +180,18 @@ export async function guardData(
     environmentId: plan.environmentId,
     flag: flagKey,
     event: metric.event,
-    since: plan.startedAt ?? plan.createdAt,
+    // The current stage's units only. Pooled over stages, each arm mixes units of every stage
+    // in other proportions (control's mostly from the first, at 99 %; the variant's from the
+    // latest), so the control's units have had longer to convert: in an A/A release whose
+    // conversions take minutes the variant read 35-60 % worse by the third stage and was rolled
+    // back. Within a stage the split is fixed and both arms' units are alike in age.
+    since: plan.stageStartedAt ?? plan.startedAt ?? plan.createdAt,
   });
   const row = (v: string) => totals.variants.find((x) => x.variant === v) ?? EMPTY;
   return { metric, variant: summaryOf(metric, row(plan.variant)), control: summaryOf(metric, row(plan.control)) };
 }
 
-/** One guard on the data since the plan started. `undefined`: not enough data to judge yet. */
+/** One guard on the current stage's units. `undefined`: not enough data to judge yet. */
 async function readGuard(
   db: Writer['db'],
   project: Project,
@@ -194,7 +207,7 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
   const { metric, variant, control } = data;
   const units = variant.units + control.units;
   if ('maxRegression' in guard) {
-    const reading = judgeRegression(metric.direction, guard.maxRegression, control, variant);
+    const reading = judgeRegression(metric.direction, guard.maxRegression, control, variant, guardAlpha(plan));
     if (reading === undefined) return undefined;
     const { breached, estimate, interval } = reading;
     const unitsBy = { [plan.variant]: variant.units, [plan.control]: control.units };
@@ -231,7 +244,7 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
   }
   if (variant.units < MIN_UNITS_PER_VARIANT) return undefined;
   const bound = 'max' in guard ? guard.max : guard.min;
-  const reading = judgeBound(guard, metric.kind, variant);
+  const reading = judgeBound(guard, metric.kind, variant, guardAlpha(plan));
   if (reading === undefined) return undefined;
   const { breached, interval } = reading;
   return {

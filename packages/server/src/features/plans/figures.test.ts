@@ -131,4 +131,37 @@ describe("a release plan's figures", () => {
     const [relative] = (await s.ok('GET', `${plan}/figures`)).guards;
     expect(relative.difference).toBeNull();
   });
+
+  it("judges a guard on the current stage's units alone: a new stage starts from none", async () => {
+    const staged = `${p}/flags/staged/environments/prod/release-plan`;
+    await s.ok('POST', `${p}/flags`, { key: 'staged', name: 'Staged', type: 'boolean' });
+    await s.ok('PATCH', `${p}/flags/staged/environments/prod`, { enabled: true, defaultServe: { variant: 'off' } });
+    await s.ok('PUT', staged, {
+      variant: 'on',
+      stages: [
+        { percent: 10, holdSeconds: 3600 },
+        { percent: 50, holdSeconds: 3600 },
+      ],
+      guards: [{ metric: 'buy', maxRegression: 0.1 }],
+    });
+    await s.ok('POST', `${staged}/start`);
+    const send = async (id: string, from: number) => {
+      const now = Date.now();
+      const exposures = [];
+      for (let i = from; i < from + 40; i++) {
+        exposures.push({ flag: 'staged', variant: i % 2 === 0 ? 'on' : 'off', key: `st${i}`, timestamp: now });
+      }
+      const body = { id, window: { start: now, end: now }, exposures, events: [] };
+      expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
+    };
+    await send('stage-1', 0);
+    const units = async () => (await s.ok('GET', `${staged}/figures`)).guards[0].units;
+    expect(await units()).toEqual({ variant: 20, control: 20 });
+    await s.ok('POST', `${staged}/pause`);
+    await s.ok('POST', `${staged}/advance`);
+    await s.ok('POST', `${staged}/resume`);
+    expect(await units()).toEqual({ variant: 0, control: 0 });
+    await send('stage-2', 40);
+    expect(await units()).toEqual({ variant: 20, control: 20 });
+  });
 });

@@ -5,7 +5,7 @@ import { exposedUnitsSince } from '../events/service.js';
 import { compare } from '../experiments/stats/index.js';
 import { readConfig } from '../flags/service.js';
 import { requireProject } from '../projects/service.js';
-import { guardData, judgeGuard } from './controller.js';
+import { guardAlpha, guardData, judgeGuard } from './controller.js';
 import { judgeRegression } from './regression.js';
 import type { PlanTarget } from './service.js';
 import * as store from './store.js';
@@ -59,7 +59,7 @@ export async function planFigures(db: Db, principal: Principal, t: PlanTarget, n
     // difference of the means, which is then what the figures show.
     const regression =
       'maxRegression' in guard
-        ? judgeRegression(data.metric.direction, guard.maxRegression, control, variant)
+        ? judgeRegression(data.metric.direction, guard.maxRegression, control, variant, guardAlpha(plan))
         : undefined;
     guards.push({
       guard,

@@ -43,10 +43,11 @@ export function judgeRegression(
   maxRegression: number,
   control: VariantSummary,
   variant: VariantSummary,
+  alpha = DEFAULT_ALPHA,
 ): RegressionReading | undefined {
   if (variant.units < MIN_GUARD_UNITS || control.units < MIN_GUARD_UNITS) return undefined;
   const r = compare(control, variant).relative.estimate;
-  if (r === null) return againstZero(direction, control, variant);
+  if (r === null) return againstZero(direction, control, variant, alpha);
   // The delta method's variance of the relative change, with the pooled variance on both sides
   // rather than each side's own. Each side's own takes a variant with no conversion yet (or one or
   // two in a few hundred units) for known almost exactly: at a 3 % rate judged after every 20
@@ -59,7 +60,7 @@ export function judgeRegression(
   const standardError =
     Math.sqrt(pooled / variant.units + ratio ** 2 * (pooled / control.units)) / Math.abs(control.mean);
   if (!(standardError > 0) || !Number.isFinite(standardError)) return undefined;
-  const half = sequentialHalfWidth(standardError, control.units + variant.units, DEFAULT_ALPHA, DEFAULT_TUNING);
+  const half = sequentialHalfWidth(standardError, control.units + variant.units, alpha, DEFAULT_TUNING);
   const interval: [number, number] = [r - half, r + half];
   return {
     basis: 'relative',
@@ -82,12 +83,13 @@ function againstZero(
   direction: Direction,
   control: VariantSummary,
   variant: VariantSummary,
+  alpha: number,
 ): RegressionReading | undefined {
   const n = control.units + variant.units;
   const standardError = Math.sqrt(pooledVariance(control, variant) * (1 / control.units + 1 / variant.units));
   if (!(standardError > 0) || !Number.isFinite(standardError)) return undefined;
   const difference = variant.mean - control.mean;
-  const half = sequentialHalfWidth(standardError, n, DEFAULT_ALPHA, DEFAULT_TUNING);
+  const half = sequentialHalfWidth(standardError, n, alpha, DEFAULT_TUNING);
   const interval: [number, number] = [difference - half, difference + half];
   return {
     basis: 'absolute',

@@ -99,8 +99,8 @@ const PerSide = z.object({ variant: z.number(), control: z.number() });
 
 /**
  * `GET` of a plan's figures: what the controller judges on its next tick, read the same way: the
- * current stage's hold and units since the stage began, and each guard's metric since the plan
- * started with where the guard stands.
+ * current stage's hold and units since the stage began, and each guard's metric over the units
+ * first exposed in the stage with where the guard stands.
  */
 export const PlanFigures = z.object({
   state: PlanView.shape.state,
