@@ -144,7 +144,7 @@ describe('the browser client following the server', () => {
     const server = fakeServer();
     const { client } = online();
     const changes: ChangeEvent[] = [];
-    const ready = vi.fn();
+    const ready = vi.fn(() => client.allFlags());
     client.on('change', (event) => changes.push(event));
     client.on('ready', ready);
     expect(client.status).toBe('initializing');
@@ -156,6 +156,8 @@ describe('the browser client following the server', () => {
     await client.waitForReady();
     expect(client.status).toBe('ready');
     expect(ready).toHaveBeenCalledTimes(1);
+    // A ready listener already reads the server's values.
+    expect(ready.mock.results[0]?.value).toEqual({ banner: true, dark: false });
     expect(client.version).toBe(4);
     expect(client.getBoolean('banner', false)).toBe(true);
     expect(client.allFlags()).toEqual({ banner: true, dark: false });

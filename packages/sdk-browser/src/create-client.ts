@@ -238,8 +238,9 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
           return false;
         }
         if (cache) writeCache(cacheKey, evaluator.toRuleset());
-        setStatus('ready');
+        // Values first: a `ready` listener reads them.
         refresh();
+        setStatus('ready');
         return true;
       },
       () => {
