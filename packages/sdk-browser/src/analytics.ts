@@ -73,7 +73,8 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
       const counter = counters.get(key);
       if (counter) counter.count++;
       // No flag key is longer than 128 characters: the server would refuse the batch for one.
-      else if (counters.size < MAX_COUNTERS && flag.length <= 128)
+      // A key that is no string or empty names no flag the server takes (nor reads a length).
+      else if (counters.size < MAX_COUNTERS && flag && flag.length <= 128)
         counters.set(key, { flag, variant: variant ?? null, reason, count: 1 });
       else droppedCounts++;
       // Without a key there is no unit. The flag and variant, from the ruleset, have no comma.

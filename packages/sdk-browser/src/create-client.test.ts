@@ -495,13 +495,15 @@ describe('analytics', () => {
     client.identify({ key: 'k'.repeat(257) });
     client.track('too-long-key');
     client.getBoolean('f'.repeat(129), false);
+    // Keys that name no flag: answered with the default, never thrown at the page.
+    for (const key of ['', undefined, 42]) expect(client.getBoolean(key as unknown as string, true)).toBe(true);
     client.identify({ key: 'k'.repeat(256) });
     client.track('e'.repeat(200));
     await client.flush();
     expect(server.posts[0]?.body).toMatchObject({
       evaluations: [],
       events: [{ event: 'e'.repeat(200), key: 'k'.repeat(256) }],
-      dropped: { evaluations: 1, events: 4 },
+      dropped: { evaluations: 4, events: 4 },
     });
   });
 
