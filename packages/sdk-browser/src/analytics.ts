@@ -75,7 +75,9 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
       // No flag key is longer than 128 characters: the server would refuse the batch for one.
       // A key that is no string or empty names no flag the server takes (nor reads a length).
       else if (counters.size < MAX_COUNTERS && flag && flag.length <= 128)
-        counters.set(key, { flag, variant: variant ?? null, reason, count: 1 });
+        // The fields of these three literals are in the order that gzips smallest; JSON readers
+        // do not mind the order.
+        counters.set(key, { variant: variant ?? null, flag, count: 1, reason });
       else droppedCounts++;
       // Without a key there is no unit. The flag and variant, from the ruleset, have no comma.
       if (variant === undefined || typeof unit !== 'string' || !unit) return;
@@ -85,7 +87,7 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
       else if (unit.length <= 256 && flag.length <= 128 && variant.length <= 64 && exposures.length < MAX_EXPOSURES) {
         exposed.add(id);
         if (exposed.size > EXPOSURE_MEMORY) exposed.delete(exposed.values().next().value as string);
-        exposures.push({ flag, variant, key: unit, timestamp: Date.now() });
+        exposures.push({ variant, key: unit, flag, timestamp: Date.now() });
       }
     },
     track(event, key, value) {
@@ -96,9 +98,12 @@ export function analytics(url: string, failed: (reason: unknown) => void): Analy
       // Undefined fields are left out of the JSON body.
       else
         events.push({
-          event,
+          // A number within ±1e15 (the server's MAX_EVENT_VALUE, which its sums and squares hold)
+          // or none: the server would refuse the whole batch for anything else. What JavaScript
+          // reads as such a number ("5", null) is sent as it, and sums alike.
+          value: (value as number) * (value as number) <= 1e30 ? +(value as number) : undefined,
           key: typeof key === 'string' ? key : undefined,
-          value: Number.isFinite(value) ? value : undefined,
+          event,
           timestamp: Date.now(),
         });
     },

@@ -507,6 +507,25 @@ describe('analytics', () => {
     });
   });
 
+  it('sends a track value only as a number within ±1e15, which the server sums and squares', async () => {
+    const { server, client } = await readyClient();
+    const values = [42.5, -1e15, 1e15, 1e200, -Infinity, Number.NaN, '7', undefined, { n: 1 }];
+    for (const value of values) client.track('paid', value as number);
+    await client.flush();
+    const batch = server.posts[0]?.body as { events: { value?: number }[] } | undefined;
+    expect(batch?.events.map((e) => e.value)).toEqual([
+      42.5,
+      -1e15,
+      1e15,
+      undefined,
+      undefined,
+      undefined,
+      7,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('sends on an interval, when the page is hidden or left, and on close', async () => {
     const { server, client } = await readyClient({ flushIntervalMs: 5000 });
     client.getBoolean('banner', false);
