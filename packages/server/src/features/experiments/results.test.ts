@@ -229,10 +229,13 @@ describe('GET …/flags/:flag/environments/:env/results', () => {
       expect(comparison.sequential.ci95[1] - comparison.sequential.ci95[0]).toBeGreaterThan(
         comparison.relative.ci95[1] - comparison.relative.ci95[0],
       );
-      // Chi-square against 50/50 with one degree of freedom: p < 0.001 exactly when χ² > 10.83.
-      const total = old.units + neu.units;
-      const chi = ((old.units - total / 2) ** 2 + (neu.units - total / 2) ** 2) / (total / 2);
-      expect(body.srm.mismatch).toBe(chi > 10.828);
+      // These units were exposed an hour before the split was configured: none is tested for SRM
+      // (the next tests are).
+      expect(body.srm.units).toEqual([
+        { variant: 'old', units: 0 },
+        { variant: 'new', units: 0 },
+      ]);
+      expect(body.srm.mismatch).toBe(false);
       expect(body.srm.weights).toEqual([
         { variant: 'old', weight: 50_000 },
         { variant: 'new', weight: 50_000 },
@@ -249,7 +252,63 @@ describe('GET …/flags/:flag/environments/:env/results', () => {
   it('reports no split to test when the flag serves one variant by default', async () => {
     await s.ok('PATCH', '/api/v1/projects/shop/flags/checkout/environments/prod', { defaultServe: { variant: 'new' } });
     const { body } = await get(`${results}?metric=bought`);
-    expect(body.srm).toEqual({ pValue: null, mismatch: false, weights: null });
+    expect(body.srm).toEqual({ pValue: null, mismatch: false, weights: null, since: null, units: null });
+  });
+
+  it('tests the split for SRM over the units exposed since it was configured, not those of an earlier split', async () => {
+    const ramp = '/api/v1/projects/shop/flags/ramp/environments/prod';
+    await s.ok('POST', '/api/v1/projects/shop/flags', { key: 'ramp', name: 'Ramp', type: 'boolean' });
+    const split = (on: number) => ({
+      enabled: true,
+      defaultServe: {
+        rollout: {
+          weights: [
+            { variant: 'on', weight: on },
+            { variant: 'off', weight: 100_000 - on },
+          ],
+        },
+      },
+    });
+    const send = async (prefix: string, on: number, off: number, at: number) => {
+      const units = [
+        ...Array.from({ length: on }, (_, i) => ({
+          flag: 'ramp',
+          variant: 'on',
+          key: `${prefix}on${i}`,
+          timestamp: at,
+        })),
+        ...Array.from({ length: off }, (_, i) => ({
+          flag: 'ramp',
+          variant: 'off',
+          key: `${prefix}off${i}`,
+          timestamp: at,
+        })),
+      ];
+      expect((await sdkPost({ window: { start: at, end: at }, exposures: units })).status).toBe(202);
+    };
+    // A first stage at 10 %, then the split widened to 50 %.
+    await s.ok('PATCH', ramp, split(10_000));
+    await send('a', 100, 900, Date.now());
+    await s.ok('PATCH', ramp, split(50_000));
+    // Stamped by SDKs past the second after the write in which they may still serve the old split.
+    const later = Date.now() + 5_000;
+    await send('b', 230, 170, later);
+    const { body } = await get(`${ramp.replace('/environments/prod', '/environments/prod/results')}?metric=bought`);
+    // Over every unit (330 on, 1,070 off) 50/50 would be a glaring mismatch; since the widening it is 230/170.
+    expect(body.variants.map((v: { units: number }) => v.units)).toEqual([330, 1070]);
+    expect(body.srm.units).toEqual([
+      { variant: 'on', units: 230 },
+      { variant: 'off', units: 170 },
+    ]);
+    // χ² against 50/50 with one degree of freedom: (30² + 30²)/200 = 9, p = 0.0027, no mismatch
+    // (p < 0.001); scipy.stats.chisquare([230, 170]) answers 0.0026997960632601883.
+    expect(body.srm.pValue).toBeCloseTo(0.0026997960632601883, 12);
+    expect(body.srm.mismatch).toBe(false);
+    await send('c', 60, 0, later);
+    const skewed = (await get(`${ramp.replace('/environments/prod', '/environments/prod/results')}?metric=bought`))
+      .body;
+    // (60² + 60²)/230 = 31.3: a mismatch.
+    expect(skewed.srm.mismatch).toBe(true);
   });
 
   it('answers 404 naming the field for an unknown metric, flag, environment or control, and 400 without a metric', async () => {

@@ -27,11 +27,17 @@ export const ResultsView = z.object({
   control: z.string(),
   status: z.enum(['ready', 'not-enough-data']),
   minUnitsPerVariant: z.number().int(),
-  /** Sample ratio mismatch against the configured split; `weights: null` when the flag does not split. */
+  /**
+   * Sample ratio mismatch against the configured split, over the units first exposed since it was
+   * configured (`since`: the configuration's last write, plus a second for SDKs to catch up);
+   * `weights: null` when the flag does not split.
+   */
   srm: z.object({
     pValue: z.number().nullable(),
     mismatch: z.boolean(),
     weights: z.array(z.object({ variant: z.string(), weight: z.number() })).nullable(),
+    since: z.string().nullable(),
+    units: z.array(z.object({ variant: z.string(), units: z.number() })).nullable(),
   }),
   variants: z.array(
     z.object({

@@ -3,7 +3,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { requireEnvironment } from '../environments/service.js';
-import { metricTotals, type VariantTotalsRow } from '../events/service.js';
+import { exposedUnitsSince, metricTotals, type VariantTotalsRow } from '../events/service.js';
 import { getConfig, getFlag } from '../flags/service.js';
 import { requireMetric } from '../metrics/service.js';
 import { requireProject } from '../projects/service.js';
@@ -33,6 +33,9 @@ async function naming<T>(field: string, lookup: () => Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+/** How long after a configuration write SDKs may still serve the split before it. */
+const SPLIT_SETTLE_MS = 1000;
 
 /**
  * The split SRM is tested against: the weights of the configuration's `defaultServe` rollout,
@@ -94,15 +97,26 @@ export async function experimentResults(db: Db, principal: Principal, t: Results
     return { variant, units, conversions, mean: summary.mean, variance: summary.variance };
   });
 
-  const srm =
+  // The split as configured holds since the configuration was last written: the units assigned
+  // under an earlier split (a release plan's earlier stage) would show as a mismatch for good.
+  // SRM tests the units first exposed since then, past the moment SDKs may still have served
+  // the previous split.
+  const splitSince = new Date(Date.parse(config.updatedAt) + SPLIT_SETTLE_MS);
+  const sinceSplit =
     weights === null
-      ? { pValue: null, mismatch: false, weights: null }
+      ? undefined
+      : (await exposedUnitsSince(db, { environmentId: env.id, flag: flag.key, since: splitSince })).units;
+  const srm =
+    weights === null || sinceSplit === undefined
+      ? { pValue: null, mismatch: false, weights: null, since: null, units: null }
       : {
           ...sampleRatioMismatch(
-            variants.map((v) => v.units),
+            variants.map((v) => sinceSplit.get(v.variant) ?? 0),
             variants.map((v) => weights.get(v.variant) ?? 0),
           ),
           weights: variants.map((v) => ({ variant: v.variant, weight: weights.get(v.variant) ?? 0 })),
+          since: splitSince.toISOString(),
+          units: variants.map((v) => ({ variant: v.variant, units: sinceSplit.get(v.variant) ?? 0 })),
         };
 
   const controlSummary = summaries.get(control) as VariantSummary;
