@@ -242,7 +242,20 @@ describe('release plans driven by the controller, seen by a Node SDK', () => {
     const refused = await l.s.call('POST', `${PLAN}/resume`);
     expect(refused.statusCode).toBe(409);
     await l.ok('POST', `${API}/flags/checkout/unarchive`);
+    // biome-ignore lint/suspicious/noExplicitAny: the API answers JSON.
+    const config = async (): Promise<any> => l.ok('GET', `${API}/flags/checkout/environments/prod`);
+    const before = await config();
     expect((await l.ok('POST', `${PLAN}/resume`)).state).toBe('running');
+    // Nobody changed the stage's rollout while paused: resuming writes no configuration.
+    expect((await config()).version).toBe(before.version);
+    const updates = await l.ok('GET', '/api/v1/audit?action=flag.config.update&limit=100');
+    const since = (updates.items as { at: string }[]).filter((e) => e.at > before.updatedAt);
+    expect(since).toEqual([]);
+
+    // A plan whose flag is archived again may still be ended; `measured` stays as the plan set it.
+    await l.ok('POST', `${API}/flags/checkout/archive`);
+    expect((await l.ok('POST', `${PLAN}/abort`)).state).toBe('aborted');
+    expect((await config()).measured).toBe(true);
   });
 
   it('pauses, resumes, advances and aborts on request, refuses a step its state does not allow, and pauses on a manual edit of the rollout', async () => {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Serve } from '@switchyard/core';
 import { type Principal, SYSTEM_PRINCIPAL as SYSTEM } from '../../auth/principal.js';
 import type { Db, Tx } from '../../db/database.js';
@@ -164,17 +165,21 @@ export async function commitStep(
     const { config } = await readConfig(tx, project, flag.key, envKey);
     const step = decide({ plan, config, flag });
     if (step === undefined) return noChange(undefined);
-    const prepared =
-      step.config === undefined
-        ? undefined
-        : await prepareConfigChange(
-            tx,
-            project,
-            flag.key,
-            envKey,
-            step.configAction ?? 'flag.config.update',
-            step.config,
-          );
+    const wanted = step.config?.(config, flag);
+    // A step that leaves the configuration as it is (a resume whose rollout nobody changed, an
+    // end of a plan whose flag was measured before) writes no version, audit entry, SDK update
+    // or webhook for it.
+    const changing = wanted !== undefined && !sameFields(wanted, config);
+    const prepared = !changing
+      ? undefined
+      : await prepareConfigChange(
+          tx,
+          project,
+          flag.key,
+          envKey,
+          step.configAction ?? 'flag.config.update',
+          () => wanted,
+        );
     const changesConfig = prepared?.next !== undefined;
     const entries: EntryRef[] = changesConfig && prepared !== undefined ? [prepared.entry] : [];
     return {
@@ -370,17 +375,27 @@ export async function personStep(w: Writer, actor: Actor, t: PlanTarget, action:
   const plan = await store.latestPlan(w.db, flag.id, env.id);
   if (plan === undefined) throw notFound('release plan of flag', t.flagKey);
   const why = actor.reason ?? `${action} by ${actor.principal.name}`;
-  const done = await commitStep(w, actor, plan.id, ({ plan: p, config }) => {
+  const done = await commitStep(w, actor, plan.id, ({ plan: p, config, flag: f }) => {
     if (!ALLOWED[action].includes(p.state)) {
       throw new AppError('CONFLICT', `a ${p.state} release plan cannot ${action}`, { state: p.state });
     }
-    return personStepOf(action, p, config, why);
+    // No SDK is served an archived flag: a plan on one can wait or end, not move.
+    if (f.archived && action !== 'pause' && action !== 'abort') {
+      throw new AppError('CONFLICT', `flag ${JSON.stringify(f.key)} is archived; unarchive it first`);
+    }
+    return personStepOf(action, p, config, why, f.archived);
   });
   if (done === undefined) throw notFound('release plan of flag', t.flagKey);
   return planView(done.plan, done.flagKey, done.envKey);
 }
 
-function personStepOf(action: PlanAction, plan: store.PlanRow, config: ConfigFields, reason: string): Step {
+function personStepOf(
+  action: PlanAction,
+  plan: store.PlanRow,
+  config: ConfigFields,
+  reason: string,
+  archived: boolean,
+): Step {
   const first = plan.stages[0] as PlanStage;
   const current = plan.stages[plan.stage];
   switch (action) {
@@ -406,11 +421,13 @@ function personStepOf(action: PlanAction, plan: store.PlanRow, config: ConfigFie
     case 'advance':
       return steps.advance(plan, reason);
     case 'abort':
-      // The rollout stays where it is: what to do with it is the person's next change.
+      // The rollout stays where it is: what to do with it is the person's next change. An
+      // archived flag's configuration cannot be written, and no SDK is served it: its plan
+      // ends all the same, `measured` left as the plan set it.
       return {
         action,
         fields: { state: 'aborted' },
-        ...(plan.state === 'draft' ? {} : { config: measuredBack(plan) }),
+        ...(plan.state === 'draft' || archived ? {} : { config: measuredBack(plan) }),
         reason,
       };
   }
@@ -431,6 +448,14 @@ export async function variantsOfOpenPlans(tx: Tx, flagId: string): Promise<Varia
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Whether every field of `next` is as it is in `current`, whatever the order of their keys: what
+ * Postgres stores as jsonb comes back with its keys in an order of its own.
+ */
+function sameFields(next: ConfigFields, current: ConfigFields): boolean {
+  return (Object.keys(next) as (keyof ConfigFields)[]).every((k) => isDeepStrictEqual(next[k], current[k]));
+}
 
 /**
  * The flags write path's hook: a person's change to the rollout a running plan drives (its
