@@ -1,7 +1,8 @@
 import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
 import { clientView, type Flag, type Ruleset } from '@switchyard/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../create-client.js';
+import { fakeServer } from '../fake-server.fixture.js';
 import { clientFlag } from '../flags.fixture.js';
 import { SwitchyardWebProvider } from './provider.js';
 
@@ -38,6 +39,7 @@ const ruleset: Ruleset = clientView({
 const provider = () => new SwitchyardWebProvider({ clientKey: '', baseUrl: '', offline: true, bootstrap: ruleset });
 
 afterEach(async () => {
+  vi.unstubAllGlobals();
   await OpenFeature.clearProviders();
   await OpenFeature.clearContext();
   OpenFeature.clearHandlers();
@@ -102,6 +104,34 @@ describe('the OpenFeature web provider', () => {
     expect(p.client).toBe(client);
     await OpenFeature.setProviderAndWait(p);
     expect(OpenFeature.getClient().getBooleanValue('banner', false)).toBe(true);
+  });
+
+  it("leaves a page's own client open when replaced, and stops listening to it; closes a client it made", async () => {
+    const client = createClient({ clientKey: '', baseUrl: '', offline: true, bootstrap: ruleset });
+    const p = new SwitchyardWebProvider(client);
+    await OpenFeature.setProviderAndWait(p, { targetingKey: 'bob' });
+    const changed: unknown[] = [];
+    p.events.addHandler(ProviderEvents.ConfigurationChanged, (e) => changed.push(e));
+    await OpenFeature.clearProviders();
+    expect(client.status).toBe('ready');
+    // `targeted` serves ada `on`: a change the provider would have passed on while it listened.
+    client.identify({ key: 'ada' });
+    expect(client.getBoolean('targeted', false)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(changed).toEqual([]);
+
+    const own = provider();
+    await OpenFeature.setProviderAndWait(own);
+    await OpenFeature.clearProviders();
+    expect(own.client.status).toBe('closed');
+  });
+
+  it('fails to initialise with PROVIDER_FATAL when the server refuses the key', async () => {
+    const server = fakeServer();
+    server.plan(401);
+    const p = new SwitchyardWebProvider({ clientKey: 'sy_client_x', baseUrl: 'https://flags.test' });
+    await expect(OpenFeature.setProviderAndWait(p)).rejects.toMatchObject({ code: 'PROVIDER_FATAL' });
+    expect(p.client.status).toBe('failed');
   });
 
   it('tracks through the Switchyard client', async () => {

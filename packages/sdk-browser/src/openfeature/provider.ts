@@ -5,6 +5,7 @@ import {
   OpenFeatureEventEmitter,
   type Provider,
   ProviderEvents,
+  ProviderFatalError,
   type ResolutionDetails,
   type TrackingEventDetails,
 } from '@openfeature/web-sdk';
@@ -21,7 +22,8 @@ import { type BrowserClient, type BrowserClientOptions, createClient } from '@sw
  * - `PROVIDER_CONFIGURATION_CHANGED` with `flagsChanged`: the flags whose value for the current
  *   context changed on the server (a context change is reported by the SDK's own `PROVIDER_CONTEXT_CHANGED`);
  * - `PROVIDER_STALE` while the server cannot be reached (the last known flags are served);
- * - `PROVIDER_ERROR` when the server refuses the key (the last known flags are still served).
+ * - `PROVIDER_ERROR` with `PROVIDER_FATAL` when the server refuses the key (the last known flags are
+ *   still served); `initialize` then fails with a `ProviderFatalError`, as in the Node provider.
  */
 export class SwitchyardWebProvider implements Provider {
   readonly metadata = { name: 'switchyard' } as const;
@@ -35,31 +37,38 @@ export class SwitchyardWebProvider implements Provider {
   private reconciling = false;
   /** Why the current context cannot be evaluated (its targeting key is not a string), if so. */
   private invalidContext: string | undefined;
+  /** Whether the provider made the client (from options), and so closes it. */
+  private readonly owned: boolean;
+  private readonly detach: (() => void)[];
 
   /** Takes a client's options, or a client the page already uses (one connection for both). */
   constructor(clientOrOptions: BrowserClient | BrowserClientOptions) {
     // Not `instanceof`: a page may load the client and the provider from two bundles.
+    this.owned = !('getDetail' in clientOrOptions);
     const client = 'getDetail' in clientOrOptions ? clientOrOptions : createClient(clientOrOptions);
     this.client = client;
-    client.on('change', ({ flags }) => {
-      if (this.initialized && !this.reconciling)
-        this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: flags });
-    });
-    client.on('stale', (error) => {
-      if (!this.initialized) return;
-      this.degraded = true;
-      this.events.emit(ProviderEvents.Stale, { message: error.message });
-    });
-    client.on('error', (error) => {
-      if (!this.initialized || error.code !== 'UNAUTHORIZED') return;
-      this.degraded = true;
-      this.events.emit(ProviderEvents.Error, { message: error.message });
-    });
-    client.on('ready', () => {
-      if (!this.initialized || !this.degraded) return;
-      this.degraded = false;
-      this.events.emit(ProviderEvents.Ready);
-    });
+    this.detach = [
+      client.on('change', ({ flags }) => {
+        if (this.initialized && !this.reconciling)
+          this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: flags });
+      }),
+      client.on('stale', (error) => {
+        if (!this.initialized) return;
+        this.degraded = true;
+        this.events.emit(ProviderEvents.Stale, { message: error.message });
+      }),
+      client.on('error', (error) => {
+        if (!this.initialized || error.code !== 'UNAUTHORIZED') return;
+        this.degraded = true;
+        // As the Node provider says it: a refused key does not come right on its own.
+        this.events.emit(ProviderEvents.Error, { message: error.message, errorCode: 'PROVIDER_FATAL' as ErrorCode });
+      }),
+      client.on('ready', () => {
+        if (!this.initialized || !this.degraded) return;
+        this.degraded = false;
+        this.events.emit(ProviderEvents.Ready);
+      }),
+    ];
   }
 
   async initialize(context?: OpenFeatureContext): Promise<void> {
@@ -69,6 +78,9 @@ export class SwitchyardWebProvider implements Provider {
       if (this.client.version === undefined) await this.client.waitForReady();
     } catch (err) {
       this.degraded = true;
+      if ((err as { code?: unknown }).code === 'UNAUTHORIZED') {
+        throw new ProviderFatalError((err as Error).message, { cause: err });
+      }
       throw err;
     } finally {
       this.initialized = true;
@@ -124,8 +136,13 @@ export class SwitchyardWebProvider implements Provider {
     this.client.track(trackingEventName, details?.value);
   }
 
-  onClose(): Promise<void> {
-    return this.client.close();
+  /**
+   * Stops listening to the client, and closes it when the provider made it: a client the page
+   * passed in is the page's, and goes on following the server.
+   */
+  async onClose(): Promise<void> {
+    for (const d of this.detach.splice(0)) d();
+    if (this.owned) await this.client.close();
   }
 
   /**
