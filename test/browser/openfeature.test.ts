@@ -142,16 +142,16 @@ describe('the OpenFeature web provider in Chromium', () => {
     await p.close();
   });
 
-  it('reports an error when the server refuses the key', async () => {
+  it('reports a fatal error when the server refuses the key, as the Node provider does', async () => {
     const p = await chrome.context.newPage();
     await p.goto(`${pages.url}/revoked`);
     expect(await p.evaluate('initialised')).toMatch(/^failed: switchyard: key refused \(401\)$/);
-    expect(await p.evaluate(`ofClient.providerStatus`)).toBe('ERROR');
+    expect(await p.evaluate(`ofClient.providerStatus`)).toBe('FATAL');
     expect((await events(p)).map((e) => e.type)).toContain('PROVIDER_ERROR');
     expect(await p.evaluate(`ofClient.getBooleanDetails('banner', true)`)).toMatchObject({
       value: true,
       reason: 'ERROR',
-      errorCode: 'PROVIDER_NOT_READY',
+      errorCode: 'PROVIDER_FATAL',
     });
     await p.close();
   });
