@@ -136,6 +136,19 @@ describe('FlagClient over a stream', () => {
     await expect(t.client.waitForReady()).rejects.toBeInstanceOf(SwitchyardError);
   });
 
+  it('sends no analytics once the key is refused, on no timer and not at close', async () => {
+    const t = setup({ sendEvents: true });
+    t.client.getBoolean('a', { key: 'u' }, false);
+    t.client.track('checkout', { key: 'u' });
+    t.stream.last.end(403);
+    expect(t.client.status).toBe('failed');
+    // Nothing is left to fire: no flush timer re-armed, no reconnection.
+    expect(t.clock.delays()).toEqual([]);
+    t.client.getBoolean('a', { key: 'u' }, false);
+    await t.client.close();
+    expect(t.http.requests.filter((r) => r.method === 'POST')).toEqual([]);
+  });
+
   it('falls back to polling with If-None-Match when streaming keeps failing, and streams again later', async () => {
     const t = setup();
     t.http.answer({ status: 200, body: ruleset(5, [flag('a', 5)]), headers: { etag: '"5"' } });

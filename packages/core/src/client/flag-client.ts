@@ -62,6 +62,7 @@ export class FlagClient {
   private readonly state: ClientState;
   private flushTimer: (() => void) | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private keyRefused = false;
   private persisting = false;
   private persistAgain = false;
 
@@ -309,6 +310,10 @@ export class FlagClient {
 
   private fail(error: SwitchyardError): void {
     this.state.fail(error);
+    // The key was refused: the server would refuse analytics too, now and at close.
+    this.keyRefused = true;
+    this.flushTimer?.();
+    this.flushTimer = undefined;
     this.report(error);
   }
 
@@ -321,14 +326,14 @@ export class FlagClient {
   private scheduleFlush(): void {
     this.flushTimer = this.platform.clock.setTimeout(() => {
       void this.flush().then(() => {
-        if (this.state.status !== 'closed') this.scheduleFlush();
+        if (this.state.status !== 'closed' && !this.keyRefused) this.scheduleFlush();
       });
     }, this.options.flushIntervalMs);
   }
 
   private async send(): Promise<void> {
     const events = this.events;
-    if (events === undefined || this.state.status === 'failed') return;
+    if (events === undefined || this.keyRefused) return;
     const batch = events.drain();
     const dropped = { ...(batch?.dropped ?? { evaluations: 0, events: 0 }), exposures: this.droppedExposures };
     this.droppedExposures = 0;
