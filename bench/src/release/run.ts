@@ -56,7 +56,7 @@ export interface PlanResult {
   readonly served: Served;
   /** Test users who lost the variant while the plan widened (must be 0: bucketing is sticky). */
   readonly lostWhileWidening: number;
-  /** The first flush round after which the results' sequential interval excluded the guard's tolerance. */
+  /** The first flush round after which the guard's interval in the plan's figures excluded its tolerance. */
   readonly evidence: { sentAt: number; storedAt: number; interval: [number, number] } | undefined;
   /** The final step's time in the history. */
   readonly endedAt: number;
@@ -121,11 +121,11 @@ async function runPlan(
     flushMs: options.flushMs,
     afterFlush: async (round) => {
       if (evidence === undefined) {
-        // The server's own comparison of everything stored so far: the interval the guard judges.
-        const results = (await api.expect(200, 'GET', resultsPath)).body as {
-          comparisons: { variant: string; sequential: { ci95: [number, number] | null } }[];
+        // The plan's figures: the guard's interval as the controller judges it, over the stage's units.
+        const figures = (await api.expect(200, 'GET', `${planPath}/figures`)).body as {
+          guards: { interval: [number, number] | null }[];
         };
-        const ci = results.comparisons.find((c) => c.variant === 'new')?.sequential.ci95;
+        const ci = figures.guards[0]?.interval;
         if (ci != null && ci[0] > GUARD.maxRegression) {
           evidence = { sentAt: round.sentAt, storedAt: round.firstStoredAt, interval: ci };
         }

@@ -88,7 +88,9 @@ export function PlanMetrics(props: {
           <p class="muted">No guards to watch.</p>
         ) : (
           <table>
-            <caption class="muted">Units first exposed in this stage; read again every {REFRESH_MS / 1000} s.</caption>
+            <caption class="muted">
+              Since the plan started, the change compared stage by stage; read again every {REFRESH_MS / 1000} s.
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Guard</th>

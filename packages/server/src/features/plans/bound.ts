@@ -31,13 +31,12 @@ export function judgeBound(
   guard: { max: number } | { min: number },
   kind: MetricKind,
   variant: VariantSummary,
-  alpha = DEFAULT_ALPHA,
 ): BoundReading | undefined {
   const bound = 'max' in guard ? guard.max : guard.min;
   const variance = kind === 'conversion' ? Math.max(variant.variance, bound * (1 - bound)) : variant.variance;
   const standardError = Math.sqrt(variance / variant.units);
   if (kind === 'mean' && !(standardError > 0)) return undefined;
-  const half = standardError > 0 ? sequentialHalfWidth(standardError, variant.units, alpha, DEFAULT_TUNING) : 0;
+  const half = standardError > 0 ? sequentialHalfWidth(standardError, variant.units, DEFAULT_ALPHA, DEFAULT_TUNING) : 0;
   const interval: [number, number] = [variant.mean - half, variant.mean + half];
   return {
     breached: 'max' in guard ? interval[0] > guard.max : interval[1] < guard.min,

@@ -2,9 +2,8 @@ import type { Database, HeldLock } from '../../db/database.js';
 import type { PlanGuard } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import type { Writer } from '../changes/commit-change.js';
-import { exposedUnitsSince, metricTotalsSince } from '../events/service.js';
+import { exposedUnitsSince, type MetricTotals, metricTotalsSince } from '../events/service.js';
 import {
-  DEFAULT_ALPHA,
   MIN_UNITS_PER_VARIANT,
   sampleRatioMismatch,
   summarize,
@@ -13,9 +12,9 @@ import {
 import { type Metric, requireMetric } from '../metrics/service.js';
 import type { Project } from '../projects/service.js';
 import { judgeBound } from './bound.js';
-import { judgeRegression } from './regression.js';
+import { judgeRegression, type Stratum } from './regression.js';
 import { commitStep, type PlanRow, planKeys, type Step, SYSTEM_PRINCIPAL, stageOf, steps } from './service.js';
-import { runningPlans } from './store.js';
+import { historyOf, runningPlans } from './store.js';
 
 /** The advisory lock whose holder drives every release plan. Any constant shared by every instance. */
 export const PLAN_LOCK = 0x5317_91a4;
@@ -155,17 +154,16 @@ function summaryOf(metric: Metric, row: { units: number; conversions: number; su
 const EMPTY = { units: 0, conversions: 0, sum: 0, sumOfSquares: 0 };
 
 /**
- * The error rate each stage's guards are judged at. Each stage is judged on its own units, a
- * confidence sequence of its own; split evenly, the chance that any stage of a release as good
- * as its control breaches stays within the 5 % of one sequence.
+ * A guard's metric on the plan's variant and control over the units first exposed since the
+ * plan started, in all (`variant`, `control`) and by the window in which they were first
+ * exposed (`strata`): a window ends at each step of the plan's history, where its split may
+ * have changed.
  */
-export const guardAlpha = (plan: Pick<PlanRow, 'stages'>): number => DEFAULT_ALPHA / Math.max(1, plan.stages.length);
-
-/** A guard's metric on the plan's variant and control, over the units first exposed in the current stage. */
 export interface GuardData {
   metric: Metric;
   variant: VariantSummary;
   control: VariantSummary;
+  strata: Stratum[];
 }
 
 export async function guardData(
@@ -176,22 +174,37 @@ export async function guardData(
   guard: PlanGuard,
 ): Promise<GuardData> {
   const metric = await requireMetric(db, project, guard.metric);
-  const totals = await metricTotalsSince(db, {
-    environmentId: plan.environmentId,
-    flag: flagKey,
-    event: metric.event,
-    // The current stage's units only. Pooled over stages, each arm mixes units of every stage
-    // in other proportions (control's mostly from the first, at 99 %; the variant's from the
-    // latest), so the control's units have had longer to convert: in an A/A release whose
-    // conversions take minutes the variant read 35-60 % worse by the third stage and was rolled
-    // back. Within a stage the split is fixed and both arms' units are alike in age.
-    since: plan.stageStartedAt ?? plan.startedAt ?? plan.createdAt,
-  });
-  const row = (v: string) => totals.variants.find((x) => x.variant === v) ?? EMPTY;
-  return { metric, variant: summaryOf(metric, row(plan.variant)), control: summaryOf(metric, row(plan.control)) };
+  const since = plan.startedAt ?? plan.createdAt;
+  const steps = (await historyOf(db, plan.id)).map((h) => h.createdAt).filter((at) => at > since);
+  // A unit's window is fixed by its first exposure: each window's totals are those since its
+  // start less those since the next one's.
+  const totals: MetricTotals[] = [];
+  for (const at of [since, ...steps]) {
+    totals.push(
+      await metricTotalsSince(db, { environmentId: plan.environmentId, flag: flagKey, event: metric.event, since: at }),
+    );
+  }
+  const side = (t: MetricTotals | undefined, variant: string) =>
+    t?.variants.find((x) => x.variant === variant) ?? EMPTY;
+  const window = (i: number, variant: string) => {
+    const from = side(totals[i], variant);
+    const after = side(totals[i + 1], variant);
+    return summaryOf(metric, {
+      units: Math.max(0, from.units - after.units),
+      conversions: Math.max(0, from.conversions - after.conversions),
+      sum: from.sum - after.sum,
+      sumOfSquares: Math.max(0, from.sumOfSquares - after.sumOfSquares),
+    });
+  };
+  return {
+    metric,
+    variant: summaryOf(metric, side(totals[0], plan.variant)),
+    control: summaryOf(metric, side(totals[0], plan.control)),
+    strata: totals.map((_, i) => ({ variant: window(i, plan.variant), control: window(i, plan.control) })),
+  };
 }
 
-/** One guard on the current stage's units. `undefined`: not enough data to judge yet. */
+/** One guard on the plan's units. `undefined`: not enough data to judge yet. */
 async function readGuard(
   db: Writer['db'],
   project: Project,
@@ -207,7 +220,7 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
   const { metric, variant, control } = data;
   const units = variant.units + control.units;
   if ('maxRegression' in guard) {
-    const reading = judgeRegression(metric.direction, guard.maxRegression, control, variant, guardAlpha(plan));
+    const reading = judgeRegression(metric.direction, guard.maxRegression, data.strata);
     if (reading === undefined) return undefined;
     const { breached, estimate, interval } = reading;
     const unitsBy = { [plan.variant]: variant.units, [plan.control]: control.units };
@@ -244,7 +257,7 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
   }
   if (variant.units < MIN_UNITS_PER_VARIANT) return undefined;
   const bound = 'max' in guard ? guard.max : guard.min;
-  const reading = judgeBound(guard, metric.kind, variant, guardAlpha(plan));
+  const reading = judgeBound(guard, metric.kind, variant);
   if (reading === undefined) return undefined;
   const { breached, interval } = reading;
   return {

@@ -132,36 +132,52 @@ describe("a release plan's figures", () => {
     expect(relative.difference).toBeNull();
   });
 
-  it("judges a guard on the current stage's units alone: a new stage starts from none", async () => {
+  it('compares the sides stage by stage: splits that differ between stages do not read as a change', async () => {
     const staged = `${p}/flags/staged/environments/prod/release-plan`;
     await s.ok('POST', `${p}/flags`, { key: 'staged', name: 'Staged', type: 'boolean' });
     await s.ok('PATCH', `${p}/flags/staged/environments/prod`, { enabled: true, defaultServe: { variant: 'off' } });
     await s.ok('PUT', staged, {
       variant: 'on',
       stages: [
-        { percent: 10, holdSeconds: 3600 },
-        { percent: 50, holdSeconds: 3600 },
+        { percent: 20, holdSeconds: 3600 },
+        { percent: 80, holdSeconds: 3600 },
       ],
       guards: [{ metric: 'buy', maxRegression: 0.1 }],
     });
     await s.ok('POST', `${staged}/start`);
-    const send = async (id: string, from: number) => {
+    /** `on` and `off` new units, every `every`-th of them buying. */
+    const send = async (id: string, prefix: string, on: number, off: number, every: number) => {
       const now = Date.now();
       const exposures = [];
-      for (let i = from; i < from + 40; i++) {
-        exposures.push({ flag: 'staged', variant: i % 2 === 0 ? 'on' : 'off', key: `st${i}`, timestamp: now });
+      const events = [];
+      for (const [variant, n] of [
+        ['on', on],
+        ['off', off],
+      ] as const) {
+        for (let i = 0; i < n; i++) {
+          const key = `${prefix}-${variant}-${i}`;
+          exposures.push({ flag: 'staged', variant, key, timestamp: now });
+          if (i % every === 0) events.push({ event: 'buy', key, timestamp: now + 1 });
+        }
       }
-      const body = { id, window: { start: now, end: now }, exposures, events: [] };
+      const body = { id, window: { start: now, end: now + 1 }, exposures, events };
       expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
     };
-    await send('stage-1', 0);
-    const units = async () => (await s.ok('GET', `${staged}/figures`)).guards[0].units;
-    expect(await units()).toEqual({ variant: 20, control: 20 });
+    // Stage 1: both sides buy at 10 %; stage 2: both at 50 %. Pooled, the variant (mostly from
+    // stage 2) would read 42 % against the control's 18 %.
+    await send('staged-1', 's1', 10, 40, 10);
     await s.ok('POST', `${staged}/pause`);
     await s.ok('POST', `${staged}/advance`);
     await s.ok('POST', `${staged}/resume`);
-    expect(await units()).toEqual({ variant: 0, control: 0 });
-    await send('stage-2', 40);
-    expect(await units()).toEqual({ variant: 20, control: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await send('staged-2', 's2', 40, 10, 2);
+    const [guard] = (await s.ok('GET', `${staged}/figures`)).guards;
+    expect(guard.units).toEqual({ variant: 50, control: 50 });
+    expect(guard.value.variant).toBeCloseTo(0.42, 10);
+    expect(guard.value.control).toBeCloseTo(0.18, 10);
+    expect(Math.abs(guard.relative)).toBeLessThan(1e-9);
+    expect(guard.interval[0]).toBeLessThan(0);
+    expect(guard.interval[1]).toBeGreaterThan(0);
+    expect(guard.standing).toBe('within');
   });
 });

@@ -5,7 +5,7 @@ import { exposedUnitsSince } from '../events/service.js';
 import { compare } from '../experiments/stats/index.js';
 import { readConfig } from '../flags/service.js';
 import { requireProject } from '../projects/service.js';
-import { guardAlpha, guardData, judgeGuard } from './controller.js';
+import { guardData, judgeGuard } from './controller.js';
 import { judgeRegression } from './regression.js';
 import type { PlanTarget } from './service.js';
 import * as store from './store.js';
@@ -58,15 +58,18 @@ export async function planFigures(db: Db, principal: Principal, t: PlanTarget, n
     // Over a control whose mean is 0 no relative change exists: such a guard is judged on the
     // difference of the means, which is then what the figures show.
     const regression =
-      'maxRegression' in guard
-        ? judgeRegression(data.metric.direction, guard.maxRegression, control, variant, guardAlpha(plan))
-        : undefined;
+      'maxRegression' in guard ? judgeRegression(data.metric.direction, guard.maxRegression, data.strata) : undefined;
     guards.push({
       guard,
       units: { variant: variant.units, control: control.units },
       value: { variant: variant.mean, control: control.mean },
-      relative: c.relative.estimate,
-      // A maxRegression guard's own interval, with the pooled variance it is judged by (regression.ts).
+      // A maxRegression guard's own reading: compared stage by stage, with the pooled variance
+      // (regression.ts); `null` until both sides have 20 units.
+      relative: !('maxRegression' in guard)
+        ? c.relative.estimate
+        : regression?.basis === 'relative'
+          ? regression.estimate
+          : null,
       interval: !('maxRegression' in guard)
         ? c.sequential.ci95
         : regression?.basis === 'relative'

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../test-support/seeded-random.js';
 import { compare, sequentialHalfWidth, summarize } from '../experiments/stats/index.js';
-import { judgeRegression } from './regression.js';
+import { judgeRegression, type Stratum } from './regression.js';
+
+/** One stratum: every unit first exposed under one split. */
+const judge = (
+  direction: 'increase' | 'decrease',
+  tolerance: number,
+  control: Stratum['control'],
+  variant: Stratum['variant'],
+) => judgeRegression(direction, tolerance, [{ control, variant }]);
 
 /** `converted` of `units` units converted (a share of users who hit an error, say). */
 const conversions = (units: number, converted: number) =>
@@ -21,20 +29,20 @@ function means(units: number, values: readonly number[]) {
 
 describe('a maxRegression guard over a control with a non-zero mean', () => {
   it('is judged on the relative change: breached once the whole always-valid interval lies past the tolerance', () => {
-    const reading = judgeRegression('decrease', 0.1, conversions(1000, 100), conversions(1000, 300));
+    const reading = judge('decrease', 0.1, conversions(1000, 100), conversions(1000, 300));
     expect(reading).toMatchObject({ basis: 'relative', breached: true });
     expect(reading?.estimate).toBeCloseTo(2, 10);
     expect(reading?.interval[0]).toBeGreaterThan(0.1);
   });
 
   it('is not breached while the interval still reaches inside the tolerance', () => {
-    const reading = judgeRegression('decrease', 0.1, conversions(1000, 100), conversions(1000, 115));
+    const reading = judge('decrease', 0.1, conversions(1000, 100), conversions(1000, 115));
     expect(reading).toMatchObject({ basis: 'relative', breached: false });
   });
 
   it('is not judged before the variant and the control have 20 units each', () => {
-    expect(judgeRegression('decrease', 0.1, conversions(19, 0), conversions(1000, 900))).toBeUndefined();
-    expect(judgeRegression('decrease', 0.1, conversions(1000, 0), conversions(19, 19))).toBeUndefined();
+    expect(judge('decrease', 0.1, conversions(19, 0), conversions(1000, 900))).toBeUndefined();
+    expect(judge('decrease', 0.1, conversions(1000, 0), conversions(19, 19))).toBeUndefined();
   });
 });
 
@@ -42,13 +50,13 @@ describe('a maxRegression guard where one side has no variation yet', () => {
   it('does not take a variant with no conversion yet for a known 0: no breach from 20 units at a 3 % rate', () => {
     // The delta method alone gives this variant a zero-width interval at −100 %.
     expect(compare(conversions(2000, 60), conversions(20, 0)).sequential.ci95).toEqual([-1, -1]);
-    const reading = judgeRegression('increase', 0.1, conversions(2000, 60), conversions(20, 0));
+    const reading = judge('increase', 0.1, conversions(2000, 60), conversions(20, 0));
     expect(reading).toMatchObject({ basis: 'relative', breached: false, estimate: -1 });
     expect(reading?.interval[1]).toBeGreaterThan(0);
   });
 
   it('still breaches once a variant with no conversion has enough units to be surely worse', () => {
-    const reading = judgeRegression('increase', 0.1, conversions(20_000, 6_000), conversions(2_000, 0));
+    const reading = judge('increase', 0.1, conversions(20_000, 6_000), conversions(2_000, 0));
     expect(reading).toMatchObject({ basis: 'relative', breached: true });
   });
 
@@ -67,7 +75,7 @@ describe('a maxRegression guard where one side has no variation yet', () => {
           if (random() < 0.03) arm.converted++;
         }
         const { control, variant } = arms;
-        const reading = judgeRegression(
+        const reading = judge(
           'increase',
           0.1,
           conversions(control.units, control.converted),
@@ -100,7 +108,7 @@ describe('a maxRegression guard where one side has no variation yet', () => {
         }
         const { control, variant } = arms;
         const c = conversions(control.units, control.converted);
-        if (judgeRegression('increase', 0.1, c, conversions(variant.units, variant.converted))?.breached) {
+        if (judge('increase', 0.1, c, conversions(variant.units, variant.converted))?.breached) {
           breached++;
           break;
         }
@@ -115,19 +123,19 @@ describe('a maxRegression guard over a control whose mean is 0', () => {
   it('breaches when the variant has errors and the control none, judging the difference against 0', () => {
     // Relative to a control of 0 the change is undefined: the old guard could never breach here.
     expect(compare(conversions(1000, 0), conversions(1000, 60)).relative.estimate).toBeNull();
-    const reading = judgeRegression('decrease', 0.1, conversions(1000, 0), conversions(1000, 60));
+    const reading = judge('decrease', 0.1, conversions(1000, 0), conversions(1000, 60));
     expect(reading).toMatchObject({ basis: 'absolute', breached: true });
     expect(reading?.estimate).toBeCloseTo(0.06, 10);
     expect(reading?.interval[0]).toBeGreaterThan(0);
   });
 
   it('breaches when every variant unit fails and no control unit does (no variance on either side)', () => {
-    const reading = judgeRegression('decrease', 0.5, conversions(200, 0), conversions(200, 200));
+    const reading = judge('decrease', 0.5, conversions(200, 0), conversions(200, 200));
     expect(reading).toMatchObject({ basis: 'absolute', breached: true, estimate: 1 });
   });
 
   it('does not breach while the difference could still be 0: a few errors are not yet evidence', () => {
-    const reading = judgeRegression('decrease', 0.1, conversions(1000, 0), conversions(1000, 5));
+    const reading = judge('decrease', 0.1, conversions(1000, 0), conversions(1000, 5));
     expect(reading).toMatchObject({ basis: 'absolute', breached: false });
     expect(reading?.interval[0]).toBeLessThan(0);
   });
@@ -139,7 +147,7 @@ describe('a maxRegression guard over a control whose mean is 0', () => {
       [20, 100_000],
       [100_000, 20],
     ] as const) {
-      const reading = judgeRegression('decrease', 0, conversions(c, 0), conversions(v, 0));
+      const reading = judge('decrease', 0, conversions(c, 0), conversions(v, 0));
       expect(reading?.breached ?? false).toBe(false);
     }
   });
@@ -148,21 +156,21 @@ describe('a maxRegression guard over a control whose mean is 0', () => {
     // A 5 % error rate on both sides; the 20 control units happened to see none (a chance of 36 %).
     const control = conversions(20, 0);
     const variant = conversions(10_000, 500);
-    expect(judgeRegression('decrease', 0.1, control, variant)).toMatchObject({ basis: 'absolute', breached: false });
+    expect(judge('decrease', 0.1, control, variant)).toMatchObject({ basis: 'absolute', breached: false });
     // Taking control's own variance (0) instead would have made the interval tight around +5 %.
     const variantOnly = Math.sqrt(variant.variance / variant.units);
     expect(0.05 - sequentialHalfWidth(variantOnly, 10_020, 0.05, 5_000)).toBeGreaterThan(0);
   });
 
   it('treats an improvement over 0 as none: a variant with more conversions where more is better does not breach', () => {
-    const reading = judgeRegression('increase', 0.1, conversions(1000, 0), conversions(1000, 300));
+    const reading = judge('increase', 0.1, conversions(1000, 0), conversions(1000, 300));
     expect(reading).toMatchObject({ basis: 'absolute', breached: false });
   });
 
   it('breaches for a metric that should increase when the variant falls surely below a control mean of 0', () => {
     const control = means(1000, [-1, 1]);
     expect(control.mean).toBe(0);
-    const reading = judgeRegression('increase', 0.1, control, means(1000, [-2, 0]));
+    const reading = judge('increase', 0.1, control, means(1000, [-2, 0]));
     expect(reading).toMatchObject({ basis: 'absolute', breached: true, estimate: -1 });
     expect(reading?.interval[1]).toBeLessThan(0);
   });

@@ -99,8 +99,8 @@ const PerSide = z.object({ variant: z.number(), control: z.number() });
 
 /**
  * `GET` of a plan's figures: what the controller judges on its next tick, read the same way: the
- * current stage's hold and units since the stage began, and each guard's metric over the units
- * first exposed in the stage with where the guard stands.
+ * current stage's hold and units since the stage began, and each guard's metric since the plan
+ * started with where the guard stands.
  */
 export const PlanFigures = z.object({
   state: PlanView.shape.state,
@@ -118,12 +118,17 @@ export const PlanFigures = z.object({
     z.object({
       guard: GuardSchema,
       units: PerSide,
-      /** Conversion rate or mean of the metric per side. */
+      /** Conversion rate or mean of the metric per side, over every unit since the plan started. */
       value: PerSide,
+      /**
+       * The variant's change relative to control. For a `maxRegression` guard, as it is judged: the
+       * sides compared stage by stage, so it may differ from what `value` would suggest when the
+       * stages split traffic differently; `null` until both sides have 20 units.
+       */
       relative: z.number().nullable(),
       /**
        * The always-valid 95 % interval of the relative difference. For a `maxRegression` guard, the
-       * one it is judged by (pooled variance), `null` until both sides have 20 units.
+       * one it is judged by (stage by stage, pooled variance), `null` until both sides have 20 units.
        */
       interval: z.tuple([z.number(), z.number()]).nullable(),
       /**
