@@ -6,6 +6,25 @@ import { judgeBound } from './bound.js';
 const conversion = (units: number, conversions: number) =>
   summarize('conversion', { units, sum: conversions, sumOfSquares: conversions });
 
+/** The share of `runs` releases converting at `trueRate` that a `min` of 1 % breaches, read after every 100 units up to 5,000. */
+function minBreachRate(seed: number, runs: number, trueRate: number): number {
+  const random = seeded(seed);
+  let breached = 0;
+  for (let run = 0; run < runs; run++) {
+    let units = 0;
+    let converted = 0;
+    while (units < 5_000) {
+      for (let i = 0; i < 100; i++) if (random() < trueRate) converted++;
+      units += 100;
+      if (judgeBound({ min: 0.01 }, 'conversion', conversion(units, converted))?.breached) {
+        breached++;
+        break;
+      }
+    }
+  }
+  return breached / runs;
+}
+
 describe('a max or min guard', () => {
   it('does not breach while the interval still holds the bound, though the mean has crossed it', () => {
     const reading = judgeBound({ max: 0.05 }, 'conversion', conversion(200, 14));
@@ -69,42 +88,14 @@ describe('a max or min guard', () => {
 
   it('keeps false breaches of a min under 5 % at a rate just above it, where no conversion yet is common', () => {
     // True rate 2 % against a min of 1 %: every breach is a false one. 0 of 100 has a chance of 13 %.
-    const random = seeded(31);
-    const runs = 1_000;
-    let breached = 0;
-    for (let run = 0; run < runs; run++) {
-      let units = 0;
-      let converted = 0;
-      while (units < 5_000) {
-        for (let i = 0; i < 100; i++) if (random() < 0.02) converted++;
-        units += 100;
-        if (judgeBound({ min: 0.01 }, 'conversion', conversion(units, converted))?.breached) {
-          breached++;
-          break;
-        }
-      }
-    }
-    console.log(`min guard of 1 % at a true 2 %, 1,000 runs × 50 looks: false breaches ${breached / runs}`);
-    expect(breached / runs).toBeLessThanOrEqual(0.05);
+    const rate = minBreachRate(31, 1_000, 0.02);
+    console.log(`min guard of 1 % at a true 2 %, 1,000 runs × 50 looks: false breaches ${rate}`);
+    expect(rate).toBeLessThanOrEqual(0.05);
   });
 
   it('still breaches a min most of the time when the true rate is a fifth of it, within 5,000 units', () => {
-    const random = seeded(37);
-    const runs = 300;
-    let breached = 0;
-    for (let run = 0; run < runs; run++) {
-      let units = 0;
-      let converted = 0;
-      while (units < 5_000) {
-        for (let i = 0; i < 100; i++) if (random() < 0.002) converted++;
-        units += 100;
-        if (judgeBound({ min: 0.01 }, 'conversion', conversion(units, converted))?.breached) {
-          breached++;
-          break;
-        }
-      }
-    }
-    console.log(`min guard of 1 % at a true 0.2 %, 300 runs × 50 looks: breached ${breached / runs}`);
-    expect(breached / runs).toBeGreaterThan(0.8);
+    const rate = minBreachRate(37, 300, 0.002);
+    console.log(`min guard of 1 % at a true 0.2 %, 300 runs × 50 looks: breached ${rate}`);
+    expect(rate).toBeGreaterThan(0.8);
   });
 });

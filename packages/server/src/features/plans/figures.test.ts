@@ -6,18 +6,37 @@ let serverKey: string;
 const p = '/api/v1/projects/pf';
 const plan = `${p}/flags/checkout/environments/prod/release-plan`;
 
+/** One SDK batch: each unit's exposure to `flag`, and its event right after, if it has one. */
+async function sendUnits(
+  id: string,
+  flag: string,
+  units: readonly { variant: string; key: string; event?: string | undefined }[],
+): Promise<void> {
+  const now = Date.now();
+  const exposures = units.map(({ variant, key }) => ({ flag, variant, key, timestamp: now }));
+  const events = units.flatMap(({ key, event }) => (event === undefined ? [] : [{ event, key, timestamp: now + 1 }]));
+  const body = { id, window: { start: now, end: now + 1 }, exposures, events };
+  expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
+}
+
 /** `count` units from `from` on, alternating on/off; on converts at 50 %, off at 30 %. */
 async function traffic(batch: number, from: number, count: number): Promise<void> {
-  const now = Date.now();
-  const exposures = [];
-  const events = [];
-  for (let i = from; i < from + count; i++) {
+  const units = Array.from({ length: count }, (_, n) => {
+    const i = from + n;
     const variant = i % 2 === 0 ? 'on' : 'off';
-    exposures.push({ flag: 'checkout', variant, key: `u${i}`, timestamp: now });
-    if (variant === 'on' ? i % 20 < 9 : i % 20 < 7) events.push({ event: 'buy', key: `u${i}`, timestamp: now + 1 });
-  }
-  const body = { id: `b${batch}`, window: { start: now, end: now }, exposures, events };
-  expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
+    return { variant, key: `u${i}`, event: (variant === 'on' ? i % 20 < 9 : i % 20 < 7) ? 'buy' : undefined };
+  });
+  await sendUnits(`b${batch}`, 'checkout', units);
+}
+
+/** A new boolean flag serving `off`, with a running plan releasing `on` under `plan`'s stages and guards. */
+async function runningPlan(flag: string, body: object): Promise<string> {
+  const path = `${p}/flags/${flag}/environments/prod/release-plan`;
+  await s.ok('POST', `${p}/flags`, { key: flag, name: flag, type: 'boolean' });
+  await s.ok('PATCH', `${p}/flags/${flag}/environments/prod`, { enabled: true, defaultServe: { variant: 'off' } });
+  await s.ok('PUT', path, { variant: 'on', ...body });
+  await s.ok('POST', `${path}/start`);
+  return path;
 }
 
 beforeAll(async () => {
@@ -89,9 +108,6 @@ describe("a release plan's figures", () => {
   });
 
   it('shows the difference a guard over a control at 0 is judged by, where no relative change exists', async () => {
-    const other = `${p}/flags/search/environments/prod/release-plan`;
-    await s.ok('POST', `${p}/flags`, { key: 'search', name: 'Search', type: 'boolean' });
-    await s.ok('PATCH', `${p}/flags/search/environments/prod`, { enabled: true, defaultServe: { variant: 'off' } });
     await s.ok('POST', `${p}/metrics`, {
       key: 'crash',
       name: 'Crash',
@@ -99,23 +115,16 @@ describe("a release plan's figures", () => {
       kind: 'conversion',
       direction: 'decrease',
     });
-    await s.ok('PUT', other, {
-      variant: 'on',
+    const other = await runningPlan('search', {
       stages: [{ percent: 50, holdSeconds: 3600 }],
       guards: [{ metric: 'crash', maxRegression: 0.1 }],
     });
-    await s.ok('POST', `${other}/start`);
     // 100 units a side; one in four on the variant crashes, nobody on control does.
-    const now = Date.now();
-    const exposures = [];
-    const events = [];
-    for (let i = 0; i < 200; i++) {
+    const units = Array.from({ length: 200 }, (_, i) => {
       const variant = i % 2 === 0 ? 'on' : 'off';
-      exposures.push({ flag: 'search', variant, key: `s${i}`, timestamp: now });
-      if (variant === 'on' && i % 8 === 0) events.push({ event: 'crash', key: `s${i}`, timestamp: now + 1 });
-    }
-    const body = { id: 'crashes', window: { start: now, end: now }, exposures, events };
-    expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
+      return { variant, key: `s${i}`, event: variant === 'on' && i % 8 === 0 ? 'crash' : undefined };
+    });
+    await sendUnits('crashes', 'search', units);
     const [guard] = (await s.ok('GET', `${other}/figures`)).guards;
     expect(guard).toMatchObject({ units: { variant: 100, control: 100 }, value: { variant: 0.25, control: 0 } });
     expect(guard.relative).toBeNull();
@@ -133,44 +142,34 @@ describe("a release plan's figures", () => {
   });
 
   it('compares the sides stage by stage: splits that differ between stages do not read as a change', async () => {
-    const staged = `${p}/flags/staged/environments/prod/release-plan`;
-    await s.ok('POST', `${p}/flags`, { key: 'staged', name: 'Staged', type: 'boolean' });
-    await s.ok('PATCH', `${p}/flags/staged/environments/prod`, { enabled: true, defaultServe: { variant: 'off' } });
-    await s.ok('PUT', staged, {
-      variant: 'on',
+    const staged = await runningPlan('staged', {
       stages: [
         { percent: 20, holdSeconds: 3600 },
         { percent: 80, holdSeconds: 3600 },
       ],
       guards: [{ metric: 'buy', maxRegression: 0.1 }],
     });
-    await s.ok('POST', `${staged}/start`);
-    /** `on` and `off` new units, every `every`-th of them buying. */
-    const send = async (id: string, prefix: string, on: number, off: number, every: number) => {
-      const now = Date.now();
-      const exposures = [];
-      const events = [];
-      for (const [variant, n] of [
-        ['on', on],
-        ['off', off],
-      ] as const) {
-        for (let i = 0; i < n; i++) {
-          const key = `${prefix}-${variant}-${i}`;
-          exposures.push({ flag: 'staged', variant, key, timestamp: now });
-          if (i % every === 0) events.push({ event: 'buy', key, timestamp: now + 1 });
-        }
-      }
-      const body = { id, window: { start: now, end: now + 1 }, exposures, events };
-      expect((await s.call('POST', '/sdk/v1/events', body, { token: serverKey })).statusCode).toBe(202);
-    };
+    /** `on` and `off` new units, every `every`-th of each side buying. */
+    const send = (id: string, on: number, off: number, every: number) =>
+      sendUnits(
+        id,
+        'staged',
+        (['on', 'off'] as const).flatMap((variant) =>
+          Array.from({ length: variant === 'on' ? on : off }, (_, i) => ({
+            variant,
+            key: `${id}-${variant}-${i}`,
+            event: i % every === 0 ? 'buy' : undefined,
+          })),
+        ),
+      );
     // Stage 1: both sides buy at 10 %; stage 2: both at 50 %. Pooled, the variant (mostly from
     // stage 2) would read 42 % against the control's 18 %.
-    await send('staged-1', 's1', 10, 40, 10);
+    await send('staged-1', 10, 40, 10);
     await s.ok('POST', `${staged}/pause`);
     await s.ok('POST', `${staged}/advance`);
     await s.ok('POST', `${staged}/resume`);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await send('staged-2', 's2', 40, 10, 2);
+    await send('staged-2', 40, 10, 2);
     const [guard] = (await s.ok('GET', `${staged}/figures`)).guards;
     expect(guard.units).toEqual({ variant: 50, control: 50 });
     expect(guard.value.variant).toBeCloseTo(0.42, 10);
