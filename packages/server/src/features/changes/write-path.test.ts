@@ -293,7 +293,8 @@ const cases: WriteCase[] = [
     [
       ['start', [], planStep],
       ['pause', ['start'], noBumps],
-      ['resume', ['start', 'pause'], planStep],
+      // The rollout is as the paused stage left it: resuming writes the plan alone.
+      ['resume', ['start', 'pause'], noBumps],
       ['advance', ['start'], planStep],
       ['abort', ['start'], planStep],
     ] as const
