@@ -251,11 +251,12 @@ describe('the segments page', { timeout: 60_000 }, () => {
     expect(new URL(page.url()).searchParams.get('segment')).toBe('beta');
     await app.server.ok('POST', `${API}/environments/staging/segments`, { key: 'beta', name: 'Beta in staging' });
     await page.reload();
-    await editor().waitFor();
+    await editor().locator('h2', { hasText: 'Beta in staging' }).waitFor();
     expect(await editor().getByLabel('Name', { exact: true }).inputValue()).toBe('Beta in staging');
     await tabs.getByRole('link', { name: 'Production' }).click();
-    await page.waitForFunction(() => new URLSearchParams(location.search).get('env') === 'production');
-    await editor().getByLabel('Included context keys (comma or one per line)').waitFor();
+    // The staging editor stays until production's list has loaded.
+    await editor().locator('h2', { hasText: 'Beta testers' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('env')).toBe('production');
     expect(await editor().getByLabel('Name', { exact: true }).inputValue()).toBe('Beta testers');
   });
 
