@@ -209,6 +209,7 @@ export async function updateFlag(w: FlagWriter, actor: Actor, t: FlagTarget, bod
     if (variants === undefined) return patch;
     const next = checkVariants(flag.type, variants as Variant[]);
     await refuseRemovingUsedVariants(w, tx, project, flag, next);
+    await refuseReorderingPairedVariants(w, tx, flag, next);
     return { ...patch, variants: next };
   });
 }
@@ -218,6 +219,11 @@ export interface VariantUse {
   variant: string;
   environment: string;
   path: string;
+  /**
+   * A variant whose place in the variant order relative to this one must not change: a release
+   * plan's variant and control, whose rollout buckets are laid out in that order.
+   */
+  orderedWith?: string | undefined;
 }
 
 /** Told of a flag whose variants may be removed: the uses other domains hold (a release plan's variant or control). */
@@ -267,6 +273,28 @@ async function refuseRemovingUsedVariants(
     `variant ${JSON.stringify(first.variant)} cannot be removed while it is in use (${where.join('; ')})`,
     { field: 'variants', uses: blocking },
   );
+}
+
+/**
+ * Refuses a new variant order that swaps a pair another domain holds in order: rollout buckets
+ * are laid out in the flag's variant order, so swapping a running plan's variant and control
+ * would move every context bucketed between them from one to the other in the middle of the
+ * release.
+ */
+async function refuseReorderingPairedVariants(w: FlagWriter, tx: Tx, flag: store.FlagRow, next: Variant[]) {
+  const place = (variants: readonly Variant[], key: string) => variants.findIndex((v) => v.key === key);
+  for (const use of (await w.variantUses?.(tx, flag.id)) ?? []) {
+    const other = use.orderedWith;
+    if (other === undefined) continue;
+    const before = place(flag.variants, use.variant) < place(flag.variants, other);
+    if (before !== place(next, use.variant) < place(next, other)) {
+      throw new AppError(
+        'INVALID_CONFIG',
+        `variants ${JSON.stringify(use.variant)} and ${JSON.stringify(other)} cannot swap places while they are in use (${use.environment}: ${use.path}): rollout buckets follow the variant order`,
+        { field: 'variants', uses: [use] },
+      );
+    }
+  }
 }
 
 /** The variants a configuration names, with the path that names each. */

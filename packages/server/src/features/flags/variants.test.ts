@@ -170,6 +170,29 @@ describe('removing a variant still in use', () => {
   });
 });
 
+describe('reordering variants', () => {
+  it("refuses to swap an open release plan's variant and control, whose buckets follow the order, and takes any other order", async () => {
+    await createFlag('ordered');
+    const plan = `${flags}/ordered/environments/staging/release-plan`;
+    await s.ok('PUT', plan, { variant: 'c', control: 'a' });
+    await s.ok('POST', `${plan}/start`);
+    const [a, b, c] = abc as [(typeof abc)[0], (typeof abc)[0], (typeof abc)[0]];
+    const before = await envVersions();
+    const error = await expectRefusal(s, patchVariants('ordered', [c, b, a]), {
+      status: 422,
+      code: 'INVALID_CONFIG',
+      field: 'variants',
+    });
+    expect(error.message).toContain('"c" and "a" cannot swap places');
+    expect(error.message).toContain('staging: release plan (running) variant');
+    expect(await envVersions()).toEqual(before);
+    // Another variant may move: it has no bucket in the plan's rollout.
+    await s.ok('PATCH', `${flags}/ordered`, { variants: [b, a, c] });
+    await s.ok('POST', `${plan}/abort`);
+    await s.ok('PATCH', `${flags}/ordered`, { variants: [c, b, a] });
+  });
+});
+
 describe('removing a variant while another write starts using it', () => {
   it('lets exactly one of the two through, whichever commits first', async () => {
     await s.ok('POST', flags, { key: 'raced-child', name: 'raced-child', type: 'boolean' });

@@ -435,13 +435,19 @@ function personStepOf(
 
 /**
  * The flags write path's hook: an open plan (draft, running or paused) names its variant and
- * control, so neither may be removed from the flag until the plan ends.
+ * control, so neither may be removed from the flag, nor the two swapped in its variant order
+ * (which lays out the rollout's buckets), until the plan ends.
  */
 export async function variantsOfOpenPlans(tx: Tx, flagId: string): Promise<VariantUse[]> {
   const uses: VariantUse[] = [];
   for (const plan of await store.openPlansOfFlag(tx, flagId)) {
     const environment = (await environmentById(tx, plan.environmentId))?.key ?? plan.environmentId;
-    uses.push({ variant: plan.variant, environment, path: `release plan (${plan.state}) variant` });
+    uses.push({
+      variant: plan.variant,
+      environment,
+      path: `release plan (${plan.state}) variant`,
+      orderedWith: plan.control,
+    });
     uses.push({ variant: plan.control, environment, path: `release plan (${plan.state}) control` });
   }
   return uses;
