@@ -12,7 +12,7 @@ import {
 import { type Metric, requireMetric } from '../metrics/service.js';
 import type { Project } from '../projects/service.js';
 import { judgeBound } from './bound.js';
-import { judgeRegression, type Stratum } from './regression.js';
+import { judgeRegression, type RegressionReading, type Stratum } from './regression.js';
 import { commitStep, type PlanRow, planKeys, type Step, SYSTEM_PRINCIPAL, stageOf, steps } from './service.js';
 import { historyOf, runningPlans } from './store.js';
 
@@ -140,6 +140,8 @@ export interface GuardReading {
   /** The numbers, as they go into a reason. */
   summary: string;
   details: Record<string, unknown>;
+  /** A `maxRegression` guard's reading, as the plan's figures show it. */
+  regression?: RegressionReading | undefined;
 }
 
 function summaryOf(metric: Metric, row: { units: number; conversions: number; sum: number; sumOfSquares: number }) {
@@ -229,6 +231,7 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
         guard,
         metric: metric.key,
         breached,
+        regression: reading,
         summary: `${metric.key} ${number(variant.mean)} vs 0 on control, difference ${signed(estimate)}, interval [${signed(interval[0])}, ${signed(interval[1])}], ${count(units)} units`,
         details: {
           metric: metric.key,
@@ -245,6 +248,7 @@ export function judgeGuard(plan: PlanRow, guard: PlanGuard, data: GuardData): Gu
       guard,
       metric: metric.key,
       breached,
+      regression: reading,
       summary: `${metric.key} ${percent(estimate)} vs control, interval [${percent(interval[0])}, ${percent(interval[1])}], ${count(units)} units`,
       details: {
         metric: metric.key,

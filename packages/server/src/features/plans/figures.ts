@@ -6,7 +6,6 @@ import { compare } from '../experiments/stats/index.js';
 import { readConfig } from '../flags/service.js';
 import { requireProject } from '../projects/service.js';
 import { guardData, judgeGuard } from './controller.js';
-import { judgeRegression } from './regression.js';
 import type { PlanTarget } from './service.js';
 import * as store from './store.js';
 
@@ -57,8 +56,7 @@ export async function planFigures(db: Db, principal: Principal, t: PlanTarget, n
     const reading = judgeGuard(plan, guard, data);
     // Over a control whose mean is 0 no relative change exists: such a guard is judged on the
     // difference of the means, which is then what the figures show.
-    const regression =
-      'maxRegression' in guard ? judgeRegression(data.metric.direction, guard.maxRegression, data.strata) : undefined;
+    const regression = reading?.regression;
     guards.push({
       guard,
       units: { variant: variant.units, control: control.units },
