@@ -81,8 +81,8 @@ export interface EventAggregator {
   count(flag: string, result: Served, n?: number): EvaluationCount | undefined;
   /**
    * Queues a track event for the context key `key` (sent when it is a string) with `value`
-   * (sent when it is a number within ±{@link MAX_EVENT_VALUE}); `false` when it was dropped: the queue was full, or the
-   * name is empty or too long, or the key too long, for the server.
+   * (sent when it is a number within ±{@link MAX_EVENT_VALUE}); `false` when it was dropped: the
+   * queue was full, or the name is empty or too long, or the key too long, for the server.
    */
   track(event: string, key: unknown, value: unknown): boolean;
   /**
@@ -99,6 +99,8 @@ export interface EventAggregator {
    */
   drain(): EventBatch | undefined;
 }
+
+const namesFlag = (key: unknown) => typeof key === 'string' && key !== '' && key.length <= 128;
 
 // Closures rather than a class, and no more than both SDKs need: written to fit the browser's
 // 5 KB bundle, which does not take it yet (docs/architecture.md, "The one client").
@@ -122,8 +124,7 @@ export function eventAggregator(limits: EventLimits, now: () => number): EventAg
       const key = `${flag}\0${reason}\0${variant ?? ''}`;
       let c = counters.get(key);
       // A key that is no string, empty or over 128 characters names no flag the server takes.
-      const named = typeof flag === 'string' && flag !== '' && flag.length <= 128;
-      if (c === undefined && (!named || counters.size >= limits.maxCounters)) droppedEvaluations++;
+      if (c === undefined && (!namesFlag(flag) || counters.size >= limits.maxCounters)) droppedEvaluations++;
       else {
         if (c === undefined) {
           c = { flag, variant, reason, count: 0 };
